@@ -1,0 +1,15 @@
+"""rclicks: interactive segmentation benchmark under realistic clicks."""
+
+from rclicks.errors import RClicksError
+from rclicks.types import Click, Prediction, Sample, Trajectory
+
+__version__ = "0.1.0"
+
+__all__ = ["Click", "Prediction", "RClicksError", "Sample", "Trajectory", "evaluate", "__version__"]
+
+
+def evaluate(*args, **kwargs):
+    """Run a benchmark and return the long-form results DataFrame (see `rclicks.evaluate.evaluate`)."""
+    from rclicks.evaluate import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)

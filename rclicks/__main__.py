@@ -1,0 +1,7 @@
+"""`python -m rclicks ...`."""
+
+import sys
+
+from rclicks.cli import main
+
+sys.exit(main())

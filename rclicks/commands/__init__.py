@@ -1,0 +1,1 @@
+"""Sub-commands of the `rclicks` CLI: one module each, exposing ``add_parser(subparsers)``."""

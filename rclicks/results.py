@@ -1,0 +1,173 @@
+"""The long-form results table: schema, validation, and atomic parquet I/O at any fsspec URL.
+
+One row per model × dataset × instance × clicker × click. Every metric is a group-by
+over this table, and the leaderboard is a pure function of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import uuid
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rclicks.errors import RClicksError
+
+#: column -> pandas dtype. ``click`` is the 1-based click number.
+SCHEMA: dict[str, str] = {
+    "dataset": "string",
+    "instance": "string",
+    "model": "string",
+    "clicker": "string",
+    "seed": "int64",
+    "click": "int64",
+    "x": "int64",
+    "y": "int64",
+    "positive": "bool",
+    "iou": "float64",
+    "biou": "float64",
+    "time_s": "float64",
+    "policy": "string",
+    "model_sha256": "string",
+    "dataset_fingerprint": "string",
+}
+#: Optional columns: run-length encoded mask after the click (JSON), attack flavour.
+OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string"}
+
+METADATA_KEY = b"rclicks"
+
+_PACKAGES = ("numpy", "opencv-python-headless", "onnxruntime", "scikit-image", "pandas", "torch", "segment-anything")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of python, rclicks and the numerical packages a result depends on."""
+    from rclicks import __version__
+
+    out = {"python": sys.version.split()[0], "rclicks": __version__}
+    for name in _PACKAGES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def run_metadata(**extra: Any) -> dict[str, Any]:
+    """Metadata recorded with a results file: package versions, hardware, timestamp, plus ``extra``."""
+    return {
+        "versions": package_versions(),
+        "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "created": pd.Timestamp.now(tz="UTC").isoformat(),
+        **extra,
+    }
+
+
+def empty_results() -> pd.DataFrame:
+    """An empty table with the results schema."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SCHEMA.items()})
+
+
+def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.DataFrame:
+    """Check columns and dtypes; return the table cast to the schema, or raise RClicksError naming ``source``."""
+    missing = [c for c in SCHEMA if c not in df.columns]
+    if missing:
+        raise RClicksError(f"{source}: missing column(s) {missing}; expected the rclicks results schema")
+    try:
+        out = df.astype({**SCHEMA, **{c: t for c, t in OPTIONAL.items() if c in df.columns}})
+    except (ValueError, TypeError) as exc:
+        raise RClicksError(f"{source}: a column has the wrong type ({exc})") from exc
+    if len(out) and (out["click"] < 1).any():
+        raise RClicksError(f"{source}: click numbers start at 1")
+    for col in ("iou", "biou"):
+        bad = out[col].dropna()
+        if len(bad) and ((bad < 0) | (bad > 1)).any():
+            raise RClicksError(f"{source}: column {col!r} has values outside [0, 1]")
+    return out
+
+
+def write_results(df: pd.DataFrame, url: str | os.PathLike, metadata: dict[str, Any] | None = None) -> str:
+    """Validate and write ``df`` as parquet to ``url`` atomically (temp file + rename); return the URL.
+
+    ``url`` is a local path or any fsspec URL. Readers never see a partial file.
+    """
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from fsspec.implementations.local import LocalFileSystem
+
+    url = os.fspath(url)
+    df = validate_results(df, url)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[METADATA_KEY] = json.dumps(metadata or {}, default=str).encode()
+    table = table.replace_schema_metadata(meta)
+
+    fs, path = fsspec.core.url_to_fs(url)
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    try:
+        with fs.open(tmp, "wb") as fh:
+            pq.write_table(table, fh)
+        if isinstance(fs, LocalFileSystem):
+            os.replace(tmp, path)
+        else:
+            fs.mv(tmp, path)
+    except BaseException:
+        try:
+            if fs.exists(tmp):
+                fs.rm(tmp)
+        finally:
+            raise
+    return url
+
+
+def read_results(url: str | os.PathLike) -> pd.DataFrame:
+    """Read one results parquet file (validated); its run metadata is in ``df.attrs['rclicks']``."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    url = os.fspath(url)
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.exists(path):
+        raise RClicksError(f"{url}: results file not found")
+    try:
+        with fs.open(path, "rb") as fh:
+            table = pq.read_table(fh)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise RClicksError(f"{url}: not a readable parquet file ({exc})") from exc
+    df = validate_results(table.to_pandas(), url)
+    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    df.attrs["rclicks"] = json.loads(raw) if raw else {}
+    return df
+
+
+def read_results_dir(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:
+    """Read every ``*.parquet`` under ``folder``; return (concatenated table, errors of skipped files)."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(os.fspath(folder))
+    frames, errors = [], []
+    files = sorted(fs.glob(f"{path.rstrip('/')}/**/*.parquet")) if fs.exists(path) else []
+    proto = fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol
+    for f in files:
+        url = f if proto in ("file", "local") else f"{proto}://{f}"
+        try:
+            frames.append(read_results(url))
+        except RClicksError as exc:
+            errors.append(str(exc))
+    df = pd.concat(frames, ignore_index=True) if frames else empty_results()
+    return df, errors
+
+
+def default_results_path(model: str, dataset: str, clicker: str, out_dir: str | os.PathLike = "results") -> Path:
+    """``out_dir/<model>__<dataset>__<clicker>.parquet`` with names made filesystem-safe."""
+    safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in s)  # noqa: E731
+    return Path(out_dir) / f"{safe(model)}__{safe(dataset)}__{safe(clicker)}.parquet"

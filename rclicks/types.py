@@ -1,0 +1,100 @@
+"""Shared vocabulary: clicks, samples, predictions and trajectories.
+
+Conventions (see DESIGN.md): images are ``uint8`` RGB ``H×W×3``; masks are ``bool``
+``H×W``; probabilities are ``float32`` ``H×W`` in [0, 1]; a click's ``x`` is the pixel
+column and ``y`` the pixel row in original-image coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click: pixel column ``x``, pixel row ``y``, and whether it marks the object."""
+
+    x: int
+    y: int
+    positive: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", int(self.x))
+        object.__setattr__(self, "y", int(self.y))
+        object.__setattr__(self, "positive", bool(self.positive))
+
+
+@dataclass
+class Sample:
+    """One object instance to segment.
+
+    ``image``: ``uint8`` ``H×W×3`` RGB. ``mask``: ``bool`` ``H×W`` object mask.
+    ``ignore``: optional ``bool`` ``H×W``, True where pixels are excluded from every
+    metric and every click (e.g. GrabCut's uncertain band).
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    name: str
+    dataset: str
+    instance_id: int = 0
+    ignore: np.ndarray | None = None
+
+    @property
+    def instance(self) -> str:
+        """A unique key of the instance within its dataset: ``name`` or ``name#id``."""
+        return self.name if self.instance_id == 0 else f"{self.name}#{self.instance_id}"
+
+    @property
+    def valid(self) -> np.ndarray:
+        """``bool`` ``H×W``: pixels that count (not in the ignore region)."""
+        if self.ignore is None:
+            return np.ones(self.mask.shape, dtype=bool)
+        return ~self.ignore
+
+
+@dataclass
+class Prediction:
+    """A model's answer to a set of clicks.
+
+    ``prob``: ``float32`` ``H×W`` foreground probability of the selected mask.
+    ``candidates``: optional ``float32`` ``K×H×W`` probabilities of candidate masks
+    (multi-mask models), with ``scores`` (``K``, the model's own quality estimate).
+    ``state``: model-specific data fed back on the next click (e.g. SAM low-res logits).
+    ``threshold``: the mask is ``prob > threshold``.
+    """
+
+    prob: np.ndarray
+    candidates: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    state: Any = None
+    threshold: float = 0.5
+
+    @property
+    def mask(self) -> np.ndarray:
+        """``bool`` ``H×W`` binary mask ``prob > threshold``."""
+        return self.prob > self.threshold
+
+
+@dataclass
+class Trajectory:
+    """The record of one interactive session on one sample.
+
+    Per click ``k`` (0-based list index, click number ``k + 1``): the click, the IoU and
+    Boundary IoU of the resulting mask, the seconds the model took, and optionally the
+    mask run-length encoded (see ``rclicks.metrics.rle``).
+    """
+
+    dataset: str
+    instance: str
+    clicks: list[Click] = field(default_factory=list)
+    ious: list[float] = field(default_factory=list)
+    bious: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    masks_rle: list[dict] | None = None
+
+    def __len__(self) -> int:
+        return len(self.clicks)
