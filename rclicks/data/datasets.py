@@ -1,0 +1,299 @@
+"""Dataset loaders for the RITM folder layouts the field uses, yielding one Sample per object.
+
+| layout   | images            | masks                          | object / ignore rule                          |
+|----------|-------------------|--------------------------------|-----------------------------------------------|
+| grabcut  | ``data_GT/``      | ``boundary_GT/<stem>.*``        | >128 object, ==128 ignore (RITM)               |
+| berkeley | ``images/``       | ``masks/<stem>.*``              | same as grabcut (RITM's BerkeleyDataset)        |
+| davis    | ``img/``          | ``gt/<stem>.*``                 | >0 object (RITM's DavisDataset); COCO_MVal, TETRIS too |
+| pascal   | ``JPEGImages/``   | ``SegmentationObject/<stem>.png`` | palette ids 1..254 = instances, 255 ignore   |
+| sbd      | ``img/``          | ``inst/<stem>.mat``             | ``GTinst.Segmentation`` ids = instances        |
+| folder   | any images dir    | any masks dir, matched by stem  | > ``threshold`` object, optional ignore value   |
+
+Samples are read lazily: a Dataset holds paths only (it pickles cheaply to workers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from rclicks.data.io import IMAGE_SUFFIXES, check_pair, read_image, read_mask_raw
+from rclicks.errors import RClicksError
+from rclicks.types import Sample
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object instance on disk: its image, its mask file and the instance id inside it."""
+
+    image: Path
+    mask: Path
+    name: str
+    instance_id: int = 0
+
+
+def _list_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise RClicksError(f"{folder}: images folder not found")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise RClicksError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+    return files
+
+
+def _masks_by_stem(folder: Path, suffixes: Sequence[str] | None = None) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise RClicksError(f"{folder}: masks folder not found")
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and (suffixes is None or p.suffix.lower() in suffixes)}
+
+
+def _read_split(path: Path) -> list[str] | None:
+    return [ln.strip() for ln in path.read_text().splitlines() if ln.strip()] if path.is_file() else None
+
+
+class Dataset(Sequence[Sample]):
+    """A sequence of Samples (one per object instance) read lazily from a folder layout."""
+
+    layout = "folder"
+
+    def __init__(self, root: str | os.PathLike, name: str | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise RClicksError(f"{self.root}: dataset folder not found")
+        self.name = name or self.root.name
+        self.items: list[Item] = self._scan()
+        if not self.items:
+            raise RClicksError(f"{self.root}: no samples found in the {self.layout} layout")
+        self._fingerprint: str | None = None
+
+    def _scan(self) -> list[Item]:
+        raise NotImplementedError
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        """Stored mask values → (object mask, ignore mask or None)."""
+        raise NotImplementedError
+
+    def _read_mask(self, item: Item) -> np.ndarray:
+        return read_mask_raw(item.mask)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        item = self.items[index]
+        image = read_image(item.image)
+        raw = self._read_mask(item)
+        check_pair(image, raw, item.image, item.mask)
+        mask, ignore = self._decode(raw, item)
+        if ignore is not None and not ignore.any():
+            ignore = None
+        return Sample(image=image, mask=mask, name=item.name, dataset=self.name, instance_id=item.instance_id, ignore=ignore)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def files(self) -> list[Path]:
+        """Every image and mask file the dataset reads, sorted and unique."""
+        return sorted({p for it in self.items for p in (it.image, it.mask)})
+
+    def fingerprint(self) -> str:
+        """sha256 over the layout, each file's path relative to the root, and its bytes."""
+        if self._fingerprint is None:
+            h = hashlib.sha256(self.layout.encode())
+            for path in self.files():
+                h.update(b"\0" + path.relative_to(self.root).as_posix().encode() + b"\0")
+                with open(path, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, root={str(self.root)!r}, samples={len(self)})"
+
+
+class PairedFolderDataset(Dataset):
+    """Images in one folder, one binary mask per image in another, matched by file stem."""
+
+    images_dir = "images"
+    masks_dir = "masks"
+
+    def _scan(self) -> list[Item]:
+        masks = _masks_by_stem(self.root / self.masks_dir)
+        items = []
+        for img in _list_images(self.root / self.images_dir):
+            if img.stem not in masks:
+                raise RClicksError(f"{img}: no mask named {img.stem}.* in {self.root / self.masks_dir}")
+            items.append(Item(img, masks[img.stem], img.stem))
+        return items
+
+
+class GrabCutDataset(PairedFolderDataset):
+    """GrabCut (``data_GT/`` + ``boundary_GT/``): 255 object, 128 uncertain band (ignored), 0 background."""
+
+    layout = "grabcut"
+    images_dir = "data_GT"
+    masks_dir = "boundary_GT"
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        return raw > 128, raw == 128
+
+
+class BerkeleyDataset(GrabCutDataset):
+    """Berkeley (``images/`` + ``masks/``), decoded like GrabCut (RITM's BerkeleyDataset)."""
+
+    layout = "berkeley"
+    images_dir = "images"
+    masks_dir = "masks"
+
+
+class DavisDataset(PairedFolderDataset):
+    """DAVIS / COCO_MVal / TETRIS (``img/`` + ``gt/``): any non-zero value is object."""
+
+    layout = "davis"
+    images_dir = "img"
+    masks_dir = "gt"
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        return raw > 0, None
+
+
+class FolderDataset(PairedFolderDataset):
+    """Generic images + masks folders; mask value > ``threshold`` is object, ``ignore_value`` ignored."""
+
+    layout = "folder"
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        name: str | None = None,
+        images_dir: str = "images",
+        masks_dir: str = "masks",
+        threshold: int = 127,
+        ignore_value: int | None = None,
+    ) -> None:
+        self.images_dir, self.masks_dir = images_dir, masks_dir
+        self.threshold, self.ignore_value = threshold, ignore_value
+        super().__init__(root, name)
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        ignore = raw == self.ignore_value if self.ignore_value is not None else None
+        mask = raw > self.threshold
+        if ignore is not None:
+            mask &= ~ignore
+        return mask, ignore
+
+
+class PascalVOCDataset(Dataset):
+    """PascalVOC (``JPEGImages/`` + ``SegmentationObject/``): one Sample per instance id, 255 ignored.
+
+    Uses ``ImageSets/Segmentation/<split>.txt`` when present, else every object mask.
+    """
+
+    layout = "pascal"
+
+    def __init__(self, root: str | os.PathLike, name: str | None = None, split: str = "val") -> None:
+        self.split = split
+        super().__init__(root, name)
+
+    def _scan(self) -> list[Item]:
+        masks = _masks_by_stem(self.root / "SegmentationObject", (".png",))
+        stems = _read_split(self.root / "ImageSets" / "Segmentation" / f"{self.split}.txt") or sorted(masks)
+        items = []
+        for stem in stems:
+            if stem not in masks:
+                raise RClicksError(f"{self.root / 'SegmentationObject'}: no mask for {stem} listed in the {self.split} split")
+            img = self.root / "JPEGImages" / f"{stem}.jpg"
+            if not img.is_file():
+                raise RClicksError(f"{img}: image listed in the {self.split} split not found")
+            ids = np.unique(read_mask_raw(masks[stem]))
+            items += [Item(img, masks[stem], stem, int(i)) for i in ids if 0 < i < 255]
+        return items
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        return raw == item.instance_id, raw == 255
+
+
+class SBDDataset(Dataset):
+    """SBD (``img/`` + ``inst/<stem>.mat``): one Sample per instance of ``GTinst.Segmentation``.
+
+    Uses ``<split>.txt`` at the root when present, else every ``.mat`` file.
+    """
+
+    layout = "sbd"
+
+    def __init__(self, root: str | os.PathLike, name: str | None = None, split: str = "val") -> None:
+        self.split = split
+        super().__init__(root, name)
+
+    def _read_mask(self, item: Item) -> np.ndarray:
+        from scipy.io import loadmat
+
+        try:
+            mat = loadmat(str(item.mask))
+            return np.asarray(mat["GTinst"][0][0]["Segmentation"], dtype=np.int32)
+        except (OSError, KeyError, ValueError, IndexError, TypeError) as exc:
+            raise RClicksError(f"{item.mask}: not an SBD instance .mat file with GTinst.Segmentation ({exc})") from exc
+
+    def _scan(self) -> list[Item]:
+        mats = _masks_by_stem(self.root / "inst", (".mat",))
+        stems = _read_split(self.root / f"{self.split}.txt") or sorted(mats)
+        items = []
+        for stem in stems:
+            if stem not in mats:
+                raise RClicksError(f"{self.root / 'inst'}: no {stem}.mat listed in the {self.split} split")
+            img = self.root / "img" / f"{stem}.jpg"
+            if not img.is_file():
+                raise RClicksError(f"{img}: image listed in the {self.split} split not found")
+            ids = np.unique(self._read_mask(Item(img, mats[stem], stem)))
+            items += [Item(img, mats[stem], stem, int(i)) for i in ids if i > 0]
+        return items
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        return raw == item.instance_id, None
+
+
+LAYOUTS: dict[str, type[Dataset]] = {
+    "grabcut": GrabCutDataset,
+    "berkeley": BerkeleyDataset,
+    "davis": DavisDataset,
+    "pascal": PascalVOCDataset,
+    "sbd": SBDDataset,
+    "folder": FolderDataset,
+}
+
+
+def detect_layout(root: Path) -> str:
+    """Guess the layout of a dataset folder from its sub-folders."""
+    has = lambda d: (root / d).is_dir()  # noqa: E731
+    if has("data_GT") and has("boundary_GT"):
+        return "grabcut"
+    if has("JPEGImages") and has("SegmentationObject"):
+        return "pascal"
+    if has("img") and has("inst"):
+        return "sbd"
+    if has("img") and has("gt"):
+        return "davis"
+    if has("images") and has("masks"):
+        return "berkeley"
+    raise RClicksError(
+        f"{root}: unknown dataset layout; expected one of data_GT/+boundary_GT/ (GrabCut), images/+masks/ "
+        "(Berkeley), img/+gt/ (DAVIS, COCO_MVal, TETRIS), JPEGImages/+SegmentationObject/ (PascalVOC), img/+inst/ (SBD)"
+    )
+
+
+def warn_empty(sample: Sample) -> bool:
+    """Warn (naming the sample) and return True when its object mask is empty."""
+    if sample.mask.any():
+        return False
+    warnings.warn(f"{sample.dataset}/{sample.instance}: empty object mask, skipped", stacklevel=2)
+    return True

@@ -1,0 +1,76 @@
+"""Reading images and masks with clear errors (file named, problem stated)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from rclicks.errors import RClicksError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: Images above this many pixels are refused before decoding (``$RCLICKS_MAX_PIXELS``).
+DEFAULT_MAX_PIXELS = 64_000_000
+
+
+def max_pixels() -> int:
+    """The pixel-count limit for images and masks (``$RCLICKS_MAX_PIXELS``, default 64 MP)."""
+    return int(os.environ.get("RCLICKS_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _check_size(path: Path) -> tuple[int, int]:
+    """Read the header only; refuse unreadable or oversized files before decoding."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except FileNotFoundError as exc:
+        raise RClicksError(f"{path}: file not found") from exc
+    except (OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise RClicksError(f"{path}: not a readable image ({exc})") from exc
+    if w * h > max_pixels():
+        raise RClicksError(f"{path}: image of {w}×{h} exceeds the limit of {max_pixels()} pixels (set RCLICKS_MAX_PIXELS)")
+    return w, h
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as ``uint8`` ``H×W×3`` RGB (decoded with OpenCV, as RITM does)."""
+    path = Path(path)
+    _check_size(path)
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise RClicksError(f"{path}: OpenCV could not decode this image (corrupt or unsupported format)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_mask_raw(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask file as a 2-D integer array of its stored values.
+
+    Palette PNGs give palette indices (instance ids), grey files their grey values, and
+    colour files the per-pixel maximum over channels (RITM's DAVIS rule).
+    """
+    path = Path(path)
+    _check_size(path)
+    try:
+        with Image.open(path) as im:
+            if im.mode == "P":
+                return np.asarray(im, dtype=np.int32)
+    except OSError as exc:
+        raise RClicksError(f"{path}: not a readable mask ({exc})") from exc
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise RClicksError(f"{path}: OpenCV could not decode this mask")
+    if raw.ndim == 3:
+        raw = raw.max(axis=2)
+    return raw.astype(np.int32)
+
+
+def check_pair(image: np.ndarray, mask: np.ndarray, image_path: Path, mask_path: Path) -> None:
+    """Raise RClicksError when image and mask sizes differ."""
+    if image.shape[:2] != mask.shape[:2]:
+        raise RClicksError(
+            f"{mask_path}: mask is {mask.shape[1]}×{mask.shape[0]} but image {image_path.name} is "
+            f"{image.shape[1]}×{image.shape[0]}; masks must have the image's size"
+        )

