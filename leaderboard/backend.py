@@ -1,0 +1,262 @@
+"""The evaluation backend: take pending requests, evaluate their shards, write results, mark the request.
+
+    python -m leaderboard.backend --once               # everything pending, then exit
+    python -m leaderboard.backend --workers 2          # loop, two local worker processes
+    python -m leaderboard.backend --ray auto --once    # shards as Ray tasks (one GPU each)
+
+Shards are model × dataset × protocol. A shard whose file is already in the results
+store with the same request and configuration is not recomputed, so a backend that
+crashed resumes where it stopped; a RUNNING request whose heartbeat is older than the
+timeout returns to PENDING first. A request ends FINISHED when every shard is stored,
+FAILED (with the shards' errors) otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from leaderboard import _fs, envs
+from leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
+from leaderboard.shard import ShardTask, run_shard
+from leaderboard.store import ResultsStore, ShardKey
+from rclicks.errors import RClicksError
+
+
+def _materialize(req: Request) -> Path:
+    """A local folder holding the request's weight files (downloaded to the cache when remote)."""
+    if not req.files_url:
+        raise RClicksError(f"request {req.id}: no stored files (files_url is empty)")
+    fs, path = _fs.url_to_fs(req.files_url)
+    if _fs.is_local(fs):
+        return Path(path)
+    from rclicks.config import cache_dir
+
+    local = cache_dir() / "submissions" / _fs.safe_segment(req.id)
+    if not local.is_dir():
+        tmp = local.with_name(local.name + f".{uuid.uuid4().hex}.tmp")
+        fs.get(path.rstrip("/") + "/", str(tmp), recursive=True)
+        os.replace(tmp, local)
+    return local
+
+
+def model_spec(req: Request) -> tuple[str, dict[str, Any]]:
+    """(rclicks registry name, builder kwargs) that build the request's model."""
+    kwargs = dict(req.config.get("model_kwargs", {}))
+    if req.kind == "builtin":
+        return req.model, kwargs
+    folder = _materialize(req)
+    if req.kind == "onnx":
+        return f"onnx:{folder}", kwargs
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".pt", ".pth"))
+    if len(files) != 1:
+        raise RClicksError(f"request {req.id}: expected one checkpoint in {folder}, found {len(files)}")
+    return f"{req.kind}:{req.config['variant']}", {**kwargs, "checkpoint": str(files[0])}
+
+
+class Backend:
+    """Runs requests' shards locally (a process pool of ``workers``) or on Ray (``ray_address``)."""
+
+    def __init__(
+        self,
+        results: ResultsStore | None = None,
+        requests: RequestsStore | None = None,
+        config: envs.EvalConfig | None = None,
+        *,
+        workers: int = 1,
+        ray_address: str | None = None,
+        gpus_per_task: float = 1.0,
+        heartbeat_timeout_s: float | None = None,
+        logs_dir: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.results = results or ResultsStore()
+        self.requests = requests or RequestsStore()
+        self.config = config or envs.eval_config()
+        self.workers = max(1, int(workers))
+        self.ray_address = ray_address
+        self.gpus_per_task = gpus_per_task
+        self.timeout = envs.heartbeat_timeout_s() if heartbeat_timeout_s is None else heartbeat_timeout_s
+        self.logs_dir = logs_dir or envs.logs_dir()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.log = log or (lambda msg: print(msg, flush=True))
+        self._lock = threading.Lock()
+
+    # -- planning -------------------------------------------------------------------
+    def tasks_for(self, req: Request) -> list[ShardTask]:
+        """The request's shards: one per configured dataset × protocol."""
+        spec, kwargs = model_spec(req)
+        meta = {"leaderboard_model": req.model, "kind": req.kind, "submitter": req.submitter, "license": req.license,
+                "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes}
+        return [
+            ShardTask(
+                request_id=req.id, key=ShardKey(req.model, dataset, protocol), model_spec=spec, model_kwargs=kwargs,
+                policy=req.config.get("policy", "score"), max_clicks=self.config.max_clicks, seed=self.config.seed,
+                limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir, metadata=meta,
+            )
+            for dataset in self.config.datasets
+            for protocol in self.config.protocols
+        ]
+
+    def is_done(self, task: ShardTask) -> bool:
+        """True when the store already holds this shard computed for the same request and configuration."""
+        meta = self.results.shard_metadata(task.key)
+        return bool(meta) and meta.get("request_id") == task.request_id and meta.get("config_hash") == task.config_hash()
+
+    # -- execution ------------------------------------------------------------------
+    def _execute(self, tasks: list[ShardTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+        if self.ray_address:
+            self._execute_ray(tasks, on_done)
+        elif self.workers == 1 or len(tasks) == 1:
+            for t in tasks:
+                on_done(run_shard(t))
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
+                futures = {pool.submit(run_shard, t): t for t in tasks}
+                for fut in as_completed(futures):
+                    try:
+                        on_done(fut.result())
+                    except Exception as exc:  # a worker process died
+                        on_done({"shard": futures[fut].key.name, "error": f"worker crashed: {exc}"})
+
+    def _execute_ray(self, tasks: list[ShardTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise RClicksError("--ray needs the ray package: pip install 'rclicks[ray]'") from exc
+        if not ray.is_initialized():
+            address = None if self.ray_address == "local" else self.ray_address
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        remote = ray.remote(num_cpus=1, num_gpus=self.gpus_per_task, max_retries=0)(run_shard)
+        names = {}
+        pending = []
+        for t in tasks:
+            ref = remote.remote(t)
+            names[ref] = t.key.name
+            pending.append(ref)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                on_done(ray.get(done[0]))
+            except Exception as exc:  # the task or its worker failed
+                on_done({"shard": names[done[0]], "error": f"ray task failed: {exc}"})
+
+    def _heartbeat_loop(self, req: Request, stop: threading.Event) -> None:
+        every = max(0.5, self.timeout / 4)
+        while not stop.wait(every):
+            with self._lock:
+                try:
+                    self.requests.heartbeat(req, self.worker_id)
+                except Exception as exc:  # a transient store error must not kill the run
+                    self.log(f"heartbeat for {req.id} failed: {exc}")
+
+    def process(self, req: Request) -> Request:
+        """Evaluate every missing shard of a RUNNING request and mark it FINISHED or FAILED."""
+        try:
+            tasks = self.tasks_for(req)
+        except Exception as exc:
+            self.log(f"[{req.id}] cannot build model: {exc}")
+            return self.requests.transition(req, FAILED, error=f"{type(exc).__name__}: {exc}")
+        todo = [t for t in tasks if not self.is_done(t)]
+        for t in tasks:
+            if t not in todo:
+                req.shards.setdefault(t.key.name, {"status": FINISHED, "resumed": True})
+        self.log(f"[{req.id}] {len(tasks)} shard(s), {len(tasks) - len(todo)} already stored, {len(todo)} to run")
+        errors: list[str] = []
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat_loop, args=(req, stop), daemon=True)
+        beat.start()
+
+        def on_done(res: dict[str, Any]) -> None:
+            status = FAILED if "error" in res else FINISHED
+            if "error" in res:
+                errors.append(f"{res['shard']}: {res['error']}")
+            with self._lock:
+                req.shards[res["shard"]] = {"status": status, **{k: v for k, v in res.items() if k != "shard"}}
+                self.requests.heartbeat(req, self.worker_id)
+            n = sum(1 for v in req.shards.values() if v.get("status") == FINISHED)
+            self.log(f"[{req.id}] {res['shard']}: {status} ({n}/{len(tasks)} stored) {res.get('error', '')}".rstrip())
+
+        try:
+            self._execute(todo, on_done)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            stop.set()
+            beat.join()
+        with self._lock:
+            if errors:
+                return self.requests.transition(req, FAILED, error="; ".join(errors)[:4000])
+            return self.requests.transition(req, FINISHED)
+
+    def run_once(self) -> list[Request]:
+        """Requeue dead RUNNING requests, then process every PENDING request once (oldest first)."""
+        for rid in self.requests.requeue_stale(self.timeout):
+            self.log(f"[{rid}] worker died; requeued")
+        done = []
+        for req in self.requests.by_status(PENDING):
+            claimed = self.requests.claim(req, self.worker_id)
+            if claimed is None:
+                continue
+            self.log(f"[{req.id}] claimed by {self.worker_id}")
+            done.append(self.process(claimed))
+        return done
+
+    def loop(self, poll_s: float = 60.0) -> None:
+        """Run forever: ``run_once`` then sleep ``poll_s`` seconds."""
+        while True:
+            self.run_once()
+            time.sleep(poll_s)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m leaderboard.backend``."""
+    cfg = envs.eval_config()
+    p = argparse.ArgumentParser(prog="python -m leaderboard.backend", description=__doc__.split("\n")[0])
+    p.add_argument("--once", action="store_true", help="process pending requests once and exit (default: loop)")
+    p.add_argument("--poll-seconds", type=float, default=60.0, help="sleep between polls in loop mode")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes running shards in parallel")
+    p.add_argument("--ray", metavar="ADDRESS", default=None, help="run shards as Ray tasks ('auto', 'ray://host:port', or 'local')")
+    p.add_argument("--gpus-per-task", type=float, default=1.0, help="GPUs reserved per Ray task (0 on CPU clusters)")
+    p.add_argument("--results", default=envs.results_url(), help="results store URL")
+    p.add_argument("--requests", default=envs.requests_url(), help="requests store URL")
+    p.add_argument("--datasets", default=",".join(cfg.datasets), help="comma-separated datasets")
+    p.add_argument("--protocols", default=",".join(cfg.protocols), help="comma-separated protocols/clickers")
+    p.add_argument("--max-clicks", type=int, default=cfg.max_clicks)
+    p.add_argument("--seed", type=int, default=cfg.seed)
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N instances per dataset")
+    p.add_argument("--heartbeat-timeout", type=float, default=None, help="seconds before a silent RUNNING request is requeued")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m leaderboard.backend``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    config = envs.EvalConfig(datasets=split(args.datasets), protocols=split(args.protocols),
+                             max_clicks=args.max_clicks, seed=args.seed, limit=args.limit)
+    try:
+        backend = Backend(ResultsStore(args.results), RequestsStore(args.requests), config, workers=args.workers,
+                          ray_address=args.ray, gpus_per_task=args.gpus_per_task, heartbeat_timeout_s=args.heartbeat_timeout)
+        if args.once:
+            done = backend.run_once()
+            return 1 if any(r.status == FAILED for r in done) else 0
+        backend.loop(args.poll_seconds)
+    except RClicksError as exc:
+        print(f"leaderboard.backend: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

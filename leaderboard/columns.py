@@ -1,0 +1,61 @@
+"""Leaderboard column definitions, in one place (the README's column table is generated from these).
+
+Per-dataset columns are named ``"<dataset> <metric>"``; model-level columns have no prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """A leaderboard column: ``label`` (the metric part of the name), its source and direction."""
+
+    label: str
+    description: str
+    source: str
+    lower_is_better: bool | None
+
+
+#: Model-level columns.
+MODEL_COLUMNS: list[Column] = [
+    Column("model", "leaderboard name of the model", "request / results `model`", None),
+    Column("policy", "multi-mask policy (single, score, sam); oracle rows live in a separate table", "results `policy`", None),
+    Column("Size (MB)", "total size of the submitted weight files, when known", "shard metadata `model_bytes`", True),
+    Column("s/click", "mean seconds per click over every stored trajectory of the model", "mean of `time_s`", True),
+    Column("Avg NoC@90", "mean over datasets of the baseline NoC@90 (the default sort key)", "baseline clicker", True),
+]
+
+#: Per-dataset columns, in display order. Absent when the results lack what they need.
+DATASET_COLUMNS: list[Column] = [
+    Column("NoC@85", "mean number of clicks to reach IoU 0.85 with the baseline clicker (max_clicks when never)", "`rclicks.metrics.curves.summarize`", True),
+    Column("NoC@90", "the same for IoU 0.90", "`rclicks.metrics.curves.summarize`", True),
+    Column("NoF@90", "number of baseline trajectories that never reach IoU 0.90", "`rclicks.metrics.curves.summarize`", True),
+    Column("IoU@1", "mean IoU after the first baseline click", "`rclicks.metrics.curves.summarize` (mIoU@1)", False),
+    Column("IoU-AuC@10", "area under the baseline IoU-per-click curve over clicks 1..10, in [0, 1]", "`rclicks.metrics.curves.summarize`", False),
+    Column("Sample NoC@90", "mean over clicking groups G1..G10 of each group's mean NoC@90 (RClicks)", "`rclicks.metrics.benchmark.groups_summary`", True),
+    Column("Sample NoC@90 std", "std over the ten groups of the group means", "`rclicks.metrics.benchmark.groups_summary`", True),
+    Column("ΔSB", "(Sample NoC@90 − baseline NoC@90) / baseline NoC@90", "`rclicks.metrics.benchmark.groups_summary`", True),
+    Column("ΔGR", "(NoC@90 of G1 − NoC@90 of G10) / NoC@90 of G10", "`rclicks.metrics.benchmark.groups_summary`", True),
+    Column("NSR", "mean over instances of std/mean of the first-click IoU over the group trajectories", "`rclicks.metrics.benchmark.groups_summary(k=1)`", True),
+    Column("IoU-Min", "IoU-AuC@10 of the adversarial minimising trajectories (clicker adv_min, TETRIS)", "`summarize` on clicker `adv_min`", False),
+    Column("IoU-Max", "IoU-AuC@10 of the adversarial maximising trajectories (clicker adv_max)", "`summarize` on clicker `adv_max`", False),
+    Column("IoU-D", "IoU-Max − IoU-Min: how much click placement alone changes the result", "derived", True),
+]
+
+
+def dataset_column(dataset: str, label: str) -> str:
+    """The table column name of metric ``label`` on ``dataset``."""
+    return f"{dataset} {label}"
+
+
+def markdown_table() -> str:
+    """The column documentation as a markdown table (pasted into leaderboard/README.md)."""
+    lines = ["| column | meaning | computed by | better |", "|---|---|---|---|"]
+    better = {True: "lower", False: "higher", None: "—"}
+    for c in MODEL_COLUMNS:
+        lines.append(f"| `{c.label}` | {c.description} | {c.source} | {better[c.lower_is_better]} |")
+    for c in DATASET_COLUMNS:
+        lines.append(f"| `<dataset> {c.label}` | {c.description} | {c.source} | {better[c.lower_is_better]} |")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""Leaderboard configuration, read from the environment when called (never at import).
+
+| variable | default | meaning |
+|---|---|---|
+| ``RCLICKS_RESULTS_URL`` | ``./hub/results`` | results store (local folder or ``hf://datasets/OWNER/NAME/results``) |
+| ``RCLICKS_REQUESTS_URL`` | ``./hub/requests`` | requests store (one JSON per submission) |
+| ``RCLICKS_MODELS_URL`` | ``./hub/models`` | where validated submissions' weight files are copied |
+| ``RCLICKS_LOGS_DIR`` | ``./hub/logs`` | local folder of per-shard backend logs |
+| ``HF_TOKEN`` | unset | token for ``hf://`` URLs (read by ``huggingface_hub``) |
+| ``RCLICKS_MAX_SUBMISSION_BYTES`` | ``2000000000`` | size limit of one submission (all files) |
+| ``RCLICKS_MAX_PENDING`` | ``3`` | pending + running requests allowed per submitter |
+| ``RCLICKS_HEARTBEAT_TIMEOUT_S`` | ``600`` | a RUNNING request with an older heartbeat returns to PENDING |
+| ``RCLICKS_LB_DATASETS`` | ``grabcut,davis`` | datasets every submission is evaluated on |
+| ``RCLICKS_LB_PROTOCOLS`` | ``baseline,groups`` | protocols (clicker lists) per dataset |
+| ``RCLICKS_LB_ATTACKS`` | ``0`` | ``1`` adds the ``attacks`` protocol (adversarial min/max clicks) |
+| ``RCLICKS_LB_MAX_CLICKS`` | ``20`` | clicks per trajectory |
+| ``RCLICKS_LB_SEED`` | ``0`` | seed of every stochastic clicker |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from rclicks.errors import RClicksError
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RClicksError(f"environment variable {name}={raw!r} must be an integer") from exc
+
+
+def _list(name: str, default: str) -> list[str]:
+    return [s.strip() for s in os.environ.get(name, default).split(",") if s.strip()]
+
+
+def results_url() -> str:
+    """URL of the results store (``$RCLICKS_RESULTS_URL``, default ``./hub/results``)."""
+    return os.environ.get("RCLICKS_RESULTS_URL", "./hub/results")
+
+
+def requests_url() -> str:
+    """URL of the requests store (``$RCLICKS_REQUESTS_URL``, default ``./hub/requests``)."""
+    return os.environ.get("RCLICKS_REQUESTS_URL", "./hub/requests")
+
+
+def models_url() -> str:
+    """URL where accepted submissions' files are stored (``$RCLICKS_MODELS_URL``, default ``./hub/models``)."""
+    return os.environ.get("RCLICKS_MODELS_URL", "./hub/models")
+
+
+def logs_dir() -> str:
+    """Local folder for per-shard logs (``$RCLICKS_LOGS_DIR``, default ``./hub/logs``)."""
+    return os.environ.get("RCLICKS_LOGS_DIR", "./hub/logs")
+
+
+def hf_token() -> str | None:
+    """The Hugging Face token, or None (then ``hf://`` stores are read-only/public)."""
+    return os.environ.get("HF_TOKEN") or None
+
+
+@dataclass
+class Limits:
+    """Submission limits: total bytes, and pending+running requests per submitter."""
+
+    max_bytes: int = 2_000_000_000
+    max_pending: int = 3
+
+
+def limits() -> Limits:
+    """Submission limits from the environment."""
+    return Limits(
+        max_bytes=_int("RCLICKS_MAX_SUBMISSION_BYTES", 2_000_000_000),
+        max_pending=_int("RCLICKS_MAX_PENDING", 3),
+    )
+
+
+def heartbeat_timeout_s() -> int:
+    """Seconds after which a RUNNING request without heartbeat is considered dead."""
+    return _int("RCLICKS_HEARTBEAT_TIMEOUT_S", 600)
+
+
+@dataclass
+class EvalConfig:
+    """What every submission is evaluated on: datasets × protocols, clicks per trajectory, seed."""
+
+    datasets: list[str] = field(default_factory=lambda: ["grabcut", "davis"])
+    protocols: list[str] = field(default_factory=lambda: ["baseline", "groups"])
+    max_clicks: int = 20
+    seed: int = 0
+    limit: int | None = None
+
+
+def eval_config() -> EvalConfig:
+    """The evaluation configuration from the environment."""
+    protocols = _list("RCLICKS_LB_PROTOCOLS", "baseline,groups")
+    if os.environ.get("RCLICKS_LB_ATTACKS", "0") == "1" and "attacks" not in protocols:
+        protocols.append("attacks")
+    return EvalConfig(
+        datasets=_list("RCLICKS_LB_DATASETS", "grabcut,davis"),
+        protocols=protocols,
+        max_clicks=_int("RCLICKS_LB_MAX_CLICKS", 20),
+        seed=_int("RCLICKS_LB_SEED", 0),
+    )

@@ -1,0 +1,124 @@
+"""The results store: one parquet file per (model, dataset, protocol) shard at an fsspec URL.
+
+Layout: ``<url>/<model>/<dataset>__<protocol>.parquet`` (names encoded by
+:func:`leaderboard._fs.safe_segment`). Files follow ``rclicks.results.SCHEMA`` and carry
+run metadata (model id, weight sha256, dataset fingerprint, clickers, policy, seed,
+package versions, hardware, timestamps) under the parquet key ``rclicks``; they load with
+``datasets.load_dataset("parquet", data_files=store.files())``. Writing a shard again
+replaces its file (idempotent), atomically (``rclicks.results.write_results``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from leaderboard import _fs
+from rclicks.errors import RClicksError
+from rclicks.results import METADATA_KEY, read_results, read_results_dir, run_metadata, write_results
+
+
+@dataclass(frozen=True)
+class ShardKey:
+    """One unit of evaluation work and one results file: model × dataset × protocol."""
+
+    model: str
+    dataset: str
+    protocol: str
+
+    @property
+    def name(self) -> str:
+        """A short printable id, ``model/dataset/protocol``."""
+        return f"{self.model}/{self.dataset}/{self.protocol}"
+
+    def relpath(self) -> str:
+        """Path of the shard's file relative to the store root."""
+        return f"{_fs.safe_segment(self.model)}/{_fs.safe_segment(self.dataset)}__{_fs.safe_segment(self.protocol)}.parquet"
+
+
+class ResultsStore:
+    """Results parquet files under one URL (a local folder or ``hf://datasets/OWNER/NAME/...``)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        from leaderboard import envs
+
+        self.url = str(url) if url is not None else envs.results_url()
+
+    def shard_url(self, key: ShardKey) -> str:
+        """URL of the file holding ``key``."""
+        return _fs.join(self.url, key.relpath())
+
+    def write_shard(self, key: ShardKey, df: pd.DataFrame, metadata: dict[str, Any] | None = None) -> str:
+        """Write (or replace) the shard ``key`` with the long-form table ``df``; return its URL.
+
+        Rows must all belong to ``key.model`` and ``key.dataset``; metadata gets the run
+        information of ``rclicks.results.run_metadata`` plus ``shard`` and ``protocol``.
+        """
+        if len(df):
+            bad = set(df["model"].astype(str)) - {key.model}
+            bad |= set(df["dataset"].astype(str)) - {key.dataset}
+            if bad:
+                raise RClicksError(f"shard {key.name}: rows name other models/datasets {sorted(bad)}")
+        meta = run_metadata(shard=key.name, model=key.model, dataset=key.dataset, protocol=key.protocol, **(metadata or {}))
+        return write_results(df, self.shard_url(key), meta)
+
+    def has_shard(self, key: ShardKey) -> bool:
+        """True when the shard's file exists."""
+        fs, path = _fs.url_to_fs(self.shard_url(key))
+        return bool(fs.exists(path))
+
+    def shard_metadata(self, key: ShardKey) -> dict[str, Any] | None:
+        """The run metadata of a stored shard (reads only the parquet footer), or None if absent/corrupt."""
+        import pyarrow.parquet as pq
+
+        fs, path = _fs.url_to_fs(self.shard_url(key))
+        if not fs.exists(path):
+            return None
+        try:
+            with fs.open(path, "rb") as fh:
+                raw = (pq.read_schema(fh).metadata or {}).get(METADATA_KEY)
+        except Exception:  # a corrupt file counts as absent: the shard is recomputed
+            return None
+        return json.loads(raw) if raw else {}
+
+    def read_shard(self, key: ShardKey) -> pd.DataFrame:
+        """The table of one shard (metadata in ``df.attrs['rclicks']``)."""
+        return read_results(self.shard_url(key))
+
+    def files(self) -> list[str]:
+        """URLs of every ``*.parquet`` file in the store, sorted."""
+        fs, path = _fs.url_to_fs(self.url)
+        if not fs.exists(path):
+            return []
+        return [_fs.to_url(fs, p) for p in sorted(fs.glob(f"{path.rstrip('/')}/**/*.parquet"))]
+
+    def load(self) -> tuple[pd.DataFrame, list[str]]:
+        """Every readable shard concatenated, and one message per skipped (corrupt) file naming it."""
+        return read_results_dir(self.url)
+
+    def metadata_table(self) -> pd.DataFrame:
+        """One row per readable shard from its parquet footer: url, model, dataset, protocol, model_bytes, created, ..."""
+        import pyarrow.parquet as pq
+
+        rows = []
+        for url in self.files():
+            fs, path = _fs.url_to_fs(url)
+            try:
+                with fs.open(path, "rb") as fh:
+                    raw = (pq.read_schema(fh).metadata or {}).get(METADATA_KEY)
+                meta = json.loads(raw) if raw else {}
+            except Exception:  # corrupt files are reported by load(); here they are skipped
+                continue
+            rows.append({"url": url, **{k: meta.get(k) for k in ("model", "dataset", "protocol", "policy", "seed", "request_id", "created")},
+                         "model_bytes": meta.get("model_bytes")})
+        cols = ["url", "model", "dataset", "protocol", "policy", "seed", "request_id", "created", "model_bytes"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def delete_shard(self, key: ShardKey) -> None:
+        """Remove a shard's file if present (maintainers: withdraw a result)."""
+        fs, path = _fs.url_to_fs(self.shard_url(key))
+        if fs.exists(path):
+            fs.rm(path)

@@ -1,0 +1,236 @@
+"""Submission validation and queueing: the function the app's Submit tab calls.
+
+A submission is either a folder following the ONNX contract (``docs/submission.md``:
+``model.onnx`` or ``encoder.onnx`` + ``decoder.onnx`` and an ``rclicks.json`` manifest)
+or one SAM-family checkpoint (``.safetensors``, or ``.pt``/``.pth`` loadable with
+``torch.load(weights_only=True)``) plus a config naming the variant. Nothing from the
+submitter is executed. Checks, in order: names, license, rate limit, files (no links, no
+odd names, allowed extensions), size, format, duplicate sha256. Any failure raises
+:class:`SubmissionRejected` with the reason and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from leaderboard import _fs, envs
+from leaderboard.requests import FAILED, KINDS, PENDING, RUNNING, Request, RequestsStore, now_iso
+from rclicks.errors import RClicksError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LICENSE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
+FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+CHECKPOINT_EXTS = (".safetensors", ".pt", ".pth")
+FOLDER_EXTS = (".onnx", ".json", ".data", ".md", ".txt")
+SAM_KINDS = ("sam", "sam2", "sam2.1", "mobilesam", "samhq")
+POLICIES = ("single", "score", "sam")
+
+
+class SubmissionRejected(RClicksError):
+    """A submission failed validation; the message is the reason shown to the submitter."""
+
+
+def _check_name(value: str, what: str, pattern: re.Pattern = NAME_RE) -> str:
+    if not isinstance(value, str) or not pattern.match(value) or ".." in value:
+        raise SubmissionRejected(
+            f"{what} {value!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return value
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (``rclicks.models.checkpoints.sha256_file`` when available)."""
+    try:
+        from rclicks.models.checkpoints import sha256_file as _sha
+    except ImportError:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    return _sha(path)
+
+
+def _files(path: Path) -> list[Path]:
+    """The submission's files; rejects links, nested folders, odd names and unknown extensions."""
+    if path.is_symlink():
+        raise SubmissionRejected(f"{path.name}: symbolic links are not accepted; upload the file itself")
+    if path.is_file():
+        if not FILE_RE.match(path.name) or not path.name.endswith(CHECKPOINT_EXTS):
+            raise SubmissionRejected(
+                f"{path.name}: a checkpoint must be a .safetensors, .pt or .pth file with a plain name"
+            )
+        return [path]
+    if not path.is_dir():
+        raise SubmissionRejected(f"{path}: no such file or folder")
+    files = []
+    for child in sorted(path.iterdir()):
+        if child.is_symlink():
+            raise SubmissionRejected(f"{child.name}: symbolic links are not accepted inside a submission folder")
+        if child.is_dir():
+            raise SubmissionRejected(f"{child.name}/: nested folders are not accepted; put every file at the top level")
+        if not FILE_RE.match(child.name) or ".." in child.name:
+            raise SubmissionRejected(f"{child.name!r}: file names may only use letters, digits, '.', '_' and '-'")
+        if not child.name.endswith(FOLDER_EXTS):
+            raise SubmissionRejected(f"{child.name}: unexpected file type; a folder holds only {', '.join(FOLDER_EXTS)} files")
+        files.append(child)
+    if not any(f.suffix == ".onnx" for f in files):
+        raise SubmissionRejected(f"{path.name}/: no .onnx file; see docs/submission.md for the ONNX contract")
+    return files
+
+
+def safe_load_checkpoint(path: Path) -> int:
+    """Load a checkpoint without executing code; return the number of tensors, or reject.
+
+    Uses ``rclicks.models.checkpoints.load_state_dict`` when available, else ``safetensors``
+    / ``torch.load(weights_only=True)`` directly.
+    """
+    try:
+        from rclicks.models.checkpoints import load_state_dict
+    except ImportError:
+        load_state_dict = None
+    try:
+        if load_state_dict is not None:
+            state = load_state_dict(path)
+        elif path.suffix == ".safetensors":
+            from safetensors.numpy import load_file
+
+            state = load_file(str(path))
+        else:
+            import torch
+
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure means we cannot load it safely
+        raise SubmissionRejected(
+            f"{path.name}: cannot be loaded safely ({type(exc).__name__}: {str(exc)[:300]}); "
+            "submit .safetensors or a .pt state dict loadable with torch.load(weights_only=True)"
+        ) from exc
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not state:
+        raise SubmissionRejected(f"{path.name}: expected a state dict of tensors, got {type(state).__name__}")
+    return len(state)
+
+
+def validate_onnx_folder(folder: Path) -> Any:
+    """Check an ONNX submission folder against the contract (``rclicks.models.onnx_contract``)."""
+    try:
+        from rclicks.models.onnx_contract import validate_submission
+    except ImportError as exc:
+        raise SubmissionRejected("ONNX submissions are not available: rclicks.models.onnx_contract is missing") from exc
+    try:
+        return validate_submission(folder)
+    except RClicksError as exc:
+        raise SubmissionRejected(f"{folder.name}/: {exc}") from exc
+
+
+def content_sha256(files: list[Path]) -> str:
+    """sha256 of a submission: the file's sha for one file, else of ``name:sha`` lines for a folder."""
+    if len(files) == 1 and files[0].suffix in CHECKPOINT_EXTS:
+        return sha256_file(files[0])
+    lines = "".join(f"{f.name}:{sha256_file(f)}\n" for f in sorted(files, key=lambda f: f.name))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _copy_files(files: list[Path], dest_url: str) -> None:
+    fs, root = _fs.url_to_fs(dest_url)
+    fs.makedirs(root, exist_ok=True)
+    for f in files:
+        target = f"{root}/{f.name}"
+        if _fs.is_local(fs):
+            tmp = f"{target}.tmp"
+            shutil.copyfile(f, tmp)
+            os.replace(tmp, target)
+        else:
+            fs.put_file(str(f), target)
+
+
+def submit(
+    path: str | os.PathLike,
+    *,
+    model: str,
+    submitter: str,
+    license: str,
+    kind: str | None = None,
+    config: dict[str, Any] | None = None,
+    requests: RequestsStore | None = None,
+    models_url: str | None = None,
+    max_bytes: int | None = None,
+    max_pending: int | None = None,
+) -> Request:
+    """Validate a submission and queue it; return the PENDING request or raise SubmissionRejected.
+
+    ``path``: an ONNX-contract folder (``kind="onnx"``, the default for folders) or a
+    checkpoint file (``kind`` one of ``sam``, ``sam2``, ``sam2.1``, ``mobilesam``,
+    ``samhq``; default ``sam``) with ``config={"variant": "vit_b"}``. ``config["policy"]``
+    picks the multi-mask policy (``single``, ``score`` (default) or ``sam``). Limits
+    default to ``leaderboard.envs.limits()``.
+    """
+    limits = envs.limits()
+    max_bytes = limits.max_bytes if max_bytes is None else max_bytes
+    max_pending = limits.max_pending if max_pending is None else max_pending
+    requests = requests or RequestsStore()
+    models_url = models_url or envs.models_url()
+    config = dict(config or {})
+
+    _check_name(model, "model name")
+    _check_name(submitter, "submitter")
+    if not license or not str(license).strip():
+        raise SubmissionRejected("license is required (an SPDX id such as apache-2.0 or mit)")
+    _check_name(str(license).strip(), "license", LICENSE_RE)
+    policy = config.setdefault("policy", "score")
+    if policy not in POLICIES:
+        raise SubmissionRejected(f"config policy {policy!r} is not one of {POLICIES} (the oracle is computed separately)")
+
+    active = [r for r in requests.all() if r.submitter == submitter and r.status in (PENDING, RUNNING)]
+    if len(active) >= max_pending:
+        raise SubmissionRejected(
+            f"submitter {submitter!r} already has {len(active)} pending request(s) (limit {max_pending}); wait for them to finish"
+        )
+
+    path = Path(path)
+    files = _files(path)
+    size = sum(f.stat().st_size for f in files)
+    if size > max_bytes:
+        raise SubmissionRejected(f"{path.name}: {size} bytes exceeds the size limit of {max_bytes} bytes")
+
+    if path.is_dir():
+        kind = kind or "onnx"
+        if kind != "onnx":
+            raise SubmissionRejected(f"{path.name}/: a folder is an ONNX submission; kind must be 'onnx', got {kind!r}")
+        validate_onnx_folder(path)
+    else:
+        kind = kind or "sam"
+        if kind not in SAM_KINDS:
+            raise SubmissionRejected(f"kind {kind!r} is not one of {SAM_KINDS + ('onnx',)}")
+        _check_name(str(config.get("variant", "")), f"config variant for {kind}")
+        safe_load_checkpoint(path)
+    assert kind in KINDS
+
+    sha = content_sha256(files)
+    for other in requests.all():
+        if other.weights_sha256 == sha and other.status != FAILED:
+            raise SubmissionRejected(f"these weights (sha256 {sha[:12]}…) were already submitted as {other.id} ({other.status})")
+
+    rid = f"{submitter}__{model}__{sha[:12]}"
+    if requests.exists(rid):
+        rid = f"{rid}__{now_iso().replace(':', '').replace('+', '')[:17]}"
+    dest = _fs.join(models_url, _fs.safe_segment(rid))
+    req = Request(
+        id=rid, model=model, kind=kind, weights_sha256=sha, submitter=submitter, license=str(license).strip(),
+        files_url=dest, model_bytes=size, config=config,
+    )
+    try:
+        _copy_files(files, dest)
+        requests.save(req)
+    except Exception:
+        fs, root = _fs.url_to_fs(dest)
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
+        raise
+    return req

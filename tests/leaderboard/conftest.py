@@ -1,0 +1,42 @@
+"""Fixtures for the leaderboard tests: stores in a temporary folder, hand-made results tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rclicks.results import SCHEMA
+
+
+@pytest.fixture
+def stores(tmp_path):
+    """(ResultsStore, RequestsStore, models_url) under tmp_path."""
+    from leaderboard.requests import RequestsStore
+    from leaderboard.store import ResultsStore
+
+    return ResultsStore(str(tmp_path / "results")), RequestsStore(str(tmp_path / "requests")), str(tmp_path / "models")
+
+
+def results_rows(model: str, dataset: str, clicker: str, instance: str, ious, *, policy: str = "score", time_s: float = 0.01) -> list[dict]:
+    """Long-form rows of one trajectory with the given IoU per click."""
+    return [
+        dict(dataset=dataset, instance=instance, model=model, clicker=clicker, seed=0, click=k + 1, x=k, y=2 * k,
+             positive=bool(k % 2 == 0), iou=float(v), biou=float(v) * 0.5, time_s=time_s, policy=policy,
+             model_sha256="abc", dataset_fingerprint="fp")
+        for k, v in enumerate(ious)
+    ]
+
+
+def random_table(rng: np.random.Generator, models=("m0", "m1"), datasets=("grabcut", "davis"),
+                 clickers=("baseline",) + tuple(f"g{i}" for i in range(1, 11)) + ("adv_min", "adv_max"),
+                 instances=3, clicks=6, policy="score") -> pd.DataFrame:
+    """A results table with random non-decreasing IoU curves (seeded)."""
+    rows = []
+    for m in models:
+        for d in datasets:
+            for c in clickers:
+                for i in range(instances):
+                    ious = np.sort(rng.uniform(0.5, 1.0, clicks))
+                    rows += results_rows(m, d, c, f"im{i}", ious, policy=policy, time_s=float(rng.uniform(0.01, 0.1)))
+    return pd.DataFrame(rows).astype(SCHEMA)

@@ -1,0 +1,184 @@
+"""Submission validation: good submissions are queued; malicious or invalid ones are rejected, writing nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leaderboard import SubmissionRejected, submit
+from leaderboard.requests import FAILED, PENDING
+
+
+def _safetensors(path: Path, seed: int = 0) -> Path:
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+    save_file({"w": rng.standard_normal((4, 4)).astype(np.float32)}, str(path))
+    return path
+
+
+def _kw(stores, **extra):
+    _, requests, models_url = stores
+    return {"requests": requests, "models_url": models_url, **extra}
+
+
+def _nothing_written(stores, tmp_path):
+    results, requests, models_url = stores
+    assert requests.all() == []
+    assert not Path(models_url).exists() or list(Path(models_url).rglob("*")) == []
+    assert not (tmp_path / "results").exists()
+
+
+def test_safetensors_checkpoint_is_queued(stores, tmp_path):
+    ckpt = _safetensors(tmp_path / "model.safetensors")
+    req = submit(ckpt, model="my-sam", submitter="alice", license="apache-2.0", kind="sam",
+                 config={"variant": "vit_b"}, **_kw(stores))
+    assert req.status == PENDING and req.kind == "sam" and req.license == "apache-2.0"
+    assert req.weights_sha256 == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert req.model_bytes == ckpt.stat().st_size and req.config == {"variant": "vit_b", "policy": "score"}
+    stored = Path(req.files_url) / "model.safetensors"
+    assert stored.read_bytes() == ckpt.read_bytes()
+    assert stores[1].get(req.id).status == PENDING
+
+
+def test_pt_state_dict_is_accepted(stores, tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "sam.pt"
+    torch.save({"w": torch.zeros(3)}, path)
+    req = submit(path, model="m", submitter="bob", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    assert req.kind == "sam"
+
+
+class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_pickle_with_payload_is_rejected_and_not_executed(stores, tmp_path, writer):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    payload = {"w": _Payload(str(marker))}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    else:
+        torch = pytest.importorskip("torch")
+        torch.save(payload, path)
+    with pytest.raises(SubmissionRejected, match="cannot be loaded safely"):
+        submit(path, model="m", submitter="eve", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    assert not marker.exists()
+    _nothing_written(stores, tmp_path)
+
+
+def test_onnx_with_wrong_io_is_rejected(stores, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    x = helper.make_tensor_value_info("foo", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("bar", TensorProto.FLOAT, [1, 3, 8, 8])
+    graph = helper.make_graph([helper.make_node("Identity", ["foo"], ["bar"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), str(folder / "model.onnx"))
+    (folder / "rclicks.json").write_text('{"input_size": 8, "license": "mit"}')
+    with pytest.raises(SubmissionRejected) as err:
+        submit(folder, model="m", submitter="alice", license="mit", **_kw(stores))
+    assert "sub/" in str(err.value)
+    _nothing_written(stores, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("model", "../../etc/passwd", "model name"),
+        ("model", "a/b", "model name"),
+        ("model", "x..y", "model name"),
+        ("model", "", "model name"),
+        ("model", "name with space", "model name"),
+        ("submitter", "../root", "submitter"),
+        ("submitter", "bob;rm -rf", "submitter"),
+        ("license", "", "license is required"),
+        ("license", "mit\n<script>", "license"),
+    ],
+)
+def test_bad_names_are_rejected(stores, tmp_path, field, value, reason):
+    ckpt = _safetensors(tmp_path / "model.safetensors")
+    args = {"model": "ok", "submitter": "alice", "license": "mit", field: value}
+    with pytest.raises(SubmissionRejected, match=reason):
+        submit(ckpt, config={"variant": "vit_b"}, **args, **_kw(stores))
+    _nothing_written(stores, tmp_path)
+
+
+def test_folder_with_traversal_name_or_link_is_rejected(stores, tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "model.onnx").write_bytes(b"x")
+    (sub / "..evil.onnx").write_bytes(b"x")
+    with pytest.raises(SubmissionRejected, match="file names"):
+        submit(sub, model="m", submitter="alice", license="mit", **_kw(stores))
+    (sub / "..evil.onnx").unlink()
+    (sub / "secret.json").symlink_to("/etc/hostname")
+    with pytest.raises(SubmissionRejected, match="symbolic links"):
+        submit(sub, model="m", submitter="alice", license="mit", **_kw(stores))
+    (sub / "secret.json").unlink()
+    (sub / "run.sh").write_text("echo hi")
+    with pytest.raises(SubmissionRejected, match="unexpected file type"):
+        submit(sub, model="m", submitter="alice", license="mit", **_kw(stores))
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(_safetensors(tmp_path / "real.safetensors"))
+    with pytest.raises(SubmissionRejected, match="symbolic links"):
+        submit(link, model="m", submitter="alice", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    _nothing_written(stores, tmp_path)
+
+
+def test_wrong_extension_and_oversize(stores, tmp_path):
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"\0" * 10)
+    with pytest.raises(SubmissionRejected, match="safetensors, .pt or .pth"):
+        submit(bad, model="m", submitter="alice", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    ckpt = _safetensors(tmp_path / "model.safetensors")
+    size = ckpt.stat().st_size
+    with pytest.raises(SubmissionRejected, match=f"{size} bytes exceeds the size limit of {size - 1}"):
+        submit(ckpt, model="m", submitter="alice", license="mit", config={"variant": "vit_b"}, max_bytes=size - 1, **_kw(stores))
+    _nothing_written(stores, tmp_path)
+
+
+def test_duplicate_sha_is_rejected_until_failed(stores, tmp_path):
+    _, requests, _ = stores
+    ckpt = _safetensors(tmp_path / "model.safetensors")
+    first = submit(ckpt, model="m", submitter="alice", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    with pytest.raises(SubmissionRejected, match=f"already submitted as {first.id}"):
+        submit(ckpt, model="other-name", submitter="bob", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    requests.transition(requests.claim(first, "w"), FAILED, error="boom")
+    again = submit(ckpt, model="m", submitter="alice", license="mit", config={"variant": "vit_b"}, **_kw(stores))
+    assert again.id != first.id and again.status == PENDING
+    assert len(requests.all()) == 2
+
+
+def test_rate_limit_per_submitter(stores, tmp_path):
+    for i in range(2):
+        submit(_safetensors(tmp_path / f"m{i}.safetensors", seed=i), model=f"m{i}", submitter="alice", license="mit",
+               config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
+    third = _safetensors(tmp_path / "m2.safetensors", seed=2)
+    with pytest.raises(SubmissionRejected, match="already has 2 pending"):
+        submit(third, model="m2", submitter="alice", license="mit", config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
+    # another submitter is not limited by alice's queue
+    submit(third, model="m2", submitter="bob", license="mit", config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
+    assert len(stores[1].all()) == 3
+
+
+def test_bad_policy_and_variant(stores, tmp_path):
+    ckpt = _safetensors(tmp_path / "model.safetensors")
+    with pytest.raises(SubmissionRejected, match="oracle"):
+        submit(ckpt, model="m", submitter="a", license="mit", config={"variant": "vit_b", "policy": "oracle"}, **_kw(stores))
+    with pytest.raises(SubmissionRejected, match="variant"):
+        submit(ckpt, model="m", submitter="a", license="mit", config={}, **_kw(stores))
+    _nothing_written(stores, tmp_path)
