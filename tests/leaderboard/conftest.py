@@ -40,3 +40,15 @@ def random_table(rng: np.random.Generator, models=("m0", "m1"), datasets=("grabc
                     ious = np.sort(rng.uniform(0.5, 1.0, clicks))
                     rows += results_rows(m, d, c, f"im{i}", ious, policy=policy, time_s=float(rng.uniform(0.01, 0.1)))
     return pd.DataFrame(rows).astype(SCHEMA)
+
+
+@pytest.fixture
+def make_table():
+    """The :func:`random_table` helper (fixtures work under any pytest import mode)."""
+    return random_table
+
+
+@pytest.fixture
+def make_rows():
+    """The :func:`results_rows` helper."""
+    return results_rows

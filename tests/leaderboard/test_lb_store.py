@@ -7,16 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import random_table
 
 from leaderboard._fs import safe_segment
 from leaderboard.store import ShardKey
 from rclicks.errors import RClicksError
 
 
-def test_write_read_replace_no_duplicates(stores):
+def test_write_read_replace_no_duplicates(stores, make_table):
     results, _, _ = stores
-    df = random_table(np.random.default_rng(0), models=("m0",), datasets=("grabcut",), clickers=("baseline",))
+    df = make_table(np.random.default_rng(0), models=("m0",), datasets=("grabcut",), clickers=("baseline",))
     key = ShardKey("m0", "grabcut", "baseline")
     results.write_shard(key, df, {"request_id": "r1"})
     results.write_shard(key, df, {"request_id": "r1"})  # re-running a shard replaces it
@@ -34,19 +33,19 @@ def test_write_read_replace_no_duplicates(stores):
     assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == ["m0/grabcut__baseline.parquet"]
 
 
-def test_rows_of_another_model_rejected(stores):
+def test_rows_of_another_model_rejected(stores, make_table):
     results, _, _ = stores
-    df = random_table(np.random.default_rng(0), models=("m1",), datasets=("grabcut",), clickers=("baseline",))
+    df = make_table(np.random.default_rng(0), models=("m1",), datasets=("grabcut",), clickers=("baseline",))
     with pytest.raises(RClicksError, match="other models"):
         results.write_shard(ShardKey("m0", "grabcut", "baseline"), df)
     assert results.files() == []
 
 
-def test_corrupt_parquet_is_reported_and_skipped(stores, tmp_path):
+def test_corrupt_parquet_is_reported_and_skipped(stores, tmp_path, make_table):
     results, _, _ = stores
     rng = np.random.default_rng(1)
     for m in ("m0", "m1"):
-        df = random_table(rng, models=(m,), datasets=("davis",), clickers=("baseline",))
+        df = make_table(rng, models=(m,), datasets=("davis",), clickers=("baseline",))
         results.write_shard(ShardKey(m, "davis", "baseline"), df)
     bad = tmp_path / "results" / "m2" / "davis__baseline.parquet"
     bad.parent.mkdir(parents=True)
@@ -58,10 +57,10 @@ def test_corrupt_parquet_is_reported_and_skipped(stores, tmp_path):
     assert len(results.metadata_table()) == 2
 
 
-def test_loadable_with_datasets(stores):
+def test_loadable_with_datasets(stores, make_table):
     datasets = pytest.importorskip("datasets")
     results, _, _ = stores
-    df = random_table(np.random.default_rng(2), models=("m0",), datasets=("grabcut", "davis"), clickers=("baseline", "g1"))
+    df = make_table(np.random.default_rng(2), models=("m0",), datasets=("grabcut", "davis"), clickers=("baseline", "g1"))
     for d in ("grabcut", "davis"):
         for c in ("baseline", "g1"):
             part = df[(df["dataset"] == d) & (df["clicker"] == c)]
