@@ -1,0 +1,276 @@
+"""Clicking groups G1..G10 (RClicks, Antonov et al., NeurIPS 2024): sample clicks from mass slices of a click map.
+
+For a click map restricted to the current error region and to not-yet-clicked pixels,
+sort the values ascending and take the cumulative sum ``C``. With ``T = C[-1]``, the
+slice ``[low, high]`` keeps the pixels whose value ``v`` satisfies ``v_low ≤ v ≤ v_high``:
+
+* ``v_low``  = the value at the first sorted index with ``C ≥ low · T``  (``-inf`` when ``low = 0``),
+* ``v_high`` = the value at the first sorted index with ``C > high · T`` (the maximum when there is none),
+
+exactly the rule of RClicks' ``isegm/inference/clicker.py`` (``searchsorted`` left for the
+low edge, right for the high edge), so ties at a threshold are all kept. One pixel is then
+drawn with probability proportional to its value. Group ``Gi`` uses ``[(i-1)/10, i/10]``:
+G1 = the least likely 10 % of the mass, G10 = the most likely.
+
+The thresholds are found by value-histogram selection (O(n), no full sort); see
+``mass_thresholds``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from rclicks.clickers.base import ClickerSpec, register_clicker
+from rclicks.clickers.baseline import baseline_click
+from rclicks.clickers.regions import error_regions, valid_or_none
+from rclicks.errors import RClicksError
+from rclicks.types import Click, Sample
+
+#: Default click map of the groups: weight-free and deterministic (see docs/realistic-clicks.md).
+DEFAULT_CLICKMAP = "distance"
+GROUP_NAMES = tuple(f"g{i}" for i in range(1, 11))
+
+_BINS = 1024
+_SMALL = 4096
+
+
+def _first_value_reaching(vals: np.ndarray, target: float, strict: bool, offset: float = 0.0) -> float | None:
+    """Smallest ``v`` in ``vals`` with ``offset + M(≤v) ≥ target`` (``>`` if ``strict``); None if no value reaches.
+
+    ``M(≤v)`` is the sum of the values ``≤ v``. ``vals``: 1-D, positive. Value-histogram
+    selection: each round keeps only the bin that holds the answer, so the cost is O(n).
+    """
+    side = "right" if strict else "left"
+    cur = vals
+    while True:
+        if cur.size == 0:
+            return None
+        if cur.size <= _SMALL:
+            s = np.sort(cur).astype(np.float64)
+            c = offset + np.cumsum(s)
+            i = int(np.searchsorted(c, target, side=side))
+            return float(s[i]) if i < s.size else None
+        hist = _Histogram(cur)
+        if hist.tied:  # all equal: the answer is that value iff the whole block reaches the target
+            total = offset + hist.lo * cur.size
+            return hist.lo if (total > target if strict else total >= target) else None
+        cm = offset + hist.cum
+        j = int(np.searchsorted(cm, target, side=side))
+        if j >= _BINS:
+            return None
+        offset = float(cm[j - 1]) if j > 0 else offset
+        cur = cur[hist.bins == j]
+
+
+class _Histogram:
+    """Value histogram of positive ``vals`` over ``_BINS`` equal-width bins: bin index per value and mass per bin."""
+
+    def __init__(self, vals: np.ndarray):
+        self.lo, self.hi = float(vals.min()), float(vals.max())
+        self.tied = self.lo == self.hi
+        if self.tied:
+            return
+        scale = np.asarray(_BINS / (self.hi - self.lo), dtype=vals.dtype)
+        b = ((vals - vals.dtype.type(self.lo)) * scale).astype(np.intp)
+        np.minimum(b, _BINS - 1, out=b)
+        self.bins = b
+        self.mass = np.bincount(b, weights=vals, minlength=_BINS)
+        self.cum = np.cumsum(self.mass)
+
+    def threshold(self, vals: np.ndarray, target: float, strict: bool) -> float | None:
+        """``_first_value_reaching`` reusing this first-level histogram."""
+        j = int(np.searchsorted(self.cum, target, side="right" if strict else "left"))
+        if j >= _BINS:
+            return None
+        offset = float(self.cum[j - 1]) if j > 0 else 0.0
+        return _first_value_reaching(vals[self.bins == j], target, strict, offset)
+
+
+def _thresholds(vals: np.ndarray, low: float, high: float, hist: _Histogram | None) -> tuple[float, float]:
+    total = float(vals.sum(dtype=np.float64))
+    vmax = float(vals.max())
+    if hist is None or hist.tied:
+        find = lambda t, strict: _first_value_reaching(vals, t, strict)  # noqa: E731
+    else:
+        find = lambda t, strict: hist.threshold(vals, t, strict)  # noqa: E731
+    v_low = -np.inf if low <= 0 else find(low * total, False)
+    if v_low is None:  # float round-off at low≈1: the largest value
+        v_low = vmax
+    v_high = vmax if high >= 1 else find(high * total, True)
+    if v_high is None:
+        v_high = vmax
+    return float(v_low), float(v_high)
+
+
+def mass_thresholds(vals: np.ndarray, low: float, high: float) -> tuple[float, float]:
+    """``(v_low, v_high)`` of the mass slice ``[low, high]`` of positive values ``vals`` (1-D), RClicks' rule.
+
+    ``v_low = -inf`` when ``low ≤ 0``; ``v_high = max(vals)`` when ``high ≥ 1`` or no value
+    exceeds ``high · T``. Zero-valued pixels carry no mass and never change the result.
+    """
+    vals = np.asarray(vals)
+    if vals.dtype not in (np.float32, np.float64):
+        vals = vals.astype(np.float64)
+    if vals.size == 0:
+        raise RClicksError("mass_thresholds: no positive values (empty click map)")
+    hist = _Histogram(vals) if vals.size > _SMALL else None
+    return _thresholds(vals, low, high, hist)
+
+
+def group_mask(cmap: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``bool`` ``H×W``: pixels of the non-negative ``cmap`` kept by the mass slice ``[low, high]`` (value > 0)."""
+    cmap = np.asarray(cmap)
+    pos = cmap > 0
+    if not pos.any():
+        return pos
+    v_low, v_high = mass_thresholds(cmap[pos], low, high)
+    return pos & (cmap >= v_low) & (cmap <= v_high)
+
+
+def _draw(w: np.ndarray, u: float) -> int:
+    """Index ``k`` of the first cumulative weight exceeding ``u`` (clamped to a positive-weight index)."""
+    cum = np.cumsum(w, dtype=np.float64)
+    k = min(int(np.searchsorted(cum, u, side="right")), w.size - 1)
+    while w[k] <= 0:  # a float boundary can land on a dropped pixel; step back to a kept one
+        k -= 1
+    return k
+
+
+def group_click(cmap: np.ndarray, low: float, high: float, rng: np.random.Generator) -> tuple[int, int] | None:
+    """Draw one ``(row, col)`` from the mass slice ``[low, high]`` of ``cmap`` ∝ its values; None if empty/NaN.
+
+    ``cmap``: non-negative ``H×W`` float map; pixels ≤ 0 are never drawn. Exactly one
+    ``rng.random()`` is consumed per draw.
+    """
+    if not (0.0 <= low <= high <= 1.0):
+        raise RClicksError(f"clicking group bounds must satisfy 0 ≤ low ≤ high ≤ 1, got low={low}, high={high}")
+    cmap = np.asarray(cmap)
+    if cmap.ndim != 2:
+        raise RClicksError(f"click map must be a 2-D H×W array, got shape {cmap.shape}")
+    if cmap.dtype not in (np.float32, np.float64):
+        cmap = cmap.astype(np.float64)
+    flat = cmap.ravel()
+    total = float(flat.sum(dtype=np.float64))
+    if not np.isfinite(total) or total <= 0:
+        return None
+    idx = np.flatnonzero(flat > 0)
+    vals = flat[idx]
+    hist = _Histogram(vals) if vals.size > _SMALL else None
+    v_low, v_high = _thresholds(vals, low, high, hist)
+    u = rng.random()
+    if hist is None or hist.tied:
+        w = np.where((vals >= v_low) & (vals <= v_high), vals, 0).astype(np.float64)
+        if not w.sum() > 0:
+            return None
+        k = _draw(w, u * float(w.sum()))
+    else:
+        # Choose a bin by its kept mass, then a pixel inside it: no pass over the full
+        # region beyond the histogram already built (interior bins are kept whole).
+        jl = 0 if v_low == -np.inf else int(hist.bins[np.argmax(vals == v_low)])
+        jh = int(hist.bins[np.argmax(vals == v_high)])
+        kept = np.zeros(_BINS, dtype=np.float64)
+        kept[jl : jh + 1] = hist.mass[jl : jh + 1]
+        members: dict[int, np.ndarray] = {}
+        for j in {jl, jh}:
+            m = np.flatnonzero(hist.bins == j)
+            v = vals[m]
+            members[j] = m
+            kept[j] = float(v[(v >= v_low) & (v <= v_high)].sum(dtype=np.float64))
+        ck = np.cumsum(kept)
+        if not ck[-1] > 0:
+            return None
+        target = u * ck[-1]
+        j = _draw(kept, target)
+        m = members.get(j)
+        if m is None:
+            m = np.flatnonzero(hist.bins == j)
+        v = vals[m]
+        w = np.where((v >= v_low) & (v <= v_high), v, 0).astype(np.float64)
+        before = float(ck[j - 1]) if j > 0 else 0.0
+        k = int(m[_draw(w, (target - before) / max(kept[j], 1e-300) * float(w.sum()))])
+    return divmod(int(idx[k]), cmap.shape[1])
+
+
+class ClickabilityClicker:
+    """Samples each click from a mass slice ``[low, high]`` of a click map over the current error region.
+
+    The side (positive click in the FN region, negative in the FP region) is the
+    baseline's choice (``baseline_click``); the map is computed for that region, zeroed
+    at earlier clicks, and a pixel drawn from the slice. Falls back to the baseline click
+    when the region or the map is empty or NaN.
+    """
+
+    def __init__(
+        self,
+        clickmap: str = DEFAULT_CLICKMAP,
+        low: float = 0.0,
+        high: float = 1.0,
+        *,
+        blur: bool = False,
+        name: str | None = None,
+        **clickmap_kwargs,
+    ):
+        from rclicks.clickmaps import build_clickmap
+
+        if not (0.0 <= low <= high <= 1.0):
+            raise RClicksError(f"clicking group bounds must satisfy 0 ≤ low ≤ high ≤ 1, got low={low}, high={high}")
+        self.low, self.high = float(low), float(high)
+        self.clickmap_name = clickmap + ("+blur" if blur else "")
+        self.clickmap = build_clickmap(clickmap, blur=blur, **clickmap_kwargs)
+        base = name or f"slice[{low:g},{high:g}]"
+        self.name = base if self.clickmap_name == DEFAULT_CLICKMAP else f"{base}@{self.clickmap_name}"
+        self.fallbacks = 0
+
+    def next_click(
+        self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator
+    ) -> Click:
+        """Next click in (x = column, y = row); random draws come from ``rng`` only."""
+        valid = valid_or_none(sample)
+        base = baseline_click(sample.mask, pred_mask, valid, history)
+        fn, fp = error_regions(sample.mask, pred_mask, valid)
+        region = fn if base.positive else fp
+        if not region.any():
+            self.fallbacks += 1
+            return base
+        cmap = np.array(self.clickmap.click_map(sample.image, sample.mask, region), dtype=np.float32)
+        cmap[~region] = 0.0
+        h, w = cmap.shape
+        for c in history:
+            if 0 <= c.y < h and 0 <= c.x < w:
+                cmap[c.y, c.x] = 0.0
+        rc = group_click(cmap, self.low, self.high, rng)
+        if rc is None:
+            self.fallbacks += 1
+            return base
+        return Click(x=rc[1], y=rc[0], positive=base.positive)
+
+
+def _group_factory(i: int):
+    def factory(clickmap: str = DEFAULT_CLICKMAP, blur: bool = False, clickmap_kwargs: dict | None = None) -> ClickabilityClicker:
+        return ClickabilityClicker(clickmap, (i - 1) / 10, i / 10, blur=blur, name=f"g{i}", **(clickmap_kwargs or {}))
+
+    factory.__doc__ = f"Clicking group G{i}: mass slice [{(i - 1) / 10:.1f}, {i / 10:.1f}] of the click map."
+    return factory
+
+
+for _i in range(1, 11):
+    register_clicker(
+        ClickerSpec(
+            f"g{_i}",
+            _group_factory(_i),
+            f"RClicks clicking group G{_i}: mass slice [{(_i - 1) / 10:.1f}, {_i / 10:.1f}] of the click map",
+            stochastic=True,
+        )
+    )
+register_clicker(
+    ClickerSpec(
+        "clickability",
+        lambda clickmap=DEFAULT_CLICKMAP, blur=False, clickmap_kwargs=None: ClickabilityClicker(
+            clickmap, 0.0, 1.0, blur=blur, name="clickability", **(clickmap_kwargs or {})
+        ),
+        "simulated user: a click drawn from the whole click map of the error region",
+        stochastic=True,
+    )
+)

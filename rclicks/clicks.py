@@ -1,0 +1,194 @@
+"""Real clicks: the RClicks ``clicks.csv`` table (read, validate, write), rescaling, and replay of first clicks.
+
+Columns (RClicks, NeurIPS 2024): ``dataset``, ``full_stem`` (unique key of one image ×
+object × click type × previous-mask model), ``image_stem``, ``object_stem`` (the object's
+id in a multi-object mask, empty for single-object images), ``click_type`` ∈ {first, fn,
+fp}, ``model_type`` (the model whose mask the fn/fp click corrects; empty for first
+clicks), ``device`` ∈ {pc, mobile}, ``x``, ``y`` (click pixel: column, row) and ``w``, ``h``
+(the size of the image as it was shown when the click was recorded).
+
+Rescaling: when ``(w, h)`` differs from the image's ``(W, H)`` the click becomes
+``x' = floor(x · W / w)``, ``y' = floor(y · H / h)``, after clipping ``x`` to ``[0, w−1]``
+and ``y`` to ``[0, h−1]`` (RClicks ``Clicks.clicks``), so ``x' ∈ [0, W−1]``.
+
+The app records visitors' clicks with the same schema through ``write_clicks``: one
+parquet part per write in a folder (atomic temp + rename, append-friendly, safe with
+concurrent writers); ``read_clicks`` reads a CSV, a parquet file or such a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from rclicks.errors import RClicksError
+from rclicks.types import Click, Sample
+
+#: column -> pandas dtype
+CLICKS_SCHEMA: dict[str, str] = {
+    "dataset": "string",
+    "full_stem": "string",
+    "image_stem": "string",
+    "object_stem": "string",
+    "click_type": "string",
+    "model_type": "string",
+    "device": "string",
+    "x": "int64",
+    "y": "int64",
+    "w": "int64",
+    "h": "int64",
+}
+CLICK_TYPES = ("first", "fn", "fp")
+DEVICES = ("pc", "mobile")
+
+
+def validate_clicks(df: pd.DataFrame, source: str = "clicks table") -> pd.DataFrame:
+    """Check columns, values and types; return the table cast to ``CLICKS_SCHEMA`` or raise RClicksError naming ``source``."""
+    missing = [c for c in CLICKS_SCHEMA if c not in df.columns]
+    if missing:
+        raise RClicksError(f"{source}: missing column(s) {missing}; expected the RClicks clicks.csv columns {list(CLICKS_SCHEMA)}")
+    df = df.copy()
+    for c in ("object_stem", "model_type", "full_stem"):
+        df[c] = df[c].where(df[c].notna(), "")
+    for c in ("object_stem",):  # ids read from CSV as numbers come back as 3.0 → "3"
+        df[c] = df[c].map(lambda v: str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v))
+    try:
+        out = df.astype({**CLICKS_SCHEMA})
+    except (ValueError, TypeError) as exc:
+        raise RClicksError(f"{source}: a column has the wrong type ({exc}); x, y, w, h must be integers") from exc
+    bad = sorted(set(out["click_type"].dropna()) - set(CLICK_TYPES))
+    if bad:
+        raise RClicksError(f"{source}: click_type values {bad} not in {list(CLICK_TYPES)}")
+    bad = sorted(set(out["device"].dropna()) - set(DEVICES))
+    if bad:
+        raise RClicksError(f"{source}: device values {bad} not in {list(DEVICES)}")
+    if len(out) and ((out["w"] <= 0) | (out["h"] <= 0)).any():
+        raise RClicksError(f"{source}: w and h (the displayed image size) must be positive")
+    return out.reset_index(drop=True)
+
+
+def read_clicks(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a clicks table from ``.csv``, ``.parquet`` or a folder of parquet parts (validated)."""
+    path = Path(path)
+    if not path.exists():
+        raise RClicksError(f"{path}: clicks table not found")
+    try:
+        if path.is_dir():
+            parts = sorted(path.glob("*.parquet"))
+            if not parts:
+                raise RClicksError(f"{path}: folder holds no *.parquet clicks parts")
+            df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        elif path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            df = pd.read_csv(path, keep_default_na=False, dtype={"object_stem": str, "image_stem": str, "full_stem": str})
+        else:
+            raise RClicksError(f"{path}: unsupported clicks file type {path.suffix!r}; use .csv, .parquet or a folder")
+    except RClicksError:
+        raise
+    except Exception as exc:  # pandas/pyarrow parsing errors
+        raise RClicksError(f"{path}: not a readable clicks table ({exc})") from exc
+    return validate_clicks(df, str(path))
+
+
+def write_clicks(df: pd.DataFrame, folder: str | os.PathLike) -> Path:
+    """Append ``df`` (validated) to the clicks store ``folder`` as a new parquet part; atomic; returns the part's path."""
+    out = validate_clicks(df, "clicks to write")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{pd.Timestamp.now(tz='UTC').strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"
+    final = folder / name
+    tmp = folder / f".{name}.tmp"
+    try:
+        out.to_parquet(tmp, index=False)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return final
+
+
+def rescale(x, y, w, h, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks recorded on a ``w×h`` display mapped to a ``width×height`` image (see module docstring); int64 arrays."""
+    x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+    w, h = np.asarray(w, dtype=np.int64), np.asarray(h, dtype=np.int64)
+    x, y = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    xs = np.where(w == width, x, (x * width) // w)
+    ys = np.where(h == height, y, (y * height) // h)
+    return np.clip(xs, 0, width - 1), np.clip(ys, 0, height - 1)
+
+
+def sample_key(sample: Sample) -> tuple[str, str, str]:
+    """``(dataset, image_stem, object_stem)`` of a sample as the clicks table spells them (lower-case dataset)."""
+    return sample.dataset.lower(), sample.name, "" if sample.instance_id == 0 else str(sample.instance_id)
+
+
+def clicks_for_sample(table: pd.DataFrame, sample: Sample, click_type: str = "first", device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Real clicks of one instance rescaled to its image: ``(xs, ys)`` int64 (x = column, y = row).
+
+    Rows match on ``dataset`` (case-insensitive), ``image_stem == sample.name`` and
+    ``object_stem`` (empty ↔ ``instance_id`` 0, else the id as text).
+    """
+    ds, stem, obj = sample_key(sample)
+    sel = table[
+        (table["dataset"].str.lower() == ds)
+        & (table["image_stem"] == stem)
+        & (table["object_stem"].fillna("") == obj)
+        & (table["click_type"] == click_type)
+    ]
+    if device is not None:
+        sel = sel[sel["device"] == device]
+    h, w = sample.mask.shape
+    return rescale(sel["x"], sel["y"], sel["w"], sel["h"], w, h)
+
+
+def replay(model, dataset: Sequence[Sample], table: pd.DataFrame, *, device: str | None = None, model_name: str | None = None) -> pd.DataFrame:
+    """Run ``model`` on every recorded first click, one click each: one row per click.
+
+    Columns: dataset, instance, model, x, y, iou, biou. The image is set once per sample
+    (one encoder call per image for promptable models). Instances without real clicks are skipped.
+    """
+    from rclicks.metrics.mask import boundary_iou, iou
+
+    rows = []
+    name = model_name or getattr(model, "name", type(model).__name__)
+    for sample in dataset:
+        xs, ys = clicks_for_sample(table, sample, "first", device)
+        if xs.size == 0:
+            continue
+        model.set_image(sample.image)
+        valid = sample.valid
+        for x, y in zip(xs.tolist(), ys.tolist()):
+            pred = model.predict([Click(x, y, True)], None)
+            rows.append(
+                {
+                    "dataset": sample.dataset,
+                    "instance": sample.instance,
+                    "model": name,
+                    "x": x,
+                    "y": y,
+                    "iou": float(iou(sample.mask, pred.mask, valid)),
+                    "biou": float(boundary_iou(sample.mask, pred.mask, valid)),
+                }
+            )
+    if not rows:
+        raise RClicksError("no recorded first clicks match the dataset's instances (check dataset/image_stem/object_stem)")
+    return pd.DataFrame(rows)
+
+
+def replay_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """User IoU@1 per instance (mean, std, NSR = std/mean, n; ddof = 0) and per dataset (means over instances)."""
+    g = rows.groupby(["model", "dataset", "instance"], sort=True)["iou"]
+    inst = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "n": g.size()}).reset_index()
+    inst["nsr"] = np.where(inst["mean"] > 0, inst["std"] / inst["mean"].where(inst["mean"] > 0, 1.0), np.nan)
+    ds = (
+        inst.groupby(["model", "dataset"], sort=True)
+        .agg(**{"User IoU@1": ("mean", "mean"), "User IoU@1 std": ("std", "mean"), "NSR": ("nsr", "mean"), "instances": ("n", "size"), "clicks": ("n", "sum")})
+        .reset_index()
+    )
+    return inst, ds
