@@ -1,0 +1,269 @@
+"""Shared machinery of the SAM-family adapters (SAM, SAM 2, MobileSAM, SAM-HQ).
+
+What every adapter does the same way:
+
+* the image embedding is computed **once per image** (``set_image``) and kept in a small
+  LRU cache keyed by the image's bytes, so every click of every trajectory on that image
+  reuses it (``encoder_calls`` counts real encoder runs);
+* every prompt holds *all* clicks of the trajectory, as ``(x, y)`` = (column, row) pixel
+  coordinates of the original image, label 1 for positive and 0 for negative clicks;
+* the previous prediction's low-resolution logits (``state["low_res"]``, ``1×256×256``)
+  are fed back as ``mask_input`` when ``mask_feedback`` is on (the default, as SAM's
+  authors evaluate interactive refinement);
+* ``multimask=True`` returns every candidate (``candidates`` ``K×H×W`` float32
+  probabilities, ``scores`` ``K`` predicted IoUs), ``prob`` = the highest-scoring one, and
+  ``state["low_res"]`` = ``K×1×256×256`` so a policy can feed back the one it selects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from rclicks.config import cache_dir
+from rclicks.errors import RClicksError
+from rclicks.models.base import check_clicks, check_image
+from rclicks.types import Click, Prediction
+
+#: Value of ``checkpoint=`` that builds an untrained, seeded network (smoke tests, benchmarks).
+RANDOM = "random"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One buildable variant: its checkpoint file name and where the Hub keeps it."""
+
+    filename: str
+    hub: str | None = None  # "hf://owner/repo/filename", optional online source
+    config: str | None = None  # SAM 2 hydra config name
+
+
+def require(module: str, pip: str) -> Any:
+    """Import an optional package or raise RClicksError with the ``pip install`` line."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RClicksError(f"this model needs the {module!r} package: {pip}") from exc
+
+
+def checkpoint_dir() -> Path:
+    """Where ``rclicks models list`` looks for downloaded checkpoints: ``cache_dir()/checkpoints``."""
+    return cache_dir() / "checkpoints"
+
+
+def resolve_checkpoint(model: str, variant: Variant, checkpoint: str | Path | None) -> Path | None:
+    """Turn ``--checkpoint`` into a local file, or ``None`` for ``"random"`` (untrained weights).
+
+    ``None`` → ``checkpoint_dir()/<filename>`` if present; ``"hf"`` → the variant's Hub file;
+    ``"hf://owner/repo/file"`` → that Hub file; anything else → a local path that must exist.
+    """
+    from rclicks.models.checkpoints import hub_download
+
+    if checkpoint is None:
+        local = checkpoint_dir() / variant.filename
+        if local.is_file():
+            return local
+        hub = f" or --checkpoint hf (downloads {variant.hub})" if variant.hub else ""
+        raise RClicksError(
+            f"model {model!r} needs weights: pass --checkpoint PATH (e.g. {variant.filename}){hub}, "
+            f"put the file at {local}, or use --checkpoint random for an untrained network (smoke tests only)"
+        )
+    text = str(checkpoint)
+    if text == RANDOM:
+        return None
+    if text == "hf":
+        if not variant.hub:
+            raise RClicksError(f"model {model!r}: no Hub source known; pass --checkpoint PATH")
+        return hub_download(variant.hub)
+    if text.startswith("hf://"):
+        return hub_download(text)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise RClicksError(f"--checkpoint {text}: file not found for model {model!r}")
+    return path
+
+
+def build_network(
+    make: Callable[[], Any], checkpoint: Path | None, seed: int, strict: bool = True, nested_key: str | None = None
+) -> tuple[Any, str]:
+    """Build a torch network with ``make()`` under a fixed torch seed, then load ``checkpoint`` safely.
+
+    Returns ``(module in eval mode, weights sha256 or "random-init:seed=N")``.
+    """
+    import torch
+
+    from rclicks.models.checkpoints import load_state_dict, sha256_file
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = make()
+    if checkpoint is None:
+        return net.eval(), f"random-init:seed={seed}"
+    state = load_state_dict(checkpoint, nested_key=nested_key)
+    result = net.load_state_dict(state, strict=False)
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    if (strict and (missing or unexpected)) or len(missing) == len(net.state_dict()):
+        raise RClicksError(
+            f"{checkpoint}: checkpoint does not fit this network: {len(missing)} missing key(s) {missing[:3]}, "
+            f"{len(unexpected)} unexpected key(s) {unexpected[:3]}; is it the right variant?"
+        )
+    return net.eval(), sha256_file(checkpoint)
+
+
+def image_key(image: np.ndarray) -> str:
+    """A content key of an image (shape + blake2b of its bytes) for the embedding cache."""
+    digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+    digest.update(repr(image.shape).encode())
+    return digest.hexdigest()
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Numerically safe logistic function, ``float32`` out."""
+    from scipy.special import expit
+
+    return expit(np.asarray(logits, dtype=np.float32)).astype(np.float32, copy=False)
+
+
+def prompt_arrays(clicks: Sequence[Click]) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks → ``(coords float32 N×2 as (x, y), labels int32 N: 1 positive, 0 negative)``."""
+    coords = np.array([[c.x, c.y] for c in clicks], dtype=np.float32)
+    labels = np.array([1 if c.positive else 0 for c in clicks], dtype=np.int32)
+    return coords, labels
+
+
+def feedback_logits(prev: Prediction | None) -> np.ndarray | None:
+    """The ``1×256×256`` low-res logits of ``prev``'s selected mask, or None.
+
+    ``prev.state["low_res"]`` is ``1×256×256`` (one mask) or ``K×1×256×256`` (candidates);
+    for a stack, the candidate equal to ``prev.prob`` is chosen (else the best score), so a
+    multi-mask policy that swapped ``prob`` without slicing the state is still honoured.
+    """
+    if prev is None or not isinstance(prev.state, dict) or prev.state.get("low_res") is None:
+        return None
+    low = np.asarray(prev.state["low_res"], dtype=np.float32)
+    if low.ndim == 2:
+        return low[None]
+    if low.ndim == 3:
+        return low[:1] if low.shape[0] != 1 else low
+    if low.ndim != 4:
+        raise RClicksError(f"prev.state['low_res'] has shape {low.shape}; expected 1×256×256 or K×1×256×256")
+    if low.shape[0] == 1:
+        return low[0]
+    index = None
+    if prev.candidates is not None and len(prev.candidates) == len(low):
+        for k, cand in enumerate(prev.candidates):
+            if cand.shape == prev.prob.shape and np.array_equal(cand, prev.prob):
+                index = k
+                break
+    if index is None:
+        index = int(np.argmax(prev.scores)) if prev.scores is not None and len(prev.scores) == len(low) else 0
+    return low[int(index)]
+
+
+class SamFamilyModel:
+    """Base adapter: embedding cache, prompt plumbing, multi-mask output and mask feedback.
+
+    Subclasses implement ``_encode(image)`` (run the image encoder on the predictor),
+    ``_snapshot()``/``_restore(snap)`` (the predictor's per-image state) and
+    ``_decode(coords, labels, mask_input, multimask) -> (logits K×H×W, scores K, low_res K×256×256)``.
+    """
+
+    differentiable = False
+    multimask = True
+
+    def __init__(self, name: str, weights_sha256: str, *, device: Any, dtype: Any,
+                 mask_feedback: bool = True, cache_size: int = 4) -> None:
+        self.name = name
+        self.weights_sha256 = weights_sha256
+        self.device = device
+        self.dtype = dtype
+        self.mask_feedback = bool(mask_feedback)
+        self.cache_size = max(1, int(cache_size))
+        self.encoder_calls = 0
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._key: str | None = None
+        self._shape: tuple[int, int] | None = None
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def _encode(self, image: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _snapshot(self) -> Any:
+        raise NotImplementedError
+
+    def _restore(self, snap: Any) -> None:
+        raise NotImplementedError
+
+    def _decode(self, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
+                multimask: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    # -- protocol -------------------------------------------------------------------------
+    def set_image(self, image: np.ndarray) -> None:
+        """Embed a ``uint8`` ``H×W×3`` RGB image, reusing a cached embedding of identical pixels."""
+        from rclicks.models.device import autocast
+
+        image = check_image(image)
+        key = image_key(image)
+        self._shape = (image.shape[0], image.shape[1])
+        if key == self._key:
+            return
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            self._restore(self._cache[key])
+        else:
+            with autocast(self.device, self.dtype):
+                self._encode(image)
+            self.encoder_calls += 1
+            self._cache[key] = self._snapshot()
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        self._key = key
+
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *,
+                multimask: bool = False) -> Prediction:
+        """Segment from all ``clicks`` (x = column, y = row); feed ``prev``'s low-res logits back.
+
+        Returns ``prob`` ``float32`` ``H×W``; with ``multimask`` also ``candidates`` ``K×H×W``
+        and ``scores`` ``K``. ``state["low_res"]`` holds the logits to feed back.
+        """
+        from rclicks.models.device import autocast
+
+        if self._shape is None:
+            raise RClicksError(f"{self.name}: call set_image(image) before predict()")
+        check_clicks(clicks, self._shape)
+        coords, labels = prompt_arrays(clicks)
+        mask_input = feedback_logits(prev) if self.mask_feedback else None
+        with autocast(self.device, self.dtype):
+            logits, scores, low_res = self._decode(coords, labels, mask_input, bool(multimask))
+        logits = np.asarray(logits, dtype=np.float32)
+        scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+        low_res = np.asarray(low_res, dtype=np.float32)
+        probs = sigmoid(logits)
+        if multimask and len(probs) > 1:
+            best = int(np.argmax(scores))
+            return Prediction(prob=probs[best], candidates=probs, scores=scores,
+                              state={"low_res": low_res[:, None]})
+        return Prediction(prob=probs[0], state={"low_res": low_res[:1]})
+
+    def predict_many(self, prompts: Sequence[Sequence[Click]], *, multimask: bool = False) -> list[Prediction]:
+        """Predict several independent prompts on the current image (no mask feedback)."""
+        return [self.predict(p, None, multimask=multimask) for p in prompts]
+
+    def reset(self) -> None:
+        """Drop every cached embedding."""
+        self._cache.clear()
+        self._key = None
+        self._shape = None
+
+
+def hf_file(repo: str, filename: str) -> str:
+    """``hf://repo/filename`` reference string."""
+    return f"hf://{repo}/{filename}"

@@ -1,0 +1,76 @@
+"""Segment Anything (SAM, ViT-B/L/H) through the official ``segment-anything`` package.
+
+``build_sam(variant="vit_b", checkpoint=PATH)`` loads the checkpoint safely
+(``rclicks.models.checkpoints``), never through the package's own ``torch.load``.
+MobileSAM and SAM-HQ reuse :class:`SamPredictorModel`: their packages ship a
+``SamPredictor`` with the same API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rclicks.models._sam_common import SamFamilyModel, Variant, build_network, require, resolve_checkpoint
+
+PIP = "pip install segment-anything==1.0"
+URL = "https://dl.fbaipublicfiles.com/segment_anything/"
+
+VARIANTS: dict[str, Variant] = {
+    "vit_b": Variant("sam_vit_b_01ec64.pth"),
+    "vit_l": Variant("sam_vit_l_0b3195.pth"),
+    "vit_h": Variant("sam_vit_h_4b8939.pth"),
+}
+
+
+class SamPredictorModel(SamFamilyModel):
+    """Adapter around a ``SamPredictor`` (segment-anything API): embed once, decode per click.
+
+    ``predictor_kwargs`` are passed to every ``SamPredictor.predict`` call (e.g. SAM-HQ's
+    ``hq_token_only``).
+    """
+
+    _STATE = ("features", "original_size", "input_size", "is_image_set")
+
+    def __init__(self, net: Any, predictor_cls: Any, *, name: str, weights_sha256: str, device: Any,
+                 dtype: Any, mask_feedback: bool = True, predictor_kwargs: dict | None = None,
+                 extra_state: tuple[str, ...] = ()) -> None:
+        super().__init__(name, weights_sha256, device=device, dtype=dtype, mask_feedback=mask_feedback)
+        self.net = net.to(device)
+        self.predictor = predictor_cls(self.net)
+        self.predictor_kwargs = dict(predictor_kwargs or {})
+        self._state_attrs = self._STATE + tuple(extra_state)
+
+    def _encode(self, image: np.ndarray) -> None:
+        self.predictor.set_image(image, image_format="RGB")
+
+    def _snapshot(self) -> dict:
+        return {a: getattr(self.predictor, a) for a in self._state_attrs}
+
+    def _restore(self, snap: dict) -> None:
+        for attr, value in snap.items():
+            setattr(self.predictor, attr, value)
+
+    def _decode(self, coords, labels, mask_input, multimask):
+        masks, scores, low_res = self.predictor.predict(
+            point_coords=coords, point_labels=labels, mask_input=mask_input,
+            multimask_output=multimask, return_logits=True, **self.predictor_kwargs,
+        )
+        return masks, scores, low_res
+
+
+def build_sam(variant: str = "vit_b", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",
+              mask_feedback: bool = True, seed: int = 0) -> SamPredictorModel:
+    """Build ``sam:<variant>`` (vit_b | vit_l | vit_h) from a checkpoint file, ``"hf://..."`` or ``"random"``."""
+    from rclicks.errors import RClicksError
+    from rclicks.models.device import resolve_device, resolve_dtype
+
+    if variant not in VARIANTS:
+        raise RClicksError(f"model sam:{variant}: unknown variant; choose one of {', '.join(VARIANTS)}")
+    pkg = require("segment_anything", PIP)
+    ckpt = resolve_checkpoint(f"sam:{variant}", VARIANTS[variant], checkpoint)
+    dev = resolve_device(device)
+    net, sha = build_network(lambda: pkg.sam_model_registry[variant](checkpoint=None), ckpt, seed)
+    return SamPredictorModel(net, pkg.SamPredictor, name=f"sam:{variant}", weights_sha256=sha, device=dev,
+                             dtype=resolve_dtype(dtype, dev), mask_feedback=mask_feedback)
