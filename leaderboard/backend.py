@@ -61,6 +61,19 @@ def model_spec(req: Request) -> tuple[str, dict[str, Any]]:
     return f"{req.kind}:{req.config['variant']}", {**kwargs, "checkpoint": str(files[0])}
 
 
+def _builtin_bytes(req: Request) -> int | None:
+    """Size of a builtin model's fetched weight files (None when weight-free or not fetched)."""
+    if req.kind != "builtin":
+        return None
+    try:
+        from rclicks.weights import weights_path
+
+        folder = Path(weights_path(req.model.partition(":")[0], verify=False))
+    except Exception:  # weight-free models have no weights entry
+        return None
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else None
+
+
 class Backend:
     """Runs requests' shards locally (a process pool of ``workers``) or on Ray (``ray_address``)."""
 
@@ -94,7 +107,7 @@ class Backend:
         """The request's shards: one per configured dataset × protocol."""
         spec, kwargs = model_spec(req)
         meta = {"leaderboard_model": req.model, "kind": req.kind, "submitter": req.submitter, "license": req.license,
-                "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes}
+                "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes or _builtin_bytes(req)}
         return [
             ShardTask(
                 request_id=req.id, key=ShardKey(req.model, dataset, protocol), model_spec=spec, model_kwargs=kwargs,

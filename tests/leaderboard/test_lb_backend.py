@@ -1,0 +1,152 @@
+"""Evaluation backend on real models and the bundled GrabCut images: shards, resume after SIGKILL, failures, Ray."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leaderboard.backend import Backend
+from leaderboard.envs import EvalConfig
+from leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, queue_builtin
+from leaderboard.store import ShardKey
+
+REPO = Path(__file__).resolve().parents[2]
+KEYS = ["model", "dataset", "clicker", "policy", "seed", "instance", "click"]
+
+
+def _config(protocols, max_clicks=2):
+    return EvalConfig(datasets=["grabcut"], protocols=list(protocols), max_clicks=max_clicks, seed=0, limit=1)
+
+
+def _backend(stores, tmp_path, protocols, **kw):
+    results, requests, _ = stores
+    return Backend(results, requests, _config(protocols), logs_dir=str(tmp_path / "logs"), log=lambda m: None, **kw)
+
+
+def test_once_runs_every_shard_and_matches_a_direct_evaluation(stores, tmp_path):
+    from rclicks.evaluate import evaluate
+
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    done = _backend(stores, tmp_path, ["baseline", "gto99"]).run_once()
+    assert [r.status for r in done] == [FINISHED]
+    final = requests.get(req.id)
+    assert final.status == FINISHED and final.error is None
+    assert sorted(final.shards) == ["random_walker/grabcut/baseline", "random_walker/grabcut/gto99"]
+    df, errors = results.load()
+    assert errors == [] and len(df) == 2 * 2  # 2 clickers × 1 instance × 2 clicks
+    direct = evaluate("random_walker", "grabcut", ["baseline", "gto99"], max_clicks=2, limit=1, policy="score", progress=False)
+    pd.testing.assert_series_equal(df.sort_values(KEYS)["iou"].reset_index(drop=True),
+                                   direct.sort_values(KEYS)["iou"].reset_index(drop=True))
+    meta = results.shard_metadata(ShardKey("random_walker", "grabcut", "gto99"))
+    assert meta["request_id"] == req.id and meta["clickers"] == ["gto99"] and meta["seed"] == 0
+    assert meta["dataset_fingerprint"] == direct["dataset_fingerprint"].iloc[0]
+    log = tmp_path / "logs" / req.id / "grabcut__gto99.log"
+    assert "done: 2 rows" in log.read_text()
+    # nothing pending: a second pass does nothing
+    assert _backend(stores, tmp_path, ["baseline", "gto99"]).run_once() == []
+
+
+def test_failures_are_recorded(stores, tmp_path):
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    done = _backend(stores, tmp_path, ["baseline", "no_such_clicker"]).run_once()
+    final = requests.get(req.id)
+    assert done[0].status == FAILED == final.status
+    assert "random_walker/grabcut/no_such_clicker" in final.error and "unknown clicker" in final.error
+    assert final.shards["random_walker/grabcut/baseline"]["status"] == FINISHED  # kept for the retry
+    assert [Path(u).name for u in results.files()] == ["grabcut__baseline.parquet"]
+    assert "unknown clicker" in (tmp_path / "logs" / req.id / "grabcut__no_such_clicker.log").read_text()
+    assert requests.retry(req.id).status == PENDING
+
+
+def _wait_for(predicate, timeout=120.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.slow
+def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    protocols = "baseline,gto99,random"
+    cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", protocols,
+           "--limit", "1", "--max-clicks", "3", "--results", results.url, "--requests", requests.url]
+    env = {**os.environ, "RCLICKS_LOGS_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(REPO)}
+    first = ShardKey("random_walker", "grabcut", "baseline")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert _wait_for(lambda: results.has_shard(first)), "first shard never appeared"
+        os.kill(proc.pid, signal.SIGKILL)  # mid-way through the second shard
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert requests.get(req.id).status == RUNNING  # the dead worker left it RUNNING
+    assert not results.has_shard(ShardKey("random_walker", "grabcut", "random"))
+    first_path = Path(results.shard_url(first))
+    before = (first_path.stat().st_mtime_ns, first_path.read_bytes())
+
+    time.sleep(1.2)
+    out = subprocess.run(cmd + ["--heartbeat-timeout", "1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "requeued" in out.stdout and "1 already stored, 2 to run" in out.stdout
+    final = requests.get(req.id)
+    assert final.status == FINISHED and final.error is None
+    assert (first_path.stat().st_mtime_ns, first_path.read_bytes()) == before  # finished shard untouched
+    df, errors = results.load()
+    assert errors == []
+    assert not df.duplicated(KEYS).any()
+    assert len(df) == 3 * 1 * 3  # 3 clickers × 1 instance × 3 clicks
+    assert sorted(df["clicker"].unique()) == ["baseline", "gto99", "random"]
+    leftovers = [p for p in Path(results.url).rglob("*") if p.is_file() and not p.name.endswith(".parquet")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_two_local_workers(stores, tmp_path):
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    done = _backend(stores, tmp_path, ["baseline", "gto99"], workers=2).run_once()
+    assert done[0].status == FINISHED
+    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
+    assert len(pids) == 2 and str(os.getpid()) not in pids  # two separate worker processes
+    assert len(results.load()[0]) == 4
+
+
+@pytest.mark.slow
+def test_ray_runs_two_shards(stores, tmp_path):
+    ray = pytest.importorskip("ray")
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    try:
+        done = _backend(stores, tmp_path, ["baseline", "gto99"], ray_address="local", gpus_per_task=0).run_once()
+    finally:
+        ray.shutdown()
+    assert done[0].status == FINISHED, done[0].error
+    local = tmp_path / "local"
+    from leaderboard.requests import RequestsStore
+    from leaderboard.store import ResultsStore
+
+    ref_results, ref_requests = ResultsStore(str(local / "results")), RequestsStore(str(local / "requests"))
+    queue_builtin("random_walker", ref_requests)
+    Backend(ref_results, ref_requests, _config(["baseline", "gto99"]), logs_dir=str(local / "logs"), log=lambda m: None).run_once()
+    a, b = results.load()[0], ref_results.load()[0]
+    assert len(a) == 4
+    pd.testing.assert_series_equal(a.sort_values(KEYS)["iou"].reset_index(drop=True), b.sort_values(KEYS)["iou"].reset_index(drop=True))
+    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
+    assert str(os.getpid()) not in pids  # ran in Ray worker processes
