@@ -41,7 +41,7 @@ def crop_box(mask: np.ndarray, scale: float = 1.4) -> tuple[int, int, int, int] 
     r0, r1, c0, c1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
     dh = int((int(scale * (r1 - r0 + 1)) - (r1 - r0 + 1)) / 2)
     dw = int((int(scale * (c1 - c0 + 1)) - (c1 - c0 + 1)) / 2)
-    return max(r0 - dh, 0), min(r1 + dh, h) + 1, max(c0 - dw, 0), min(c1 + dw, w) + 1
+    return max(r0 - dh, 0), min(r1 + dh, h - 1) + 1, max(c0 - dw, 0), min(c1 + dw, w - 1) + 1
 
 
 def u2netp_path() -> Path:

@@ -131,8 +131,12 @@ def export_onnx(net, path: str | os.PathLike, size: int) -> Path:
     x = torch.zeros(1, 3, size, size)
     m = torch.zeros(1, 2, size, size)
     tmp = path.with_name(path.name + ".tmp")
+    import warnings
+
     try:
-        torch.onnx.export(net, (x, m), str(tmp), input_names=["image", "masks"], output_names=["logdensity"], dynamo=False)
+        with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(net, (x, m), str(tmp), input_names=["image", "masks"], output_names=["logdensity"], dynamo=False)
     except Exception as exc:  # exporter failures come in many types
         if tmp.exists():
             tmp.unlink()
