@@ -58,14 +58,18 @@ def load_state_dict(path: str | os.PathLike, nested_key: str | None = None) -> d
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:  # UnpicklingError, RuntimeError, EOFError, zip errors...
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if "weights_only" in str(exc) or "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
+            text = str(exc)
+            if "Unsupported global" in text or "was not an allowed global" in text:
+                detail = next((ln.strip() for ln in text.splitlines() if "Unsupported global" in ln), "")
+                detail = detail.split("WeightsUnpickler error:")[-1].strip().split(" was not")[0]
                 raise RClicksError(
-                    f"{path}: this pickle needs code to load ({msg}); rclicks never runs code from a "
+                    f"{path}: this pickle needs code to load ({detail}); rclicks never runs code from a "
                     "checkpoint. Re-save its tensors only, e.g. "
                     "`safetensors.torch.save_file(model.state_dict(), 'model.safetensors')`, and pass that file"
                 ) from exc
-            raise RClicksError(f"{path}: cannot read checkpoint ({msg})") from exc
+            detail = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip() and "documentation" not in ln),
+                          type(exc).__name__)
+            raise RClicksError(f"{path}: cannot read checkpoint ({detail}); is it a torch state dict?") from exc
     else:
         raise RClicksError(
             f"{path}: unknown checkpoint suffix {suffix!r}; use .safetensors (preferred) or .pt/.pth"

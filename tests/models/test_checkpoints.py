@@ -1,0 +1,141 @@
+"""Safe checkpoint loading, checkpoint resolution and device/dtype selection."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rclicks.errors import RClicksError  # noqa: E402
+from rclicks.models._sam_common import Variant, build_network, resolve_checkpoint  # noqa: E402
+from rclicks.models.checkpoints import load_state_dict, sha256_file  # noqa: E402
+from rclicks.models.device import resolve_device, resolve_dtype  # noqa: E402
+
+
+def small_net() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(4, 2))
+
+
+class Evil:
+    """Unpickling this would create ``marker`` — it must never happen."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_sha256_file_matches_hashlib(tmp_path):
+    data = np.random.default_rng(0).bytes(3_000_001)
+    path = tmp_path / "w.bin"
+    path.write_bytes(data)
+    assert sha256_file(path, chunk=4096) == hashlib.sha256(data).hexdigest()
+    with pytest.raises(RClicksError, match="not found"):
+        sha256_file(tmp_path / "missing.bin")
+
+
+def test_safetensors_and_plain_pickles_round_trip(tmp_path):
+    from safetensors.torch import save_file
+
+    state = small_net().state_dict()
+    save_file(state, tmp_path / "w.safetensors")
+    torch.save(state, tmp_path / "w.pth")
+    torch.save({"model": state, "epoch": 3}, tmp_path / "nested.pt")
+    for name in ("w.safetensors", "w.pth", "nested.pt"):
+        loaded = load_state_dict(tmp_path / name)
+        assert set(loaded) == set(state)
+        for key, value in state.items():
+            assert torch.equal(loaded[key], value), (name, key)
+
+
+def test_pickle_that_needs_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    torch.save({"weight": torch.zeros(2), "payload": Evil(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(RClicksError, match=r"evil\.pt: this pickle needs code.*safetensors"):
+        load_state_dict(tmp_path / "evil.pt")
+    assert not marker.exists()
+
+    torch.save(small_net(), tmp_path / "whole_module.pt")  # a pickled nn.Module also needs code
+    with pytest.raises(RClicksError, match="needs code"):
+        load_state_dict(tmp_path / "whole_module.pt")
+
+
+def test_bad_files_are_named(tmp_path):
+    with pytest.raises(RClicksError, match="checkpoint not found"):
+        load_state_dict(tmp_path / "none.pth")
+    (tmp_path / "w.ckpt.zip").write_bytes(b"x")
+    with pytest.raises(RClicksError, match="unknown checkpoint suffix '.zip'"):
+        load_state_dict(tmp_path / "w.ckpt.zip")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(RClicksError, match=r"junk\.safetensors: not a valid \.safetensors"):
+        load_state_dict(tmp_path / "junk.safetensors")
+    (tmp_path / "junk.pth").write_bytes(b"garbage")
+    with pytest.raises(RClicksError, match=r"junk\.pth: cannot read checkpoint"):
+        load_state_dict(tmp_path / "junk.pth")
+    torch.save({"epoch": 3, "lr": 0.1}, tmp_path / "notensors.pt")
+    with pytest.raises(RClicksError, match="holds no tensors"):
+        load_state_dict(tmp_path / "notensors.pt")
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    with pytest.raises(RClicksError, match="expected a dict of tensors"):
+        load_state_dict(tmp_path / "list.pt")
+
+
+def test_build_network_loads_weights_and_records_their_sha(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(123)
+    trained = small_net()
+    save_file(trained.state_dict(), tmp_path / "w.safetensors")
+    net, sha = build_network(small_net, tmp_path / "w.safetensors", seed=0)
+    assert sha == hashlib.sha256((tmp_path / "w.safetensors").read_bytes()).hexdigest()
+    for key, value in trained.state_dict().items():
+        assert torch.equal(net.state_dict()[key], value)
+    assert not net.training
+
+    a, sha_a = build_network(small_net, None, seed=5)
+    b, _ = build_network(small_net, None, seed=5)
+    assert sha_a == "random-init:seed=5"
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+
+    save_file({"other.weight": torch.zeros(1)}, tmp_path / "wrong.safetensors")
+    with pytest.raises(RClicksError, match="does not fit this network"):
+        build_network(small_net, tmp_path / "wrong.safetensors", seed=0)
+
+
+def test_resolve_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path))
+    variant = Variant("w.pth", hub="hf://owner/repo/w.pth")
+    with pytest.raises(RClicksError, match=r"needs weights.*--checkpoint PATH.*--checkpoint hf.*--checkpoint random"):
+        resolve_checkpoint("fam:v", variant, None)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "w.pth").write_bytes(b"x")
+    assert resolve_checkpoint("fam:v", variant, None) == tmp_path / "checkpoints" / "w.pth"
+    assert resolve_checkpoint("fam:v", variant, "random") is None
+    assert resolve_checkpoint("fam:v", variant, str(tmp_path / "checkpoints" / "w.pth")).name == "w.pth"
+    with pytest.raises(RClicksError, match="--checkpoint .*nope.pth: file not found"):
+        resolve_checkpoint("fam:v", variant, str(tmp_path / "nope.pth"))
+    with pytest.raises(RClicksError, match="no Hub source"):
+        resolve_checkpoint("fam:v", Variant("w.pth"), "hf")
+
+
+def test_device_and_dtype_selection():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(RClicksError, match="--device 'tpu'"):
+        resolve_device("tpu")
+    assert resolve_dtype("fp32", torch.device("cpu")) == torch.float32
+    with pytest.raises(RClicksError, match="only supported on CUDA"):
+        resolve_dtype("fp16", torch.device("cpu"))
+    with pytest.raises(RClicksError, match="--dtype 'int8'"):
+        resolve_dtype("int8", torch.device("cpu"))
+    if not torch.cuda.is_available():
+        with pytest.raises(RClicksError, match="CUDA is not available"):
+            resolve_device("cuda")
+    else:  # pragma: no cover - GPU machines
+        assert resolve_dtype("bf16", torch.device("cuda")) == torch.bfloat16
