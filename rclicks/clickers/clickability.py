@@ -65,43 +65,53 @@ def _first_value_reaching(vals: np.ndarray, target: float, strict: bool, offset:
 
 
 class _Histogram:
-    """Value histogram of positive ``vals`` over ``_BINS`` equal-width bins: bin index per value and mass per bin."""
+    """Value histogram of positive ``vals`` over ``_BINS`` equal-width bins: bin of each value, mass per bin."""
 
     def __init__(self, vals: np.ndarray):
         self.lo, self.hi = float(vals.min()), float(vals.max())
         self.tied = self.lo == self.hi
+        self._members: dict[int, np.ndarray] = {}
         if self.tied:
+            self.total = self.lo * vals.size
             return
-        scale = np.asarray(_BINS / (self.hi - self.lo), dtype=vals.dtype)
-        b = ((vals - vals.dtype.type(self.lo)) * scale).astype(np.intp)
+        t = vals - vals.dtype.type(self.lo)
+        t *= np.asarray(_BINS / (self.hi - self.lo), dtype=vals.dtype)
+        b = t.astype(np.intp)
         np.minimum(b, _BINS - 1, out=b)
         self.bins = b
         self.mass = np.bincount(b, weights=vals, minlength=_BINS)
         self.cum = np.cumsum(self.mass)
+        self.total = float(self.cum[-1])
 
-    def threshold(self, vals: np.ndarray, target: float, strict: bool) -> float | None:
-        """``_first_value_reaching`` reusing this first-level histogram."""
-        j = int(np.searchsorted(self.cum, target, side="right" if strict else "left"))
-        if j >= _BINS:
-            return None
+    def members(self, j: int) -> np.ndarray:
+        """Indices (into ``vals``) of the values in bin ``j`` (cached)."""
+        m = self._members.get(j)
+        if m is None:
+            m = self._members[j] = np.flatnonzero(self.bins == j)
+        return m
+
+    def locate(self, vals: np.ndarray, target: float, strict: bool) -> tuple[float, int]:
+        """``(v, j)``: the smallest value whose cumulative mass reaches ``target`` (``>`` if strict), and its bin."""
+        j = min(int(np.searchsorted(self.cum, target, side="right" if strict else "left")), _BINS - 1)
+        inside = vals[self.members(j)]
         offset = float(self.cum[j - 1]) if j > 0 else 0.0
-        return _first_value_reaching(vals[self.bins == j], target, strict, offset)
+        v = _first_value_reaching(inside, target, strict, offset)
+        # float round-off between the bin sums and the in-bin cumsum: the bin's largest value
+        return (float(inside.max()) if v is None else v), j
 
 
-def _thresholds(vals: np.ndarray, low: float, high: float, hist: _Histogram | None) -> tuple[float, float]:
+def _slice(vals: np.ndarray, low: float, high: float):
+    """``(v_low, v_high, hist, jl, jh)`` for positive 1-D ``vals``; ``hist`` is None for small or tied inputs."""
+    hist = _Histogram(vals) if vals.size > _SMALL else None
+    if hist is not None and not hist.tied:
+        v_low, jl = (-np.inf, 0) if low <= 0 else hist.locate(vals, low * hist.total, False)
+        v_high, jh = (hist.hi, _BINS - 1) if high >= 1 else hist.locate(vals, high * hist.total, True)
+        return v_low, v_high, hist, jl, jh
     total = float(vals.sum(dtype=np.float64))
     vmax = float(vals.max())
-    if hist is None or hist.tied:
-        find = lambda t, strict: _first_value_reaching(vals, t, strict)  # noqa: E731
-    else:
-        find = lambda t, strict: hist.threshold(vals, t, strict)  # noqa: E731
-    v_low = -np.inf if low <= 0 else find(low * total, False)
-    if v_low is None:  # float round-off at low≈1: the largest value
-        v_low = vmax
-    v_high = vmax if high >= 1 else find(high * total, True)
-    if v_high is None:
-        v_high = vmax
-    return float(v_low), float(v_high)
+    v_low = -np.inf if low <= 0 else _first_value_reaching(vals, low * total, False)
+    v_high = vmax if high >= 1 else _first_value_reaching(vals, high * total, True)
+    return (vmax if v_low is None else v_low), (vmax if v_high is None else v_high), None, 0, 0
 
 
 def mass_thresholds(vals: np.ndarray, low: float, high: float) -> tuple[float, float]:
@@ -115,8 +125,8 @@ def mass_thresholds(vals: np.ndarray, low: float, high: float) -> tuple[float, f
         vals = vals.astype(np.float64)
     if vals.size == 0:
         raise RClicksError("mass_thresholds: no positive values (empty click map)")
-    hist = _Histogram(vals) if vals.size > _SMALL else None
-    return _thresholds(vals, low, high, hist)
+    v_low, v_high, *_ = _slice(vals, low, high)
+    return float(v_low), float(v_high)
 
 
 def group_mask(cmap: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -133,7 +143,7 @@ def _draw(w: np.ndarray, u: float) -> int:
     """Index ``k`` of the first cumulative weight exceeding ``u`` (clamped to a positive-weight index)."""
     cum = np.cumsum(w, dtype=np.float64)
     k = min(int(np.searchsorted(cum, u, side="right")), w.size - 1)
-    while w[k] <= 0:  # a float boundary can land on a dropped pixel; step back to a kept one
+    while k > 0 and w[k] <= 0:  # a float boundary can land on a dropped pixel; step back to a kept one
         k -= 1
     return k
 
@@ -142,7 +152,9 @@ def group_click(cmap: np.ndarray, low: float, high: float, rng: np.random.Genera
     """Draw one ``(row, col)`` from the mass slice ``[low, high]`` of ``cmap`` ∝ its values; None if empty/NaN.
 
     ``cmap``: non-negative ``H×W`` float map; pixels ≤ 0 are never drawn. Exactly one
-    ``rng.random()`` is consumed per draw.
+    ``rng.random()`` is consumed per draw. Large maps: the first-level value histogram
+    that locates the thresholds also picks the bin of the click (by kept mass), so only
+    that bin's pixels are scanned for the final draw.
     """
     if not (0.0 <= low <= high <= 1.0):
         raise RClicksError(f"clicking group bounds must satisfy 0 ≤ low ≤ high ≤ 1, got low={low}, high={high}")
@@ -152,44 +164,36 @@ def group_click(cmap: np.ndarray, low: float, high: float, rng: np.random.Genera
     if cmap.dtype not in (np.float32, np.float64):
         cmap = cmap.astype(np.float64)
     flat = cmap.ravel()
-    total = float(flat.sum(dtype=np.float64))
-    if not np.isfinite(total) or total <= 0:
+    top = flat.max()  # NaN propagates through max
+    if not np.isfinite(top) or top <= 0:
         return None
     idx = np.flatnonzero(flat > 0)
     vals = flat[idx]
-    hist = _Histogram(vals) if vals.size > _SMALL else None
-    v_low, v_high = _thresholds(vals, low, high, hist)
+    v_low, v_high, hist, jl, jh = _slice(vals, low, high)
     u = rng.random()
-    if hist is None or hist.tied:
+    if hist is None:
         w = np.where((vals >= v_low) & (vals <= v_high), vals, 0).astype(np.float64)
-        if not w.sum() > 0:
-            return None
         k = _draw(w, u * float(w.sum()))
+    elif hist.tied:
+        k = min(int(u * vals.size), vals.size - 1)  # all values equal: every pixel kept
     else:
-        # Choose a bin by its kept mass, then a pixel inside it: no pass over the full
-        # region beyond the histogram already built (interior bins are kept whole).
-        jl = 0 if v_low == -np.inf else int(hist.bins[np.argmax(vals == v_low)])
-        jh = int(hist.bins[np.argmax(vals == v_high)])
         kept = np.zeros(_BINS, dtype=np.float64)
         kept[jl : jh + 1] = hist.mass[jl : jh + 1]
-        members: dict[int, np.ndarray] = {}
-        for j in {jl, jh}:
-            m = np.flatnonzero(hist.bins == j)
-            v = vals[m]
-            members[j] = m
-            kept[j] = float(v[(v >= v_low) & (v <= v_high)].sum(dtype=np.float64))
+        # edge bins may hold values outside [v_low, v_high]: their kept mass is summed exactly
+        for j, partial in ((jl, v_low != -np.inf), (jh, v_high != hist.hi)):
+            if partial or jl == jh:
+                v = vals[hist.members(j)]
+                kept[j] = float(v[(v >= v_low) & (v <= v_high)].sum(dtype=np.float64))
         ck = np.cumsum(kept)
         if not ck[-1] > 0:
             return None
         target = u * ck[-1]
         j = _draw(kept, target)
-        m = members.get(j)
-        if m is None:
-            m = np.flatnonzero(hist.bins == j)
+        m = hist.members(j)
         v = vals[m]
         w = np.where((v >= v_low) & (v <= v_high), v, 0).astype(np.float64)
         before = float(ck[j - 1]) if j > 0 else 0.0
-        k = int(m[_draw(w, (target - before) / max(kept[j], 1e-300) * float(w.sum()))])
+        k = int(m[_draw(w, (target - before) / kept[j] * float(w.sum()))])
     return divmod(int(idx[k]), cmap.shape[1])
 
 

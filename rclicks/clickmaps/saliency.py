@@ -62,13 +62,13 @@ class SaliencyClickMap:
         *,
         bbox_scale: float = 1.4,
         grey_outside: bool = True,
-        cache_size: int = 32,
+        net_cache_size: int = 32,
         threads: int | None = None,
     ):
         self._weights = weights
         self.bbox_scale = bbox_scale
         self.grey_outside = grey_outside
-        self.cache_size = cache_size
+        self.net_cache_size = net_cache_size
         self.threads = threads
         self._session = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -101,7 +101,7 @@ class SaliencyClickMap:
             out = sess.run(None, {sess.get_inputs()[0].name: x})[0][0, 0].astype(np.float32)
             self.network_calls += 1
             self._cache[key] = out
-            while len(self._cache) > self.cache_size:
+            while len(self._cache) > self.net_cache_size:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
