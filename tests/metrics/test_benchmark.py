@@ -97,3 +97,31 @@ def test_parse_group():
     assert parse_group("g10") == (10, "distance")
     assert parse_group("g3@saliency+blur") == (3, "saliency+blur")
     assert parse_group("g11") is None and parse_group("baseline") is None and parse_group("gto99") is None
+
+
+def test_groups_report_formats_all_parts():
+    from rclicks.metrics.benchmark import groups_report
+
+    text = groups_report(_table(), k=1)
+    assert "1.500 ± 0.592" in text  # Sample NoC@90 ± std over groups
+    assert "+50.0%" in text and "+200.0%" in text  # ΔSB, ΔGR
+    assert "per-dataset NSR" in text and "per-instance NSR" in text
+
+
+def test_groups_protocol_end_to_end_with_a_real_model():
+    """`evaluate(..., "groups")` on a real weight-free model feeds groups_summary; G-clickers are reproducible."""
+    from rclicks.evaluate import evaluate
+    from rclicks.models.base import build_model
+
+    model = build_model("random_walker", max_side=64)
+    df = evaluate(model, "grabcut", "groups", max_clicks=3, limit=1, seed=0, progress=False)
+    assert sorted(df["clicker"].unique()) == sorted(["baseline"] + [f"g{i}" for i in range(1, 11)])
+    s = groups_summary(df, thr=0.9, k=3).iloc[0]
+    per = df[df["clicker"].str.startswith("g")].groupby("clicker")
+    # independent recomputation of Sample IoU@3 from the raw rows
+    iou3 = per.apply(lambda g: g[g["click"] == 3]["iou"].mean())
+    assert s["Sample IoU@3"] == pytest.approx(iou3.mean())
+    assert s["Sample IoU@3 std"] == pytest.approx(iou3.std(ddof=0))
+    again = evaluate(model, "grabcut", ["g4"], max_clicks=3, limit=1, seed=0, progress=False)
+    first = df[df["clicker"] == "g4"].reset_index(drop=True)
+    assert again[["x", "y", "positive"]].equals(first[["x", "y", "positive"]])
