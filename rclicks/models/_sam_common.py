@@ -243,19 +243,56 @@ class SamFamilyModel:
         mask_input = feedback_logits(prev) if self.mask_feedback else None
         with autocast(self.device, self.dtype):
             logits, scores, low_res = self._decode(coords, labels, mask_input, bool(multimask))
-        logits = np.asarray(logits, dtype=np.float32)
-        scores = np.asarray(scores, dtype=np.float32).reshape(-1)
-        low_res = np.asarray(low_res, dtype=np.float32)
+        return self._package(np.asarray(logits, dtype=np.float32), np.asarray(scores, dtype=np.float32),
+                             np.asarray(low_res, dtype=np.float32), bool(multimask))
+
+    def _decode_batch(self, coords: np.ndarray, labels: np.ndarray,
+                      multimask: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``B×N×2`` coords, ``B×N`` labels → (logits ``B×K×H×W``, scores ``B×K``, low-res ``B×K×256×256``).
+
+        Subclasses override this with the package's batched path; the default loops.
+        """
+        outs = [self._decode(c, l, None, multimask) for c, l in zip(coords, labels)]
+        return tuple(np.stack([np.asarray(o[i]) for o in outs]) for i in range(3))  # type: ignore[return-value]
+
+    def predict_many(self, prompts: Sequence[Sequence[Click]], *, multimask: bool = False,
+                     batch_size: int = 16) -> list[Prediction]:
+        """Predict independent prompts on the current image in batches (no mask feedback).
+
+        Prompts with the same number of clicks run as one batch of the package's decoder
+        (e.g. every single-click prompt of an exhaustive IoU heatmap). Returns one
+        Prediction per prompt, in order, as :meth:`predict` would without ``prev``.
+        """
+        from rclicks.models.device import autocast
+
+        if self._shape is None:
+            raise RClicksError(f"{self.name}: call set_image(image) before predict_many()")
+        out: list[Prediction | None] = [None] * len(prompts)
+        by_len: dict[int, list[int]] = {}
+        for i, clicks in enumerate(prompts):
+            check_clicks(clicks, self._shape)
+            by_len.setdefault(len(clicks), []).append(i)
+        for idx in by_len.values():
+            for start in range(0, len(idx), max(1, batch_size)):
+                chunk = idx[start:start + batch_size]
+                arrays = [prompt_arrays(prompts[i]) for i in chunk]
+                coords = np.stack([a[0] for a in arrays])
+                labels = np.stack([a[1] for a in arrays])
+                with autocast(self.device, self.dtype):
+                    logits, scores, low_res = self._decode_batch(coords, labels, bool(multimask))
+                for j, i in enumerate(chunk):
+                    out[i] = self._package(np.asarray(logits[j], np.float32), np.asarray(scores[j], np.float32),
+                                           np.asarray(low_res[j], np.float32), multimask)
+        return out  # type: ignore[return-value]
+
+    def _package(self, logits: np.ndarray, scores: np.ndarray, low_res: np.ndarray, multimask: bool) -> Prediction:
+        """Decoder outputs (``K×H×W`` logits, ``K`` scores, ``K×256×256`` low-res) → a Prediction."""
+        scores = scores.reshape(-1)
         probs = sigmoid(logits)
         if multimask and len(probs) > 1:
             best = int(np.argmax(scores))
-            return Prediction(prob=probs[best], candidates=probs, scores=scores,
-                              state={"low_res": low_res[:, None]})
+            return Prediction(prob=probs[best], candidates=probs, scores=scores, state={"low_res": low_res[:, None]})
         return Prediction(prob=probs[0], state={"low_res": low_res[:1]})
-
-    def predict_many(self, prompts: Sequence[Sequence[Click]], *, multimask: bool = False) -> list[Prediction]:
-        """Predict several independent prompts on the current image (no mask feedback)."""
-        return [self.predict(p, None, multimask=multimask) for p in prompts]
 
     def reset(self) -> None:
         """Drop every cached embedding."""

@@ -59,6 +59,17 @@ class SamPredictorModel(SamFamilyModel):
         )
         return masks, scores, low_res
 
+    def _decode_batch(self, coords, labels, multimask):
+        import torch
+
+        pred = self.predictor
+        pts = torch.as_tensor(pred.transform.apply_coords(coords, pred.original_size), dtype=torch.float,
+                              device=pred.device)
+        lab = torch.as_tensor(labels, dtype=torch.int, device=pred.device)
+        masks, scores, low_res = pred.predict_torch(pts, lab, multimask_output=multimask, return_logits=True,
+                                                    **self.predictor_kwargs)
+        return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
 
 def build_sam(variant: str = "vit_b", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",
               mask_feedback: bool = True, seed: int = 0) -> SamPredictorModel:

@@ -60,6 +60,12 @@ class Sam2Model(SamFamilyModel):
         )
         return masks, scores, low_res
 
+    def _decode_batch(self, coords, labels, multimask):
+        pred = self.predictor
+        _, pts, lab, _ = pred._prep_prompts(coords, labels, None, None, True)
+        masks, scores, low_res = pred._predict(pts, lab, None, None, multimask_output=multimask, return_logits=True)
+        return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
 
 def build_sam2(variant: str = "hiera_t", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",
                mask_feedback: bool = True, seed: int = 0, version: str = "sam2") -> Sam2Model:

@@ -219,3 +219,18 @@ def test_random_vit_b_from_the_registry_encodes_once_per_trajectory(grabcut):
                           policy="score")
     run_trajectory(model, sample, build_clicker("gto99"), max_clicks=2, rng=np.random.default_rng(1))
     assert len(traj) == 4 and len(spy.calls) == 1 and model.encoder_calls == 1
+
+
+def test_batched_prompts_equal_one_by_one(image):
+    model, net = make_model()
+    model.set_image(image)
+    prompts = [[Click(10, 10, True)], [Click(50, 30, True), Click(5, 5, False)], [Click(99, 0, True)],
+               [Click(70, 40, False), Click(20, 50, True)]]
+    for multimask in (False, True):
+        batched = model.predict_many(prompts, multimask=multimask, batch_size=3)
+        for clicks, got in zip(prompts, batched):
+            ref = model.predict(clicks, multimask=multimask)
+            np.testing.assert_allclose(got.prob, ref.prob, atol=1e-5)
+            np.testing.assert_allclose(got.state["low_res"], ref.state["low_res"], atol=1e-4)
+            if multimask:
+                np.testing.assert_allclose(got.scores, ref.scores, atol=1e-5)

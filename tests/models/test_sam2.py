@@ -99,3 +99,12 @@ def test_embedding_once_per_image(setup):
     model.set_image(image[:, ::-1].copy())
     model.set_image(image)
     assert len(encoder.calls) == before + 1 and model.encoder_calls == 2
+
+
+def test_batched_prompts_equal_one_by_one(setup):
+    model, *_ = setup
+    prompts = [[Click(10, 10, True)], [Click(50, 30, True)], [Click(50, 30, True), Click(5, 5, False)]]
+    for got, clicks in zip(model.predict_many(prompts, multimask=True), prompts):
+        ref = model.predict(clicks, multimask=True)
+        np.testing.assert_allclose(got.prob, ref.prob, atol=1e-4)
+        np.testing.assert_allclose(got.scores, ref.scores, atol=1e-4)
