@@ -46,29 +46,41 @@ def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Sample NoC@90 ± std, ΔSB, ΔGR, NSR for (model, policy, dataset) having baseline + g1..g10."""
+    """Sample NoC@90 ± std, ΔSB, ΔGR, NSR (IoU@1) for (model, policy, dataset) having baseline + g1..g10.
+
+    Per-trajectory NoC and IoU@1 come from ``rclicks.metrics.benchmark.trajectory_table``;
+    the aggregation is the formula of ``benchmark.groups_summary`` vectorised over all
+    models and datasets at once (a test checks both agree). Default click map only.
+    """
     try:
-        from rclicks.metrics.benchmark import groups_summary
+        from rclicks.metrics.benchmark import trajectory_table
     except ImportError:
         return pd.DataFrame()
     sub = df[df["clicker"].isin(("baseline",) + _GROUP_CLICKERS)]
     if sub.empty:
         return pd.DataFrame()
-    # keep only (model, policy, dataset) combinations with every group and the baseline
-    have = sub.groupby(["model", "policy", "dataset"], observed=True)["clicker"].nunique()
+    keys = ["model", "policy", "dataset"]
+    have = sub.groupby(keys, observed=True)["clicker"].nunique()
     complete = have[have == 11].index
     if len(complete) == 0:
         return pd.DataFrame()
-    idx = pd.MultiIndex.from_frame(sub[["model", "policy", "dataset"]])
-    sub = sub[idx.isin(complete)]
-    g = groups_summary(sub, thr=0.9, k=1)
-    g = g.set_index(["model", "policy", "dataset"])
+    sub = sub[pd.MultiIndex.from_frame(sub[keys]).isin(complete)]
+    per = trajectory_table(sub, thr=0.9, k=1)
+    clicker = per["clicker"].astype(str)
+    base = per[clicker == "baseline"].groupby(keys, observed=True)["noc"].mean()
+    groups = per[clicker != "baseline"].assign(group=clicker[clicker != "baseline"].str[1:].astype(int))
+    pg = groups.groupby(keys + ["group"], observed=True)["noc"].mean().unstack("group").reindex(columns=range(1, 11))
+    sample = pg.mean(axis=1)
+    rel = lambda a, b: (a - b) / b.where(b != 0)  # noqa: E731  NaN when dividing by 0
+    by_inst = groups.groupby(keys + ["instance"], observed=True)["iou_k"]
+    mean_i, std_i = by_inst.mean(), by_inst.std(ddof=0)
+    nsr = (std_i / mean_i.where(mean_i > 0)).groupby(level=keys, observed=True).mean()
     return pd.DataFrame({
-        "Sample NoC@90": g["Sample NoC@90"],
-        "Sample NoC@90 std": g["Sample NoC@90 std"],
-        "ΔSB": g["ΔSB NoC@90"],
-        "ΔGR": g["ΔGR NoC@90"],
-        "NSR": g["NSR IoU@1"],
+        "Sample NoC@90": sample,
+        "Sample NoC@90 std": pg.std(axis=1, ddof=0),
+        "ΔSB": rel(sample, base.reindex(sample.index)),
+        "ΔGR": rel(pg[1], pg[10]),
+        "NSR": nsr.reindex(sample.index),
     })
 
 
@@ -91,8 +103,8 @@ def _wide(df: pd.DataFrame, model_info: pd.DataFrame | None) -> pd.DataFrame:
     wide = wide.dropna(axis=1, how="all")
 
     front = pd.DataFrame(index=wide.index)
-    if model_info is not None and len(model_info) and "model_bytes" in model_info:
-        sizes = model_info.groupby("model")["model_bytes"].max() / 1e6
+    if model_info is not None and "model_bytes" in model_info and model_info["model_bytes"].notna().any():
+        sizes = pd.to_numeric(model_info["model_bytes"], errors="coerce").groupby(model_info["model"]).max() / 1e6
         front["Size (MB)"] = wide.index.get_level_values("model").map(sizes).astype(float)
     times = df.groupby(["model", "policy"], observed=True)["time_s"].mean()
     front["s/click"] = times.reindex(wide.index).to_numpy()
@@ -100,6 +112,7 @@ def _wide(df: pd.DataFrame, model_info: pd.DataFrame | None) -> pd.DataFrame:
     if noc90:
         front["Avg NoC@90"] = wide[noc90].mean(axis=1)
     out = pd.concat([front, wide], axis=1).reset_index()
+    out["model"], out["policy"] = out["model"].astype(str), out["policy"].astype(str)
     sort = ["Avg NoC@90", "model"] if "Avg NoC@90" in out else ["model"]
     return out.sort_values(sort, kind="stable", na_position="last").reset_index(drop=True)
 
@@ -109,8 +122,9 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise RClicksError(f"results table lacks column(s) {sorted(missing)}; expected the rclicks results schema")
     df = df.copy()
-    for c in ("model", "dataset", "clicker", "policy"):
-        df[c] = df[c].astype(str)
+    for c in ("model", "dataset", "clicker", "policy", "instance"):
+        # categoricals make every group-by below fast and keep the labels as strings
+        df[c] = df[c].astype(str).astype("category") if not isinstance(df[c].dtype, pd.CategoricalDtype) else df[c]
     return df
 
 

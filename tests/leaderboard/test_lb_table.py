@@ -102,3 +102,19 @@ def test_incomplete_groups_are_absent_not_wrong(make_table):
 def test_bad_input_names_the_problem():
     with pytest.raises(RClicksError, match="lacks column"):
         build_table(pd.DataFrame({"model": ["m"]}))
+
+
+def test_vectorised_group_columns_equal_groups_summary(make_table):
+    from rclicks.metrics.benchmark import groups_summary
+
+    df = make_table(np.random.default_rng(6), models=("m0", "m1", "m2"), datasets=("grabcut", "davis"), instances=5, clicks=7)
+    t = build_table(df).set_index("model")
+    ref = groups_summary(df, thr=0.9, k=1)
+    for _, r in ref.iterrows():
+        row = t.loc[r["model"]]
+        d = r["dataset"]
+        assert row[f"{d} Sample NoC@90"] == pytest.approx(r["Sample NoC@90"])
+        assert row[f"{d} Sample NoC@90 std"] == pytest.approx(r["Sample NoC@90 std"])
+        assert row[f"{d} ΔSB"] == pytest.approx(r["ΔSB NoC@90"])
+        assert row[f"{d} ΔGR"] == pytest.approx(r["ΔGR NoC@90"])
+        assert row[f"{d} NSR"] == pytest.approx(r["NSR IoU@1"])
