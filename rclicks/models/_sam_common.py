@@ -107,7 +107,11 @@ def build_network(
     if checkpoint is None:
         return net.eval(), f"random-init:seed={seed}"
     state = load_state_dict(checkpoint, nested_key=nested_key)
-    result = net.load_state_dict(state, strict=False)
+    try:
+        result = net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # tensor shape mismatches (e.g. a vit_l checkpoint for vit_b)
+        raise RClicksError(f"{checkpoint}: checkpoint does not fit this network ({str(exc).splitlines()[-1].strip()}); "
+                           "is it the right variant?") from exc
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if (strict and (missing or unexpected)) or len(missing) == len(net.state_dict()):
         raise RClicksError(

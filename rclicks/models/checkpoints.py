@@ -104,7 +104,10 @@ def load_into(module: Any, path: str | os.PathLike, strict: bool = True) -> str:
     A key mismatch under ``strict`` raises RClicksError naming the file and a few keys.
     """
     state = load_state_dict(path)
-    result = module.load_state_dict(state, strict=False)
+    try:
+        result = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # tensor shape mismatches
+        raise RClicksError(f"{path}: checkpoint does not fit the model ({str(exc).splitlines()[-1].strip()})") from exc
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if strict and (missing or unexpected):
         raise RClicksError(

@@ -83,8 +83,8 @@ def build_sam2(variant: str = "hiera_t", checkpoint: str | None = None, device: 
 
     ckpt = resolve_checkpoint(f"{version}:{variant}", table[variant], checkpoint)
     dev = resolve_device(device)
-    net, sha = build_network(lambda: _build(table[variant].config, ckpt_path=None, device="cpu"), ckpt, seed,
-                             nested_key="model")
+    # Released checkpoints are {"model": state_dict}; load_state_dict unwraps that (or takes a flat one).
+    net, sha = build_network(lambda: _build(table[variant].config, ckpt_path=None, device="cpu"), ckpt, seed)
     return Sam2Model(net, name=f"{version}:{variant}", weights_sha256=sha, device=dev,
                      dtype=resolve_dtype(dtype, dev), mask_feedback=mask_feedback)
 

@@ -139,3 +139,20 @@ def test_device_and_dtype_selection():
             resolve_device("cuda")
     else:  # pragma: no cover - GPU machines
         assert resolve_dtype("bf16", torch.device("cuda")) == torch.bfloat16
+
+
+def test_shape_mismatch_and_load_into(tmp_path):
+    from safetensors.torch import save_file
+
+    from rclicks.models.checkpoints import load_into
+
+    wide = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3))
+    save_file(wide.state_dict(), tmp_path / "wide.safetensors")
+    narrow = lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))  # noqa: E731
+    with pytest.raises(RClicksError, match=r"wide\.safetensors: checkpoint does not fit"):
+        build_network(narrow, tmp_path / "wide.safetensors", seed=0)
+    with pytest.raises(RClicksError, match="does not fit the model"):
+        load_into(narrow(), tmp_path / "wide.safetensors")
+    target = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3))
+    assert load_into(target, tmp_path / "wide.safetensors") == sha256_file(tmp_path / "wide.safetensors")
+    assert torch.equal(target[0].weight, wide[0].weight)
