@@ -18,6 +18,7 @@ The thresholds are found by value-histogram selection (O(n), no full sort); see
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
@@ -197,6 +198,26 @@ def group_click(cmap: np.ndarray, low: float, high: float, rng: np.random.Genera
     return divmod(int(idx[k]), cmap.shape[1])
 
 
+_SHARED: dict[tuple, object] = {}
+_FIRST: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_FIRST_SIZE = 8
+FIRST_MAP_STATS = {"hits": 0, "misses": 0}
+
+
+def shared_clickmap(name: str, blur: bool = False, **kwargs):
+    """``(model, key)``: one click-map instance per configuration in this process, shared by all clickers.
+
+    Sharing lets the ten groups of an instance reuse one first-click map (see
+    ``ClickabilityClicker``) and one saliency network with its per-crop cache.
+    """
+    from rclicks.clickmaps import build_clickmap
+
+    key = (name, bool(blur), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    if key not in _SHARED:
+        _SHARED[key] = build_clickmap(name, blur=blur, cache_size=0, **kwargs)
+    return _SHARED[key], key
+
+
 class ClickabilityClicker:
     """Samples each click from a mass slice ``[low, high]`` of a click map over the current error region.
 
@@ -216,13 +237,11 @@ class ClickabilityClicker:
         name: str | None = None,
         **clickmap_kwargs,
     ):
-        from rclicks.clickmaps import build_clickmap
-
         if not (0.0 <= low <= high <= 1.0):
             raise RClicksError(f"clicking group bounds must satisfy 0 ≤ low ≤ high ≤ 1, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)
         self.clickmap_name = clickmap + ("+blur" if blur else "")
-        self.clickmap = build_clickmap(clickmap, blur=blur, **clickmap_kwargs)
+        self.clickmap, self._key = shared_clickmap(clickmap, blur, **clickmap_kwargs)
         base = name or f"slice[{low:g},{high:g}]"
         self.name = base if self.clickmap_name == DEFAULT_CLICKMAP else f"{base}@{self.clickmap_name}"
         self.fallbacks = 0
@@ -238,7 +257,7 @@ class ClickabilityClicker:
         if not region.any():
             self.fallbacks += 1
             return base
-        cmap = np.array(self.clickmap.click_map(sample.image, sample.mask, region), dtype=np.float32)
+        cmap = np.array(self._map(sample, region, first=not history), dtype=np.float32)
         cmap[~region] = 0.0
         h, w = cmap.shape
         for c in history:
@@ -249,6 +268,30 @@ class ClickabilityClicker:
             self.fallbacks += 1
             return base
         return Click(x=rc[1], y=rc[0], positive=base.positive)
+
+    def _map(self, sample: Sample, region: np.ndarray, first: bool) -> np.ndarray:
+        """The click map of ``region``; first-click maps are memoised per (map config, inputs) across clickers.
+
+        Only the first click's map repeats (every group starts from the same empty
+        prediction), so later clicks are computed directly instead of filling a cache.
+        """
+        if not first:
+            return self.clickmap.click_map(sample.image, sample.mask, region)
+        from rclicks.clickmaps.base import content_key
+
+        key = (self._key, content_key(sample.image, sample.mask, region))
+        out = _FIRST.get(key)
+        if out is not None:
+            _FIRST.move_to_end(key)
+            FIRST_MAP_STATS["hits"] += 1
+            return out
+        FIRST_MAP_STATS["misses"] += 1
+        out = self.clickmap.click_map(sample.image, sample.mask, region)
+        out.setflags(write=False)
+        _FIRST[key] = out
+        while len(_FIRST) > _FIRST_SIZE:
+            _FIRST.popitem(last=False)
+        return out
 
 
 def _group_factory(i: int):

