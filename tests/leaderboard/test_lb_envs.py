@@ -1,0 +1,39 @@
+"""Configuration from the environment, and the README's column table staying in sync with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leaderboard import envs
+from leaderboard.columns import markdown_table
+from rclicks.errors import RClicksError
+
+
+def test_defaults_are_local(monkeypatch):
+    for name in ("RCLICKS_RESULTS_URL", "RCLICKS_REQUESTS_URL", "RCLICKS_LB_DATASETS", "RCLICKS_LB_PROTOCOLS",
+                 "RCLICKS_LB_ATTACKS", "RCLICKS_MAX_PENDING", "RCLICKS_MAX_SUBMISSION_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    assert envs.results_url() == "./hub/results" and envs.requests_url() == "./hub/requests"
+    assert envs.limits() == envs.Limits(max_bytes=2_000_000_000, max_pending=3)
+    cfg = envs.eval_config()
+    assert cfg.datasets == ["grabcut", "davis"] and cfg.protocols == ["baseline", "groups"] and cfg.max_clicks == 20
+
+
+def test_overrides_and_attacks(monkeypatch):
+    monkeypatch.setenv("RCLICKS_LB_DATASETS", "davis, berkeley")
+    monkeypatch.setenv("RCLICKS_LB_PROTOCOLS", "baseline")
+    monkeypatch.setenv("RCLICKS_LB_ATTACKS", "1")
+    monkeypatch.setenv("RCLICKS_MAX_PENDING", "7")
+    cfg = envs.eval_config()
+    assert cfg.datasets == ["davis", "berkeley"] and cfg.protocols == ["baseline", "attacks"]
+    assert envs.limits().max_pending == 7
+    monkeypatch.setenv("RCLICKS_MAX_PENDING", "many")
+    with pytest.raises(RClicksError, match="RCLICKS_MAX_PENDING"):
+        envs.limits()
+
+
+def test_readme_documents_every_column():
+    readme = (Path(__file__).resolve().parents[2] / "leaderboard" / "README.md").read_text()
+    assert markdown_table() in readme
