@@ -44,6 +44,25 @@ def results_url() -> str:
     return os.environ.get("RCLICKS_RESULTS_URL", "./hub/results")
 
 
+def seeded_results_url() -> str:
+    """The results shipped with the project (``assets/results``, see ``python -m leaderboard.seed``)."""
+    from rclicks.config import REPO_ROOT
+
+    return str(REPO_ROOT / "assets" / "results")
+
+
+def display_results_url() -> str:
+    """Where the table is read from: ``$RCLICKS_RESULTS_URL`` if set, else ``./hub/results``
+    when it holds results, else the seeded ``assets/results`` (so the leaderboard is never empty)."""
+    import glob
+
+    if os.environ.get("RCLICKS_RESULTS_URL"):
+        return os.environ["RCLICKS_RESULTS_URL"]
+    if glob.glob("./hub/results/**/*.parquet", recursive=True):
+        return "./hub/results"
+    return seeded_results_url()
+
+
 def requests_url() -> str:
     """URL of the requests store (``$RCLICKS_REQUESTS_URL``, default ``./hub/requests``)."""
     return os.environ.get("RCLICKS_REQUESTS_URL", "./hub/requests")

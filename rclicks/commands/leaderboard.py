@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
     lsub = p.add_subparsers(dest="lb_command", metavar="ACTION")
 
     b = lsub.add_parser("build", help="build the leaderboard table from a results store")
-    b.add_argument("--results", default=None, help="results store URL (default $RCLICKS_RESULTS_URL or ./hub/results)")
+    b.add_argument("--results", default=None, help="results store URL (default $RCLICKS_RESULTS_URL, else ./hub/results "
+                                                  "when it has results, else the seeded assets/results)")
     b.add_argument("--out", default=None, help="write the table to this .csv or .parquet file")
     b.add_argument("--oracle", action="store_true", help="build the separate oracle-policy table instead")
     b.set_defaults(func=run_build)
@@ -48,11 +49,12 @@ def run_build(args: argparse.Namespace) -> int:
     """Load the store, build the table, print it (and save it with ``--out``)."""
     import pandas as pd
 
+    from leaderboard.envs import display_results_url
     from leaderboard.store import ResultsStore
     from leaderboard.table import build_oracle_table, build_table, save_table
     from rclicks.errors import RClicksError
 
-    store = ResultsStore(args.results)
+    store = ResultsStore(args.results or display_results_url())
     df, errors = store.load()
     for e in errors:
         print(f"warning: skipped {e}")

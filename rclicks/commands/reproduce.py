@@ -10,19 +10,20 @@ def add_parser(sub) -> None:
     p = sub.add_parser("reproduce", help="regenerate paper tables and figures (CSV + HTML) from a results store",
                        description="Sample NoC, ΔSB, ΔGR per model and dataset; IoU-per-click curves; NSR scatter; "
                                    "Spearman rank correlation across datasets.")
-    p.add_argument("--results", default=None, help="results store URL or folder (default $RCLICKS_RESULTS_URL or ./hub/results); "
-                                                  "use assets/results for the shipped seeded results")
+    p.add_argument("--results", default=None, help="results store URL or folder (default $RCLICKS_RESULTS_URL, else ./hub/results "
+                                                  "when it has results, else the seeded assets/results)")
     p.add_argument("--out", default="reproduce", help="output folder")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the store, write the outputs, list them."""
+    from leaderboard.envs import display_results_url
     from leaderboard.paper import reproduce
     from leaderboard.store import ResultsStore
     from rclicks.errors import RClicksError
 
-    store = ResultsStore(args.results)
+    store = ResultsStore(args.results or display_results_url())
     df, errors = store.load()
     for e in errors:
         print(f"warning: skipped {e}")

@@ -37,3 +37,15 @@ def test_overrides_and_attacks(monkeypatch):
 def test_readme_documents_every_column():
     readme = (Path(__file__).resolve().parents[2] / "leaderboard" / "README.md").read_text()
     assert markdown_table() in readme
+
+
+def test_display_url_falls_back_to_seeded_results(monkeypatch, tmp_path):
+    monkeypatch.delenv("RCLICKS_RESULTS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./hub/results here
+    assert envs.display_results_url() == envs.seeded_results_url()
+    assert envs.seeded_results_url().endswith("assets/results")
+    (tmp_path / "hub" / "results" / "m").mkdir(parents=True)
+    (tmp_path / "hub" / "results" / "m" / "d__p.parquet").write_bytes(b"x")
+    assert envs.display_results_url() == "./hub/results"
+    monkeypatch.setenv("RCLICKS_RESULTS_URL", "hf://datasets/o/n/results")
+    assert envs.display_results_url() == "hf://datasets/o/n/results"
