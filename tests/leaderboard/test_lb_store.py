@@ -81,3 +81,25 @@ def test_safe_segment_is_injective_and_never_traverses():
     assert safe_segment("sam:vit_b") == "sam~3avit_b"
     with pytest.raises(RClicksError):
         safe_segment("")
+
+
+def test_non_local_fsspec_store(make_table):
+    """The remote code path (no rename: single uploads) on fsspec's in-memory filesystem."""
+    from leaderboard.requests import Request, RequestsStore
+    from leaderboard.store import ResultsStore
+
+    results = ResultsStore("memory://lbtest/results")
+    df = make_table(np.random.default_rng(9), models=("m0",), datasets=("davis",), clickers=("baseline",))
+    key = ShardKey("sam:vit_b", "davis", "baseline")
+    df["model"] = "sam:vit_b"
+    results.write_shard(key, df)
+    results.write_shard(key, df)
+    files = results.files()
+    assert len(files) == 1 and files[0].startswith("memory://")
+    assert files[0].endswith("lbtest/results/sam~3avit_b/davis__baseline.parquet")
+    back, errors = results.load()
+    assert errors == [] and len(back) == len(df)
+    assert results.shard_metadata(key)["model"] == "sam:vit_b"
+    requests = RequestsStore("memory://lbtest/requests")
+    requests.save(Request(id="a__b__c", model="b", kind="onnx", weights_sha256="0", submitter="a", license="mit"))
+    assert [r.id for r in requests.all()] == ["a__b__c"]
