@@ -164,7 +164,7 @@ def _run_group(model: ISModel, dataset: Sequence[Sample], indices: list[int], cl
                 model, sample, clicker, max_clicks=cfg["max_clicks"], rng=rng, target_iou=cfg["target_iou"],
                 keep_masks=cfg["keep_masks"], policy=cfg["policy"], set_image=False,
             )
-            rows += trajectory_rows(traj, clicker=cname, **cfg["const"])
+            rows += trajectory_rows(traj, clicker=getattr(clicker, "name", cname), **cfg["const"])
     return rows, skipped
 
 

@@ -124,7 +124,8 @@ class RandomWalkerModel(_ClickSeeded):
         labels[neg] = 2
         labels[pos] = 1
         data = self._small.astype(np.float64) / 255.0
-        prob = random_walker(data, labels, beta=self.beta, mode="cg_j", tol=1e-4, channel_axis=-1, return_full_prob=True)[0]
+        # The direct sparse solver ("bf") is 10-40× faster than conjugate gradients at this size.
+        prob = random_walker(data, labels, beta=self.beta, mode="bf", channel_axis=-1, return_full_prob=True)[0]
         return Prediction(prob=self._upscale(prob.astype(np.float32)))
 
 
