@@ -216,6 +216,9 @@ def submit(
     for other in requests.all():
         if other.weights_sha256 == sha and other.status != FAILED:
             raise SubmissionRejected(f"these weights (sha256 {sha[:12]}…) were already submitted as {other.id} ({other.status})")
+        if other.model == model and other.status != FAILED:
+            # results are stored under the model name: one live request per name
+            raise SubmissionRejected(f"model name {model!r} is already taken by {other.id}; choose another name")
 
     rid = f"{submitter}__{model}__{sha[:12]}"
     if requests.exists(rid):

@@ -168,6 +168,14 @@ def test_duplicate_sha_is_rejected_until_failed(stores, tmp_path):
     assert len(requests.all()) == 2
 
 
+def test_model_name_is_unique(stores, tmp_path):
+    submit(_safetensors(tmp_path / "a.safetensors", seed=1), model="same", submitter="alice", license="mit",
+           config={"variant": "vit_b"}, **_kw(stores))
+    with pytest.raises(SubmissionRejected, match="already taken"):
+        submit(_safetensors(tmp_path / "b.safetensors", seed=2), model="same", submitter="bob", license="mit",
+               config={"variant": "vit_b"}, **_kw(stores))
+
+
 def test_rate_limit_per_submitter(stores, tmp_path):
     for i in range(2):
         submit(_safetensors(tmp_path / f"m{i}.safetensors", seed=i), model=f"m{i}", submitter="alice", license="mit",
@@ -176,7 +184,7 @@ def test_rate_limit_per_submitter(stores, tmp_path):
     with pytest.raises(SubmissionRejected, match="already has 2 pending"):
         submit(third, model="m2", submitter="alice", license="mit", config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
     # another submitter is not limited by alice's queue
-    submit(third, model="m2", submitter="bob", license="mit", config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
+    submit(third, model="m2-bob", submitter="bob", license="mit", config={"variant": "vit_b"}, max_pending=2, **_kw(stores))
     assert len(stores[1].all()) == 3
 
 
