@@ -108,12 +108,15 @@ class Backend:
         spec, kwargs = model_spec(req)
         meta = {"leaderboard_model": req.model, "kind": req.kind, "submitter": req.submitter, "license": req.license,
                 "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes or _builtin_bytes(req)}
+        # the oracle policy (an upper bound, shown in its own table) runs as extra shards when asked for
+        policies = [(req.config.get("policy", "score"), "")] + ([("oracle", "+oracle")] if req.config.get("oracle") else [])
         return [
             ShardTask(
-                request_id=req.id, key=ShardKey(req.model, dataset, protocol), model_spec=spec, model_kwargs=kwargs,
-                policy=req.config.get("policy", "score"), max_clicks=self.config.max_clicks, seed=self.config.seed,
+                request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix), model_spec=spec, model_kwargs=kwargs,
+                policy=policy, max_clicks=self.config.max_clicks, seed=self.config.seed,
                 limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir, metadata=meta,
             )
+            for policy, suffix in policies
             for dataset in self.config.datasets
             for protocol in self.config.protocols
         ]

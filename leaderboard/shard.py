@@ -75,8 +75,9 @@ def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
     from rclicks.evaluate import evaluate
 
+    protocol = task.key.protocol.removesuffix("+oracle")
     df = evaluate(
-        model=task.model_spec, dataset=task.key.dataset, clicker=task.key.protocol, max_clicks=task.max_clicks,
+        model=task.model_spec, dataset=task.key.dataset, clicker=protocol, max_clicks=task.max_clicks,
         seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=task.model_kwargs,
         progress=False,
     )

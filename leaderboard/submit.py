@@ -183,6 +183,11 @@ def submit(
     if not license or not str(license).strip():
         raise SubmissionRejected("license is required (an SPDX id such as apache-2.0 or mit)")
     _check_name(str(license).strip(), "license", LICENSE_RE)
+    unknown = sorted(set(config) - {"policy", "variant", "oracle"})
+    if unknown:
+        raise SubmissionRejected(f"config keys {unknown} are not accepted; allowed: policy, variant, oracle")
+    if not isinstance(config.get("oracle", False), bool):
+        raise SubmissionRejected("config oracle must be true or false (adds separately reported oracle-policy shards)")
     policy = config.setdefault("policy", "score")
     if policy not in POLICIES:
         raise SubmissionRejected(f"config policy {policy!r} is not one of {POLICIES} (the oracle is computed separately)")

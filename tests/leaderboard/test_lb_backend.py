@@ -67,6 +67,21 @@ def test_failures_are_recorded(stores, tmp_path):
     assert requests.retry(req.id).status == PENDING
 
 
+def test_oracle_shards_are_separate(stores, tmp_path):
+    from leaderboard.table import build_oracle_table, build_table
+
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    req.config["oracle"] = True
+    requests.save(req)
+    done = _backend(stores, tmp_path, ["baseline"]).run_once()
+    assert done[0].status == FINISHED
+    assert sorted(done[0].shards) == ["random_walker/grabcut/baseline", "random_walker/grabcut/baseline+oracle"]
+    df, _ = results.load()
+    assert sorted(df["policy"].unique()) == ["oracle", "score"]
+    assert list(build_table(df)["policy"]) == ["score"] and list(build_oracle_table(df)["policy"]) == ["oracle"]
+
+
 def _wait_for(predicate, timeout=120.0):
     end = time.time() + timeout
     while time.time() < end:

@@ -194,4 +194,7 @@ def test_bad_policy_and_variant(stores, tmp_path):
         submit(ckpt, model="m", submitter="a", license="mit", config={"variant": "vit_b", "policy": "oracle"}, **_kw(stores))
     with pytest.raises(SubmissionRejected, match="variant"):
         submit(ckpt, model="m", submitter="a", license="mit", config={}, **_kw(stores))
+    with pytest.raises(SubmissionRejected, match="not accepted"):  # no builder arguments from submitters
+        submit(ckpt, model="m", submitter="a", license="mit", config={"variant": "vit_b", "model_kwargs": {"checkpoint": "/etc/x"}},
+               **_kw(stores))
     _nothing_written(stores, tmp_path)
