@@ -153,6 +153,11 @@ class Backend:
         if not ray.is_initialized():
             address = None if self.ray_address == "local" else self.ray_address
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if self.gpus_per_task > gpus:
+            # a task asking for more GPUs than the cluster has would wait forever
+            raise RClicksError(f"Ray cluster has {gpus:g} GPU(s) but each shard asks for {self.gpus_per_task:g}; "
+                               "pass --gpus-per-task 0 to run on CPUs")
         remote = ray.remote(num_cpus=1, num_gpus=self.gpus_per_task, max_retries=0)(run_shard)
         names = {}
         pending = []

@@ -149,6 +149,10 @@ def test_ray_runs_two_shards(stores, tmp_path):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     try:
+        # asking for a GPU on a CPU-only cluster fails clearly instead of waiting forever
+        failed = _backend(stores, tmp_path, ["baseline"], ray_address="local", gpus_per_task=1).run_once()
+        assert failed[0].status == FAILED and "--gpus-per-task 0" in failed[0].error
+        requests.retry(req.id)
         done = _backend(stores, tmp_path, ["baseline", "gto99"], ray_address="local", gpus_per_task=0).run_once()
     finally:
         ray.shutdown()
