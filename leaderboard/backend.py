@@ -108,6 +108,7 @@ class Backend:
         spec, kwargs = model_spec(req)
         meta = {"leaderboard_model": req.model, "kind": req.kind, "submitter": req.submitter, "license": req.license,
                 "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes or _builtin_bytes(req)}
+        plan = self.plan_protocols()
         # the oracle policy (an upper bound, shown in its own table) runs as extra shards when asked for
         policies = [(req.config.get("policy", "score"), "")] + ([("oracle", "+oracle")] if req.config.get("oracle") else [])
         return [
@@ -115,11 +116,31 @@ class Backend:
                 request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix), model_spec=spec, model_kwargs=kwargs,
                 policy=policy, max_clicks=self.config.max_clicks, seed=self.config.seed,
                 limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir, metadata=meta,
+                clickers=clickers,
             )
             for policy, suffix in policies
             for dataset in self.config.datasets
-            for protocol in self.config.protocols
+            for protocol, clickers in plan
         ]
+
+    def plan_protocols(self) -> list[tuple[str, list[str] | None]]:
+        """(protocol, clickers) per configured protocol, each clicker run once: ``baseline,groups`` gives
+        ``baseline`` → [baseline] and ``groups`` → [g1..g10] (no duplicate trajectories). Unknown names
+        are kept as given (None) so that their shard fails with the runner's message."""
+        from rclicks.evaluate import expand_clickers
+
+        seen: set[str] = set()
+        plan: list[tuple[str, list[str] | None]] = []
+        for protocol in self.config.protocols:
+            try:
+                names = [c for c in expand_clickers(protocol) if c not in seen]
+            except RClicksError:
+                plan.append((protocol, None))
+                continue
+            seen.update(names)
+            if names:
+                plan.append((protocol, names))
+        return plan
 
     def is_done(self, task: ShardTask) -> bool:
         """True when the store already holds this shard computed for the same request and configuration."""

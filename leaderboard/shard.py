@@ -40,12 +40,14 @@ class ShardTask:
     results_url: str
     logs_dir: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    clickers: list[str] | None = None  # the protocol's clickers not already run by an earlier shard
 
     def config_hash(self) -> str:
         """Hash of what determines the shard's content; a stored shard with the same hash is reused."""
         blob = json.dumps(
             {"request": self.request_id, "model": self.model_spec, "kwargs": self.model_kwargs, "policy": self.policy,
-             "max_clicks": self.max_clicks, "seed": self.seed, "limit": self.limit, "key": asdict(self.key)},
+             "max_clicks": self.max_clicks, "seed": self.seed, "limit": self.limit, "key": asdict(self.key),
+             "clickers": self.clickers},
             sort_keys=True, default=str,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -75,9 +77,9 @@ def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
     from rclicks.evaluate import evaluate
 
-    protocol = task.key.protocol.removesuffix("+oracle")
+    clickers = task.clickers or task.key.protocol.removesuffix("+oracle")
     df = evaluate(
-        model=task.model_spec, dataset=task.key.dataset, clicker=protocol, max_clicks=task.max_clicks,
+        model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,
         seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=task.model_kwargs,
         progress=False,
     )

@@ -169,3 +169,11 @@ def test_ray_runs_two_shards(stores, tmp_path):
     pd.testing.assert_series_equal(a.sort_values(KEYS)["iou"].reset_index(drop=True), b.sort_values(KEYS)["iou"].reset_index(drop=True))
     pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
     assert str(os.getpid()) not in pids  # ran in Ray worker processes
+
+
+def test_each_clicker_runs_once_across_protocols(stores, tmp_path):
+    groups = [f"g{i}" for i in range(1, 11)]
+    plan = _backend(stores, tmp_path, ["baseline", "groups", "gto99", "nope"]).plan_protocols()
+    assert plan == [("baseline", ["baseline"]), ("groups", groups), ("gto99", ["gto99"]), ("nope", None)]
+    plan = _backend(stores, tmp_path, ["groups", "baseline"]).plan_protocols()
+    assert plan == [("groups", ["baseline"] + groups)]

@@ -18,7 +18,7 @@ def test_defaults_are_local(monkeypatch):
     assert envs.results_url() == "./hub/results" and envs.requests_url() == "./hub/requests"
     assert envs.limits() == envs.Limits(max_bytes=2_000_000_000, max_pending=3)
     cfg = envs.eval_config()
-    assert cfg.datasets == ["grabcut", "davis"] and cfg.protocols == ["baseline", "groups"] and cfg.max_clicks == 20
+    assert cfg.datasets == ["grabcut", "davis"] and cfg.protocols == ["groups"] and cfg.max_clicks == 20
 
 
 def test_overrides_and_attacks(monkeypatch):
