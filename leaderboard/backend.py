@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -158,7 +159,10 @@ class Backend:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
+            n = min(self.workers, len(tasks))
+            threads = max(1, (os.cpu_count() or 1) // n)
+            tasks = [replace(t, threads=threads) for t in tasks]
+            with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
                 futures = {pool.submit(run_shard, t): t for t in tasks}
                 for fut in as_completed(futures):
                     try:
