@@ -124,7 +124,10 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for c in ("model", "dataset", "clicker", "policy", "instance"):
         # categoricals make every group-by below fast and keep the labels as strings
-        df[c] = df[c].astype(str).astype("category") if not isinstance(df[c].dtype, pd.CategoricalDtype) else df[c]
+        if not isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype("category")
+        if not all(isinstance(v, str) for v in df[c].cat.categories):
+            df[c] = df[c].cat.rename_categories([str(v) for v in df[c].cat.categories])
     return df
 
 
