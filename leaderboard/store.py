@@ -18,7 +18,13 @@ import pandas as pd
 
 from leaderboard import _fs
 from rclicks.errors import RClicksError
-from rclicks.results import METADATA_KEY, read_results, read_results_dir, run_metadata, write_results
+from rclicks.results import (
+    METADATA_KEY,
+    read_results,
+    read_results_dir,
+    run_metadata,
+    write_results,
+)
 
 
 @dataclass(frozen=True)

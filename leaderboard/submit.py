@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard import _fs, envs
-from leaderboard.requests import FAILED, KINDS, PENDING, RUNNING, Request, RequestsStore, now_iso
+from leaderboard.requests import (
+    FAILED,
+    KINDS,
+    PENDING,
+    RUNNING,
+    Request,
+    RequestsStore,
+    now_iso,
+)
 from rclicks.errors import RClicksError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

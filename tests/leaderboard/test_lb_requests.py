@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, Request, TRANSITIONS
+from leaderboard.requests import (
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    TRANSITIONS,
+    Request,
+)
 from rclicks.errors import RClicksError
 
 
