@@ -296,7 +296,7 @@ class SamFamilyModel:
         if multimask and len(probs) > 1:
             best = int(np.argmax(scores))
             return Prediction(prob=probs[best], candidates=probs, scores=scores, state={"low_res": low_res[:, None]})
-        return Prediction(prob=probs[0], state={"low_res": low_res[:1]})
+        return Prediction(prob=probs[0], scores=scores[:1], state={"low_res": low_res[:1]})
 
     def reset(self) -> None:
         """Drop every cached embedding."""
