@@ -69,7 +69,20 @@ class ResultsStore:
             if bad:
                 raise RClicksError(f"shard {key.name}: rows name other models/datasets {sorted(bad)}")
         meta = run_metadata(shard=key.name, model=key.model, dataset=key.dataset, protocol=key.protocol, **(metadata or {}))
-        return write_results(df, self.shard_url(key), meta)
+        url = self.shard_url(key)
+        fs, path = _fs.url_to_fs(url)
+        if _fs.is_local(fs):
+            return write_results(df, url, meta)
+        # remote (hf://): validate and serialise locally, then one upload = one commit, so
+        # readers see the old file or the new one (a temp upload + move would be 3 commits)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = write_results(df, f"{tmp}/shard.parquet", meta)
+            parent = path.rsplit("/", 1)[0]
+            fs.makedirs(parent, exist_ok=True)
+            fs.put_file(local, path)
+        return url
 
     def has_shard(self, key: ShardKey) -> bool:
         """True when the shard's file exists."""
