@@ -61,6 +61,13 @@ def rank_correlation(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out
 
 
+def _natural(name: str) -> tuple:
+    """Sort key putting g2 before g10 and baseline first."""
+    import re
+
+    return (name != "baseline", [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)])
+
+
 def _save_fig(fig, path: Path, written: list[str], notes: list[str]) -> None:
     fig.write_html(str(path.with_suffix(".html")), include_plotlyjs="cdn")
     written.append(str(path.with_suffix(".html")))
@@ -105,7 +112,9 @@ def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike) -> tuple[list[str], 
 
     curves = per_click_curve(df)
     _write_csv(curves, out / "iou_curves.csv", written)
+    order = sorted(curves["clicker"].unique(), key=_natural)
     fig = px.line(curves, x="click", y="iou", color="clicker", facet_col="model", facet_row="dataset",
+                  category_orders={"clicker": order},
                   labels={"iou": "mean IoU", "click": "click"}, title="IoU per click for each clicker")
     _save_fig(fig, out / "iou_curves", written, notes)
 
