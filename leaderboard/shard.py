@@ -113,6 +113,12 @@ def evaluate_shard(task: ShardTask):
 
     clickers = task.clickers or task.key.protocol.removesuffix("+oracle")
     kwargs = dict(task.model_kwargs)
+    try:  # OpenCV's global RNG drives cv2.grabCut's initialisation: fix it so a shard reruns identically
+        import cv2
+
+        cv2.setRNGSeed(int(task.seed))
+    except ImportError:
+        pass
     if task.threads:
         _limit_threads(task.threads)
         if _accepts(task.model_spec, "threads"):
