@@ -7,7 +7,12 @@ from the MobileSAM repository (``weights/mobile_sam.pt``).
 
 from __future__ import annotations
 
-from rclicks.models._sam_common import Variant, build_network, require, resolve_checkpoint
+from rclicks.models._sam_common import (
+    Variant,
+    build_network,
+    require,
+    resolve_checkpoint,
+)
 from rclicks.models.sam import SamPredictorModel
 
 PIP = "pip install mobilesam-mirror==1.0.0 timm"

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from rclicks.models._sam_common import SamFamilyModel, Variant, build_network, require, resolve_checkpoint
+from rclicks.models._sam_common import (
+    SamFamilyModel,
+    Variant,
+    build_network,
+    require,
+    resolve_checkpoint,
+)
 
 PIP = "pip install segment-anything==1.0"
 URL = "https://dl.fbaipublicfiles.com/segment_anything/"

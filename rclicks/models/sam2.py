@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from rclicks.models._sam_common import SamFamilyModel, Variant, build_network, require, resolve_checkpoint
+from rclicks.models._sam_common import (
+    SamFamilyModel,
+    Variant,
+    build_network,
+    require,
+    resolve_checkpoint,
+)
 
 PIP = "SAM2_BUILD_CUDA=0 pip install sam2==1.1.0"
 _SIZES = {"hiera_t": "tiny", "hiera_s": "small", "hiera_b+": "base-plus", "hiera_l": "large"}

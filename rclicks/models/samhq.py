@@ -6,7 +6,12 @@ replaces the SAM output (True) or corrects it (False).
 
 from __future__ import annotations
 
-from rclicks.models._sam_common import Variant, build_network, require, resolve_checkpoint
+from rclicks.models._sam_common import (
+    Variant,
+    build_network,
+    require,
+    resolve_checkpoint,
+)
 from rclicks.models.sam import SamPredictorModel
 
 PIP = "pip install segment-anything-hq==0.3"

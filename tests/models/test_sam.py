@@ -16,13 +16,19 @@ import pytest
 torch = pytest.importorskip("torch")
 segment_anything = pytest.importorskip("segment_anything")
 
-from segment_anything import SamPredictor  # noqa: E402
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer  # noqa: E402
+from segment_anything import SamPredictor
+from segment_anything.modeling import (
+    ImageEncoderViT,
+    MaskDecoder,
+    PromptEncoder,
+    Sam,
+    TwoWayTransformer,
+)
 
-from rclicks.errors import RClicksError  # noqa: E402
-from rclicks.models.multimask import apply_policy, wants_multimask  # noqa: E402
-from rclicks.models.sam import SamPredictorModel, build_sam  # noqa: E402
-from rclicks.types import Click  # noqa: E402
+from rclicks.errors import RClicksError
+from rclicks.models.multimask import apply_policy, wants_multimask
+from rclicks.models.sam import SamPredictorModel, build_sam
+from rclicks.types import Click
 
 
 def tiny_sam(seed: int = 0) -> Sam:
@@ -222,7 +228,7 @@ def test_random_vit_b_from_the_registry_encodes_once_per_trajectory(grabcut):
 
 
 def test_batched_prompts_equal_one_by_one(image):
-    model, net = make_model()
+    model, _net = make_model()
     model.set_image(image)
     prompts = [[Click(10, 10, True)], [Click(50, 30, True), Click(5, 5, False)], [Click(99, 0, True)],
                [Click(70, 40, False), Click(20, 50, True)]]

@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sam2")
 
-from rclicks.models.multimask import apply_policy  # noqa: E402
-from rclicks.types import Click  # noqa: E402
+from rclicks.models.multimask import apply_policy
+from rclicks.types import Click
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning"),
               pytest.mark.filterwarnings("ignore::UserWarning")]
@@ -44,7 +44,7 @@ def test_built_from_the_package_config(setup):
 
 
 def test_prompt_plumbing_coordinates_labels_and_feedback(setup):
-    model, image, _, prompt = setup
+    model, _image, _, prompt = setup
     first = model.predict([Click(30, 10, True)])
     assert prompt.calls[-1]["masks"] is None
     second = model.predict([Click(30, 10, True), Click(99, 59, False)], first)
@@ -73,7 +73,7 @@ def test_prob_matches_the_official_predictor(setup):
 
 
 def test_multimask_and_selected_candidate_feedback(setup):
-    model, image, _, prompt = setup
+    model, _image, _, prompt = setup
     pred = model.predict([Click(50, 30, True)], multimask=True)
     assert pred.candidates.shape == (3, 60, 100) and pred.scores.shape == (3,)
     assert pred.state["low_res"].shape == (3, 1, 256, 256)
