@@ -42,7 +42,10 @@ OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string"}
 
 METADATA_KEY = b"rclicks"
 
-_PACKAGES = ("numpy", "opencv-python-headless", "onnxruntime", "scikit-image", "pandas", "torch", "segment-anything")
+_PACKAGES = (
+    "numpy", "opencv-python-headless", "onnxruntime", "scikit-image", "pandas", "torch", "segment-anything",
+    "sam2", "segment-anything-hq", "mobilesam-mirror", "timm",
+)
 
 
 def package_versions() -> dict[str, str]:

@@ -3,7 +3,7 @@
 Every adapter follows the same two-call protocol::
 
     model.set_image(image)                 # uint8 H×W×3 RGB; expensive work (embeddings) here
-    pred = model.predict(clicks, prev)     # all clicks so far, previous Prediction or None
+    pred = model.predict(clicks, prev, multimask=False)  # all clicks so far, previous Prediction or None
 
 Clicks are ``Click(x, y, positive)`` in original-image pixel coordinates (x = column).
 Capabilities are declared as class attributes, never guessed: ``differentiable`` (the
@@ -34,8 +34,11 @@ class ISModel(Protocol):
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``uint8`` ``H×W×3`` RGB image."""
 
-    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None) -> Prediction:
-        """Segment the current image given all clicks so far (and the previous prediction)."""
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
+        """Segment the current image given all clicks so far (and the previous prediction).
+
+        ``multimask=True`` asks multi-mask models for all candidates (``Prediction.candidates``).
+        """
 
 
 def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
