@@ -150,6 +150,8 @@ class Backend:
 
     # -- execution ------------------------------------------------------------------
     def _execute(self, tasks: list[ShardTask], on_done: Callable[[dict[str, Any]], None]) -> None:
+        if not tasks:
+            return
         if self.ray_address:
             self._execute_ray(tasks, on_done)
         elif self.workers == 1 or len(tasks) == 1:

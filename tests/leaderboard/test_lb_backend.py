@@ -55,6 +55,22 @@ def test_once_runs_every_shard_and_matches_a_direct_evaluation(stores, tmp_path)
     assert _backend(stores, tmp_path, ["baseline", "gto99"]).run_once() == []
 
 
+def test_crash_after_the_last_shard_finishes_without_rerunning(stores, tmp_path):
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    _backend(stores, tmp_path, ["baseline"]).run_once()
+    stamp = Path(results.files()[0]).stat().st_mtime_ns
+    # the backend died after writing the last shard but before marking the request FINISHED
+    crashed = requests.get(req.id)
+    crashed.status = PENDING
+    requests.save(crashed)
+    lines: list[str] = []
+    done = Backend(results, requests, _config(["baseline"]), workers=2, logs_dir=str(tmp_path / "logs"), log=lines.append).run_once()
+    assert done[0].status == FINISHED
+    assert any("1 already stored, 0 to run" in line for line in lines)
+    assert Path(results.files()[0]).stat().st_mtime_ns == stamp
+
+
 def test_failures_are_recorded(stores, tmp_path):
     results, requests, _ = stores
     req = queue_builtin("random_walker", requests)
