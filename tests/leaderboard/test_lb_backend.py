@@ -209,3 +209,25 @@ def test_grabcut_shard_reruns_identically(stores, tmp_path):
     first = evaluate_shard(task)["iou"].tolist()
     cv2.randu(np.zeros(1000), 0.0, 1.0)  # advance the global RNG in between, as other work in the process would
     assert evaluate_shard(task)["iou"].tolist() == first
+
+
+@pytest.mark.slow
+def test_live_worker_keeps_its_request(stores, tmp_path):
+    """While a backend works, its heartbeat keeps the request from being requeued by another backend."""
+    import threading
+
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    backend = Backend(results, requests, _config(["baseline", "gto99"], max_clicks=8), logs_dir=str(tmp_path / "logs"),
+                      log=lambda m: None, heartbeat_timeout_s=2.0)  # heartbeat every 0.5 s
+    worker = threading.Thread(target=backend.run_once)
+    worker.start()
+    requeued, checks = [], 0
+    while worker.is_alive():
+        if requests.get(req.id).status == RUNNING:
+            requeued += requests.requeue_stale(2.0)
+            checks += 1
+        time.sleep(0.2)
+    worker.join()
+    assert checks >= 3 and requeued == []
+    assert requests.get(req.id).status == FINISHED
