@@ -92,6 +92,7 @@ class GrabCutModel(_ClickSeeded):
         gc[pos], gc[neg] = cv2.GC_FGD, cv2.GC_BGD
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         small_bgr = cv2.cvtColor(self._small, cv2.COLOR_RGB2BGR)
+        cv2.setRNGSeed(0)  # GrabCut's GMM initialisation draws from OpenCV's global RNG
         try:
             cv2.grabCut(small_bgr, gc, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
             fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
