@@ -220,7 +220,8 @@ def submit(
     else:
         kind = kind or "sam"
         if kind not in SAM_KINDS:
-            raise SubmissionRejected(f"kind {kind!r} is not one of {SAM_KINDS + ('onnx',)}")
+            hint = " (an ONNX submission is a folder, uploaded as a .zip in the app)" if kind == "onnx" else ""
+            raise SubmissionRejected(f"{path.name}: a single file must be a checkpoint of kind {', '.join(SAM_KINDS)}; got {kind!r}{hint}")
         _check_name(str(config.get("variant", "")), f"config variant for {kind}")
         safe_load_checkpoint(path)
     assert kind in KINDS

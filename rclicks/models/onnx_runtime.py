@@ -7,8 +7,8 @@ import os
 from rclicks.errors import RClicksError
 
 
-def make_session(path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
-    """An ``onnxruntime.InferenceSession`` for ``path``; ``device`` is ``cpu``, ``cuda`` or ``auto``."""
+def make_session(path: str | os.PathLike | bytes, device: str = "cpu", threads: int | None = None):
+    """An ``onnxruntime.InferenceSession`` for ``path`` (or serialized model bytes); ``device``: ``cpu``, ``cuda``, ``auto``."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -22,6 +22,13 @@ def make_session(path: str | os.PathLike, device: str = "cpu", threads: int | No
     if threads:
         opts.intra_op_num_threads = threads
     try:
-        return ort.InferenceSession(os.fspath(path), sess_options=opts, providers=providers)
+        source = path if isinstance(path, bytes) else os.fspath(path)
+        return ort.InferenceSession(source, sess_options=opts, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types
-        raise RClicksError(f"{path}: onnxruntime could not load this model ({exc})") from exc
+        name = "serialized model" if isinstance(path, bytes) else path
+        raise RClicksError(f"{name}: onnxruntime could not load this model ({exc})") from exc
+
+
+def make_session_from_bytes(model: bytes, device: str = "cpu", threads: int | None = None):
+    """``make_session`` for an in-memory (e.g. edited) ONNX model."""
+    return make_session(model, device, threads)

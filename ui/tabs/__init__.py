@@ -1,0 +1,1 @@
+"""One builder per tab: ``build(demo_state) -> None`` inside a ``gr.Tab`` context."""

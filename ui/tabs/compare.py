@@ -1,0 +1,150 @@
+"""Compare clicks: the baseline robot vs simulated users (clicking groups) vs real human inputs."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from rclicks.config import data_root
+from rclicks.errors import RClicksError
+from rclicks.evaluate import evaluate
+from rclicks.metrics.curves import noc
+from rclicks.metrics.rle import rle_decode
+from rclicks.types import Click, Sample
+from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
+from ui import pool, samples
+
+CLICKERS = ["baseline", "g1", "g5", "g10", "gto99", "fr_dist"]
+DEFAULT_CLICKERS = ["baseline", "g1", "g10"]
+
+
+def run_comparison(sample: Sample, model_name: str, clickers: list[str], max_clicks: int, seed: int) -> pd.DataFrame:
+    """The library's own evaluation of ``clickers`` on one sample (masks kept), under the model's lock."""
+    if not clickers:
+        raise RClicksError("pick at least one clicker")
+    with pool.using(model_name) as model:
+        return evaluate(model, [sample], clickers, max_clicks=int(max_clicks), seed=int(seed), keep_masks=True, progress=False)
+
+
+def compare_bundled(dataset: str, index: int, model: str, clickers: list[str], max_clicks: int, seed: int) -> list[dict]:
+    """API endpoint: the summary rows of a comparison on a bundled sample (used by scripts and the load test)."""
+    sample = samples.bundled_sample(dataset, int(index))
+    return summary_table(run_comparison(sample, model, list(clickers), int(max_clicks), int(seed))).to_dict("records")
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per clicker: IoU after click 1, 3 and the last click, NoC@85/90 — the numbers the page shows."""
+    rows = []
+    max_clicks = int(df["click"].max())
+    for name, g in df.groupby("clicker", sort=False):
+        ious = g.sort_values("click")["iou"].tolist()
+        rows.append({
+            "clicker": name, "IoU@1": round(ious[0], 4), "IoU@3": round(ious[min(2, len(ious) - 1)], 4),
+            f"IoU@{max_clicks}": round(ious[-1], 4), "BIoU@1": round(float(g.sort_values("click")["biou"].iloc[0]), 4),
+            "NoC@85": noc(ious, 0.85, max_clicks), "NoC@90": noc(ious, 0.90, max_clicks),
+        })
+    return pd.DataFrame(rows)
+
+
+def panels(sample: Sample, df: pd.DataFrame, upto: int) -> list[tuple[np.ndarray, str]]:
+    """One image per clicker: the mask after click ``upto`` with the clicks so far."""
+    out = []
+    for name, g in df.groupby("clicker", sort=False):
+        g = g.sort_values("click")
+        k = min(int(upto), len(g))
+        mask = rle_decode(json.loads(g["mask_rle"].iloc[k - 1]))
+        clicks = [Click(r.x, r.y, r.positive) for r in g.iloc[:k].itertuples()]
+        img = draw_clicks(overlay_mask(sample.image, mask), clicks)
+        out.append((img, f"{name}: IoU {g['iou'].iloc[k - 1]:.3f} after click {k}"))
+    return out
+
+
+def clickability_view(sample: Sample) -> np.ndarray:
+    """The first click's clickability map (distance map of the object) with real human scribbles when the dataset has them."""
+    from rclicks.clickmaps import build_clickmap
+
+    cmap = build_clickmap("distance").click_map(sample.image, sample.mask, sample.mask & sample.valid)
+    out = heatmap_overlay(sample.image, np.where(cmap > 0, cmap, np.nan))
+    if sample.dataset == "grabcut":
+        from rclicks.clickmaps.evaluation import scribble_points
+
+        for k, colour in ((1, (255, 255, 255)), (2, (255, 0, 255))):
+            path = data_root() / "GrabCut" / f"scribbles-set-{k}" / f"{sample.name}-anno.png"
+            if path.is_file():
+                xs, ys = scribble_points(path, 1)
+                out[ys, xs] = colour
+    return out
+
+
+def build() -> None:
+    """The Compare-clicks tab."""
+    gr.Markdown("Pick a bundled sample (or upload an image and its object mask), a model and clickers. "
+                "**baseline** is the RITM robot; **g1…g10** are simulated users drawn from clicking groups "
+                "(g1 = least likely 10 % of clickability mass, g10 = most likely).")
+    state = gr.State(None)
+    result = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=2):
+            gallery = gr.Gallery(value=samples.thumbnails(), label="Bundled samples", columns=4, height=300,
+                                 allow_preview=False, elem_id="sample-gallery")
+            with gr.Accordion("…or upload your own", open=False):
+                up_image = gr.File(label="image", file_types=["image"], elem_id="upload-image")
+                up_mask = gr.File(label="object mask (white = object)", file_types=["image"], elem_id="upload-mask")
+                use_upload = gr.Button("Use upload", elem_id="use-upload")
+            chosen = gr.Markdown("No sample chosen yet.", elem_id="chosen")
+        with gr.Column(scale=1):
+            model = gr.Dropdown(pool.model_choices(), value=pool.model_choices()[0], label="model", elem_id="compare-model")
+            clickers = gr.CheckboxGroup(CLICKERS, value=DEFAULT_CLICKERS, label="clickers", elem_id="compare-clickers")
+            max_clicks = gr.Slider(1, 20, value=5, step=1, label="clicks", elem_id="compare-clicks")
+            seed = gr.Number(0, label="seed", precision=0)
+            run = gr.Button("Run comparison", variant="primary", elem_id="run-compare")
+    error = gr.Markdown(visible=False, elem_id="compare-error")
+    table = gr.Dataframe(pd.DataFrame(columns=["clicker", "IoU@1", "IoU@3", "IoU@last", "BIoU@1", "NoC@85", "NoC@90"]),
+                         label="IoU per clicker (the library's numbers)", elem_id="compare-table", interactive=False)
+    upto = gr.Slider(1, 20, value=5, step=1, label="show masks after click", elem_id="compare-upto")
+    with gr.Row():
+        shown = gr.Gallery(label="masks", columns=3, height=360, elem_id="compare-panels")
+        cmap = gr.Image(label="clickability of the first click + real human scribbles (GrabCut)", height=360, interactive=False)
+    plot = gr.Plot(label="IoU / BIoU per click")
+
+    def pick(evt: gr.SelectData):
+        ds, i = samples.bundled()[evt.index]
+        s = samples.bundled_sample(ds, i)
+        return (ds, i), f"Chosen: **{ds}/{s.instance}** ({s.image.shape[1]}×{s.image.shape[0]})"
+
+    def take_upload(img_file, mask_file):
+        try:
+            s, notice = samples.from_upload(samples.read_upload_file(img_file, "image"), samples.read_upload_file(mask_file, "mask"))
+        except RClicksError as exc:
+            return None, "No sample chosen yet.", gr.update(value=f"⚠️ {exc}", visible=True)
+        return s, f"Chosen: **your upload** ({s.image.shape[1]}×{s.image.shape[0]}). {notice}", gr.update(value=notice, visible=bool(notice))
+
+    def do_run(chosen_state, model_name, names, n, sd, progress=gr.Progress()):
+        if chosen_state is None:
+            return None, gr.update(value="⚠️ pick a sample first", visible=True), None, [], None, None, gr.update()
+        s = chosen_state if isinstance(chosen_state, Sample) else samples.bundled_sample(*chosen_state)
+        progress(0.1, desc=f"running {len(names)} clicker(s) with {model_name}")
+        try:
+            df = run_comparison(s, model_name, list(names), int(n), int(sd))
+        except RClicksError as exc:
+            return None, gr.update(value=f"⚠️ {exc}", visible=True), None, [], None, None, gr.update()
+        curves = {c: g.sort_values("click")["iou"].tolist() for c, g in df.groupby("clicker", sort=False)}
+        bious = {c: g.sort_values("click")["biou"].tolist() for c, g in df.groupby("clicker", sort=False)}
+        return ((s, df), gr.update(visible=False), summary_table(df), panels(s, df, int(n)), clickability_view(s),
+                iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}", biou=bious), gr.update(maximum=int(n), value=int(n)))
+
+    def redraw(res, k):
+        if res is None:
+            return []
+        s, df = res
+        return panels(s, df, int(k))
+
+    gallery.select(pick, None, [state, chosen])
+    use_upload.click(take_upload, [up_image, up_mask], [state, chosen, error])
+    run.click(do_run, [state, model, clickers, max_clicks, seed], [result, error, table, shown, cmap, plot, upto],
+              concurrency_id="model")
+    upto.release(redraw, [result, upto], shown)
+    gr.api(compare_bundled, api_name="compare", concurrency_id="model")
