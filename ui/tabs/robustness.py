@@ -1,35 +1,76 @@
-"""Robustness: the single-click IoU heatmap of the chosen sample and model."""
+"""Robustness: the single-click IoU heatmap of the chosen sample and model, and the worst/best starts next to the robot."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import gradio as gr
+import numpy as np
 
 from rclicks.attacks.heatmap import click_heatmap, heatmap_png
+from rclicks.clickers import build_clicker
 from rclicks.errors import RClicksError
+from rclicks.evaluate import run_trajectory
+from rclicks.types import Click, Sample
+from rclicks.viz import draw_clicks, iou_figure
 from ui import pool
 from ui.tabs.click_yourself import _choices, _sample
+
+FOLLOW_CLICKS = 10
+
+
+@dataclass
+class StartThenBaseline:
+    """A clicker whose first click is given (a heatmap's worst or best position); the baseline robot clicks after it."""
+
+    start: Click
+    name: str = "start-then-baseline"
+
+    def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
+        """The given start for the first click, then the RITM robot's click."""
+        if not history:
+            return self.start
+        return build_clicker("baseline").next_click(sample, pred_mask, history, rng)
+
+
+def trajectories(model, sample: Sample, worst: Click, best: Click, max_clicks: int = FOLLOW_CLICKS) -> dict[str, list[float]]:
+    """IoU per click of the robot from its own first click, from the heatmap's worst and from its best position."""
+    rng = np.random.default_rng(0)  # the baseline robot is deterministic; the generator is only passed through
+    starts = {"baseline robot": build_clicker("baseline"), "worst first click → robot": StartThenBaseline(worst),
+              "best first click → robot": StartThenBaseline(best)}
+    return {name: list(run_trajectory(model, sample, c, max_clicks=max_clicks, rng=rng).ious) for name, c in starts.items()}
 
 
 def build() -> None:
     """The Robustness tab."""
     gr.Markdown("IoU of the model's mask for **one positive click at every grid position** inside the object "
-                "(TETRIS, Fig. 2). Blue = poor, red = good. The spread is how much the first click's position matters.")
+                "(TETRIS, Fig. 2). Blue = poor, red = good. The spread is how much the first click's position matters. "
+                f"The chart follows the worst and the best first click with {FOLLOW_CLICKS} baseline-robot clicks.")
     with gr.Row():
         choice = gr.Dropdown(_choices(), value=_choices()[0], label="sample", elem_id="rb-sample")
         model = gr.Dropdown(pool.model_choices(), value=pool.model_choices()[0], label="model", elem_id="rb-model")
         stride = gr.Slider(8, 64, value=32, step=8, label="grid stride (px)", elem_id="rb-stride")
         run = gr.Button("Compute heatmap", variant="primary", elem_id="rb-run")
     with gr.Row():
-        image = gr.Image(label="single-click IoU", interactive=False, height=420, elem_id="rb-image")
+        image = gr.Image(label="single-click IoU (rings: worst and best position)", interactive=False, height=420, elem_id="rb-image")
         summary = gr.JSON(label="summary", elem_id="rb-summary")
+    plot = gr.Plot(label="worst / best first click, then the robot", elem_id="rb-plot")
 
     def compute(choice_value, model_name, s_value, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
         s = _sample(choice_value)
         try:
             with pool.using(model_name) as m:
-                res = click_heatmap(m, s, stride=int(s_value), progress=lambda f: progress(f, desc="clicking every grid position"))
+                res = click_heatmap(m, s, stride=int(s_value), progress=lambda f: progress(0.8 * f, desc="clicking every grid position"))
+                lo, hi = int(np.argmin(res.values)), int(np.argmax(res.values))
+                worst = Click(int(res.xs[lo]), int(res.ys[lo]), True)
+                best = Click(int(res.xs[hi]), int(res.ys[hi]), True)
+                progress(0.85, desc="following the worst and best first clicks")
+                curves = trajectories(m, s, worst, best)
         except RClicksError as exc:
             raise gr.Error(str(exc)) from exc
-        return heatmap_png(s, res), res.summary
+        img = draw_clicks(draw_clicks(heatmap_png(s, res), [], hollow=worst), [], hollow=best)
+        info = {**res.summary, "worst": [worst.x, worst.y], "best": [best.x, best.y]}
+        return img, info, iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}")
 
-    run.click(compute, [choice, model, stride], [image, summary], concurrency_id="heatmap", concurrency_limit=1)
+    run.click(compute, [choice, model, stride], [image, summary, plot], concurrency_id="heatmap", concurrency_limit=1)
