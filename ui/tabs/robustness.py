@@ -60,7 +60,7 @@ def build() -> None:
     def compute(choice_value, model_name, s_value, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
         s = _sample(choice_value)
         try:
-            with pool.using(model_name) as m:
+            with pool.using(model_name, slot="heatmap") as m:
                 res = click_heatmap(m, s, stride=int(s_value), progress=lambda f: progress(0.8 * f, desc="clicking every grid position"))
                 lo, hi = int(np.argmin(res.values)), int(np.argmax(res.values))
                 worst = Click(int(res.xs[lo]), int(res.ys[lo]), True)
@@ -73,4 +73,5 @@ def build() -> None:
         info = {**res.summary, "worst": [worst.x, worst.y], "best": [best.x, best.y]}
         return img, info, iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}")
 
-    run.click(compute, [choice, model, stride], [image, summary, plot], concurrency_id="heatmap", concurrency_limit=1)
+    run.click(compute, [choice, model, stride], [image, summary, plot], api_name="heatmap", concurrency_id="heatmap",
+              concurrency_limit=1)
