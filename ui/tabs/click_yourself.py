@@ -25,17 +25,19 @@ def _sample(choice: str):
 
 
 def record_click(sample, click: Click, n_before: int, model_name: str, device: str) -> None:
-    """Append one consented click to the clicks store (RClicks schema; nothing personal)."""
-    from rclicks.clicks import write_clicks
+    """Append one consented click to the clicks store (RClicks schema; nothing personal beyond the device type)."""
+    from rclicks.clicks import sample_key, write_clicks
 
     kind = "first" if n_before == 0 else ("fn" if click.positive else "fp")
+    dataset, image_stem, object_stem = sample_key(sample)
+    model_type = model_name if kind != "first" else ""
     h, w = sample.mask.shape
     write_clicks(pd.DataFrame([{
-        "dataset": sample.dataset, "full_stem": f"{sample.name}_{kind}_{model_name if kind != 'first' else ''}",
-        "image_stem": sample.name, "object_stem": "" if sample.instance_id == 0 else str(sample.instance_id),
-        "click_type": kind, "model_type": model_name if kind != "first" else "", "device": device,
-        "x": click.x, "y": click.y, "w": w, "h": h,
+        "dataset": dataset, "full_stem": "_".join(p for p in (image_stem, object_stem, kind, model_type) if p),
+        "image_stem": image_stem, "object_stem": object_stem, "click_type": kind, "model_type": model_type,
+        "device": device, "x": click.x, "y": click.y, "w": w, "h": h,
     }]), envs.clicks_store())
+    envs.start_clicks_sync()
 
 
 ROBOT_CLICKS = 20
