@@ -26,6 +26,12 @@ def clicks_store() -> Path:
     return Path(os.environ.get("RCLICKS_CLICKS_STORE", "hub/clicks"))
 
 
+def real_clicks_sources() -> list[Path]:
+    """Real-click tables shown on the Compare tab: ``RCLICKS_REAL_CLICKS`` (RClicks clicks.csv, ``:``-separated) and the app's own store."""
+    paths = [Path(p) for p in os.environ.get("RCLICKS_REAL_CLICKS", "").split(os.pathsep) if p]
+    return [p for p in [*paths, clicks_store()] if p.exists()]
+
+
 def clicks_hf_repo() -> str | None:
     """HF dataset repo that the clicks store is pushed to (``RCLICKS_CLICKS_HF_REPO``, e.g. ``org/rclicks-visitor-clicks``)."""
     return os.environ.get("RCLICKS_CLICKS_HF_REPO") or None

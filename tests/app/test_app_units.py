@@ -162,3 +162,26 @@ def test_consented_clicks_land_in_the_store_in_the_rclicks_schema(tmp_path, monk
     assert t[["click_type", "model_type", "device", "x", "y", "w", "h"]].values.tolist() == [
         ["first", "", "pc", 229, 217, w, h], ["fp", "minisam", "mobile", 10, 20, w, h]]
     assert set(t["dataset"]) == {"grabcut"} and set(t["image_stem"]) == {s.name}
+
+
+def test_recorded_real_clicks_are_shown_on_the_clickability_view(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from rclicks.clicks import write_clicks
+    from ui.tabs.compare import clickability_view, real_first_clicks
+
+    s = load_dataset("grabcut")[0]
+    h, w = s.mask.shape
+    table = pd.DataFrame([  # one click shown at half size (rescaled ×2), one of another image (ignored)
+        {"dataset": "GrabCut", "full_stem": "a", "image_stem": s.name, "object_stem": "", "click_type": "first",
+         "model_type": "", "device": "pc", "x": 100, "y": 80, "w": w // 2, "h": h // 2},
+        {"dataset": "grabcut", "full_stem": "b", "image_stem": "other", "object_stem": "", "click_type": "first",
+         "model_type": "", "device": "pc", "x": 1, "y": 1, "w": w, "h": h},
+    ])
+    write_clicks(table, tmp_path / "real")
+    monkeypatch.setenv("RCLICKS_REAL_CLICKS", str(tmp_path / "real"))
+    monkeypatch.setenv("RCLICKS_CLICKS_STORE", str(tmp_path / "absent"))
+    xs, ys = real_first_clicks(s)
+    assert xs.tolist() == [100 * w // (w // 2)] and ys.tolist() == [80 * h // (h // 2)]
+    view, caption = clickability_view(s)
+    assert view.shape == s.image.shape and "1 recorded real first click" in caption and "scribbles" in caption

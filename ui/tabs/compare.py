@@ -15,7 +15,7 @@ from rclicks.metrics.curves import noc
 from rclicks.metrics.rle import rle_decode
 from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
-from ui import pool, samples
+from ui import envs, pool, samples
 
 CLICKERS = ["baseline", "g1", "g5", "g10", "gto99", "fr_dist"]
 DEFAULT_CLICKERS = ["baseline", "g1", "g10"]
@@ -62,12 +62,28 @@ def panels(sample: Sample, df: pd.DataFrame, upto: int) -> list[tuple[np.ndarray
     return out
 
 
-def clickability_view(sample: Sample) -> np.ndarray:
-    """The first click's clickability map (distance map of the object) with real human scribbles when the dataset has them."""
+def real_first_clicks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded real first clicks of this sample from the configured tables (``xs``, ``ys``; empty when there are none)."""
+    from rclicks.clicks import clicks_for_sample, read_clicks
+
+    xs, ys = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for source in envs.real_clicks_sources():
+        try:
+            x, y = clicks_for_sample(read_clicks(source), sample, "first")
+        except RClicksError:
+            continue  # an unreadable table is skipped; the view still shows the clickability map
+        xs.append(np.asarray(x, np.int64))
+        ys.append(np.asarray(y, np.int64))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def clickability_view(sample: Sample) -> tuple[np.ndarray, str]:
+    """The first click's clickability map with real inputs: GrabCut scribbles and recorded real first clicks."""
     from rclicks.clickmaps import build_clickmap
 
     cmap = build_clickmap("distance").click_map(sample.image, sample.mask, sample.mask & sample.valid)
     out = heatmap_overlay(sample.image, np.where(cmap > 0, cmap, np.nan))
+    notes = ["clickability of the first click (distance map, the groups' default)"]
     if sample.dataset == "grabcut":
         from rclicks.clickmaps.evaluation import scribble_points
 
@@ -76,7 +92,12 @@ def clickability_view(sample: Sample) -> np.ndarray:
             if path.is_file():
                 xs, ys = scribble_points(path, 1)
                 out[ys, xs] = colour
-    return out
+        notes.append("human scribbles (white, magenta)")
+    xs, ys = real_first_clicks(sample)
+    if xs.size:
+        out = draw_clicks(out, [Click(int(x), int(y), True) for x, y in zip(xs, ys)], numbered=False)
+        notes.append(f"{xs.size} recorded real first click(s) (green)")
+    return out, " + ".join(notes)
 
 
 def build() -> None:
@@ -107,7 +128,7 @@ def build() -> None:
     upto = gr.Slider(1, 20, value=5, step=1, label="show masks after click", elem_id="compare-upto")
     with gr.Row():
         shown = gr.Gallery(label="masks", columns=3, height=360, elem_id="compare-panels")
-        cmap = gr.Image(label="clickability of the first click + real human scribbles (GrabCut)", height=360, interactive=False)
+        cmap = gr.Image(label="clickability of the first click + real inputs", height=360, interactive=False, elem_id="compare-cmap")
     plot = gr.Plot(label="IoU / BIoU per click", elem_id="compare-plot")
 
     def pick(evt: gr.SelectData):
@@ -133,7 +154,8 @@ def build() -> None:
             return None, gr.update(value=f"⚠️ {exc}", visible=True), None, [], None, None, gr.update()
         curves = {c: g.sort_values("click")["iou"].tolist() for c, g in df.groupby("clicker", sort=False)}
         bious = {c: g.sort_values("click")["biou"].tolist() for c, g in df.groupby("clicker", sort=False)}
-        return ((s, df), gr.update(visible=False), summary_table(df), panels(s, df, int(n)), clickability_view(s),
+        view, caption = clickability_view(s)
+        return ((s, df), gr.update(visible=False), summary_table(df), panels(s, df, int(n)), gr.update(value=view, label=caption),
                 iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}", biou=bious), gr.update(maximum=int(n), value=int(n)))
 
     def redraw(res, k):
