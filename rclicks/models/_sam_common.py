@@ -176,7 +176,8 @@ class SamFamilyModel:
     """Base adapter: embedding cache, prompt plumbing, multi-mask output and mask feedback.
 
     Subclasses implement ``_encode(image)`` (run the image encoder on the predictor),
-    ``_snapshot()``/``_restore(snap)`` (the predictor's per-image state) and
+    name the predictor's per-image state attributes in ``_state_attrs`` (saved and restored
+    by ``_snapshot()``/``_restore(snap)``; override those for other state) and
     ``_decode(coords, labels, mask_input, multimask) -> (logits K×H×W, scores K, low_res K×256×256)``.
     """
 
@@ -200,11 +201,14 @@ class SamFamilyModel:
     def _encode(self, image: np.ndarray) -> None:
         raise NotImplementedError
 
+    _state_attrs: tuple[str, ...] = ()
+
     def _snapshot(self) -> Any:
-        raise NotImplementedError
+        return {a: getattr(self.predictor, a) for a in self._state_attrs}
 
     def _restore(self, snap: Any) -> None:
-        raise NotImplementedError
+        for attr, value in snap.items():
+            setattr(self.predictor, attr, value)
 
     def _decode(self, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
                 multimask: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

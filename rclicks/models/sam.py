@@ -51,13 +51,6 @@ class SamPredictorModel(SamFamilyModel):
     def _encode(self, image: np.ndarray) -> None:
         self.predictor.set_image(image, image_format="RGB")
 
-    def _snapshot(self) -> dict:
-        return {a: getattr(self.predictor, a) for a in self._state_attrs}
-
-    def _restore(self, snap: dict) -> None:
-        for attr, value in snap.items():
-            setattr(self.predictor, attr, value)
-
     def _decode(self, coords, labels, mask_input, multimask):
         masks, scores, low_res = self.predictor.predict(
             point_coords=coords, point_labels=labels, mask_input=mask_input,

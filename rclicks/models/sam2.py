@@ -39,7 +39,7 @@ VARIANTS: dict[str, dict[str, Variant]] = {"sam2": _variants("sam2"), "sam2.1": 
 class Sam2Model(SamFamilyModel):
     """Adapter around ``sam2.sam2_image_predictor.SAM2ImagePredictor``: embed once, decode per click."""
 
-    _STATE = ("_features", "_orig_hw", "_is_image_set", "_is_batch")
+    _state_attrs = ("_features", "_orig_hw", "_is_image_set", "_is_batch")
 
     def __init__(self, net: Any, *, name: str, weights_sha256: str, device: Any, dtype: Any,
                  mask_feedback: bool = True) -> None:
@@ -51,13 +51,6 @@ class Sam2Model(SamFamilyModel):
 
     def _encode(self, image: np.ndarray) -> None:
         self.predictor.set_image(image)
-
-    def _snapshot(self) -> dict:
-        return {a: getattr(self.predictor, a) for a in self._STATE}
-
-    def _restore(self, snap: dict) -> None:
-        for attr, value in snap.items():
-            setattr(self.predictor, attr, value)
 
     def _decode(self, coords, labels, mask_input, multimask):
         masks, scores, low_res = self.predictor.predict(
