@@ -74,42 +74,10 @@ def _logger(task: ShardTask) -> logging.Logger:
     return log
 
 
-def _accepts(model_spec: str, arg: str) -> bool:
-    """Whether the registry factory of ``model_spec`` takes keyword ``arg`` (explicitly or via ``**kwargs``)."""
-    import inspect
-
-    from rclicks.models.base import available_models
-
-    models = available_models()
-    spec = models.get(model_spec) or models.get(model_spec.partition(":")[0])
-    if spec is None:
-        return False
-    try:
-        params = inspect.signature(spec.factory).parameters
-    except (TypeError, ValueError):
-        return False
-    return arg in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def _limit_threads(n: int) -> None:
-    """Cap numerical libraries' threads in this worker (workers sharing a machine would oversubscribe it)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(n)
-    try:
-        import cv2
-
-        cv2.setNumThreads(n)
-    except ImportError:
-        pass
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n)
-
-
 def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
     from rclicks.evaluate import evaluate
+    from rclicks.threads import factory_accepts, limit_threads
 
     clickers = task.clickers or task.key.protocol.removesuffix("+oracle")
     kwargs = dict(task.model_kwargs)
@@ -120,8 +88,8 @@ def evaluate_shard(task: ShardTask):
     except ImportError:
         pass
     if task.threads:
-        _limit_threads(task.threads)
-        if _accepts(task.model_spec, "threads"):
+        limit_threads(task.threads)
+        if factory_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,

@@ -28,6 +28,7 @@ from rclicks.metrics.rle import rle_encode
 from rclicks.models.base import ISModel, build_model
 from rclicks.models.multimask import apply_policy, check_policy, wants_multimask
 from rclicks.results import SCHEMA, empty_results
+from rclicks.threads import per_worker_threads
 from rclicks.types import Sample, Trajectory
 
 #: Protocol names that expand to several clickers.
@@ -171,8 +172,12 @@ def _run_group(model: ISModel, dataset: Sequence[Sample], indices: list[int], cl
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_name: str, model_kwargs: dict, dataset, clicker_names, clicker_kwargs, cfg) -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+def _init_worker(model_name: str, model_kwargs: dict, dataset, clicker_names, clicker_kwargs, cfg, threads: int) -> None:
+    from rclicks.threads import factory_accepts, limit_threads
+
+    limit_threads(threads)
+    if factory_accepts(model_name, "threads"):
+        model_kwargs = {"threads": threads, **model_kwargs}
     _WORKER.update(
         model=build_model(model_name, **model_kwargs), dataset=dataset,
         clickers=_build_clickers(clicker_names, clicker_kwargs), cfg=cfg,
@@ -253,7 +258,7 @@ def evaluate(
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_init_worker,
-            initargs=(model_name, model_kwargs, ds, names, clicker_kwargs, cfg),
+            initargs=(model_name, model_kwargs, ds, names, clicker_kwargs, cfg, per_worker_threads(workers)),
         ) as pool:
             futures = {pool.submit(_worker_group, g): len(g) for g in groups}
             for fut in as_completed(futures):

@@ -1,0 +1,41 @@
+"""Thread budgets for worker processes that share one machine (so they do not oversubscribe it)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+
+def limit_threads(n: int) -> None:
+    """Cap OpenMP/BLAS, OpenCV and (if loaded) torch threads in this process to ``n``."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        import cv2
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
+def factory_accepts(model_spec: str, arg: str) -> bool:
+    """Whether the registry factory of ``model_spec`` takes keyword ``arg`` (explicitly or via ``**kwargs``)."""
+    from rclicks.models.base import available_models
+
+    models = available_models()
+    spec = models.get(model_spec) or models.get(model_spec.partition(":")[0])
+    if spec is None:
+        return False
+    try:
+        params = inspect.signature(spec.factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def per_worker_threads(workers: int) -> int:
+    """CPU threads each of ``workers`` processes gets on this machine (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
