@@ -32,7 +32,7 @@ def app_env(tmp_path_factory):
     env = dict(os.environ)
     env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(_free_port()), GRADIO_ANALYTICS_ENABLED="False",
                RCLICKS_REQUESTS_URL=str(tmp / "requests"), RCLICKS_MODELS_URL=str(tmp / "models"),
-               RCLICKS_CLICKS_STORE=str(tmp / "clicks"), RCLICKS_APP_SAMPLES="8")
+               RCLICKS_CLICKS_STORE=str(tmp / "clicks"), RCLICKS_APP_SAMPLES="8", RCLICKS_APP_MAX_SIDE="400")
     env.pop("RCLICKS_RESULTS_URL", None)
     return env
 

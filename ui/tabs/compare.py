@@ -50,8 +50,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def panels(sample: Sample, df: pd.DataFrame, upto: int) -> list[tuple[np.ndarray, str]]:
-    """One image per clicker: the mask after click ``upto`` with the clicks so far."""
-    out = []
+    """The ground truth, then one image per clicker: the mask after click ``upto`` with the clicks so far."""
+    out = [(overlay_mask(sample.image, sample.mask, colour=(255, 200, 0)), "ground truth")]
     for name, g in df.groupby("clicker", sort=False):
         g = g.sort_values("click")
         k = min(int(upto), len(g))
@@ -127,7 +127,8 @@ def build() -> None:
                          label="IoU per clicker (the library's numbers)", elem_id="compare-table", interactive=False)
     upto = gr.Slider(1, 20, value=5, step=1, label="show masks after click", elem_id="compare-upto")
     with gr.Row():
-        shown = gr.Gallery(label="masks", columns=3, height=360, elem_id="compare-panels")
+        shown = gr.Gallery(label="masks", columns=4, height=360, object_fit="contain", preview=False,
+                           elem_id="compare-panels")
         cmap = gr.Image(label="clickability of the first click + real inputs", height=360, interactive=False, elem_id="compare-cmap")
     plot = gr.Plot(label="IoU / BIoU per click", elem_id="compare-plot")
 
