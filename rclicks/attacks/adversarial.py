@@ -119,20 +119,24 @@ def ring_candidates(center: Click, radius: float, rings: int = 3, per_ring: int 
 def _blackbox_step(
     model, sample: Sample, history: Sequence[Click], prev: Prediction | None, start: Click, region: np.ndarray,
     direction: Direction, radius: float = 5.0, search: float = 12.0, rings: int = 3, per_ring: int = 12,
+    keep_location: bool = False,
 ) -> tuple[Click, float, Prediction]:
     """Best valid candidate around ``start`` (``start`` included): (click, its IoU, its prediction).
 
-    A candidate is valid when it lies in ``region``, is not an earlier click, and its
-    location loss is at most 5 % above the start's (:func:`disk_location_loss`).
+    A candidate is valid when it lies in ``region`` and is not an earlier click; with
+    ``keep_location`` its location loss (:func:`disk_location_loss`, disk of ``radius``)
+    must also stay within 5 % of the start's, as in the white-box attack.
     """
     valid = valid_or_none(sample)
-    penalty = location_penalty(region)
-    loc0 = disk_location_loss(penalty, start.x, start.y, radius)
+    penalty = location_penalty(region) if keep_location else None
+    loc0 = disk_location_loss(penalty, start.x, start.y, radius) if keep_location else 0.0
     best: tuple[Click, float, Prediction] | None = None
     for x, y in ring_candidates(start, search, rings, per_ring):
         cand = Click(x, y, start.positive)
         moved = (x, y) != (start.x, start.y)
-        if moved and (not _in_region(cand, region, history) or disk_location_loss(penalty, x, y, radius) > 1.05 * loc0 + 1e-9):
+        if moved and not _in_region(cand, region, history):
+            continue
+        if moved and penalty is not None and disk_location_loss(penalty, x, y, radius) > 1.05 * loc0 + 1e-9:
             continue
         pred = model.predict([*history, cand], prev)
         value = iou(sample.mask, pred.mask, valid)
@@ -221,13 +225,14 @@ def _whitebox_step(
 
 def attack_trajectory(
     model, sample: Sample, direction: Direction = "min", max_clicks: int = 10, *, method: str = "auto",
-    steps: int = 10, radius: float = 5.0, search: float | None = None, set_image: bool = True,
+    steps: int = 10, radius: float = 5.0, search: float | None = None, keep_location: bool = False, set_image: bool = True,
 ) -> tuple[Trajectory, str]:
     """Greedy adversarial trajectory of ``max_clicks`` clicks; returns it and the attack used ("whitebox"/"blackbox").
 
     ``method="auto"`` picks white-box for differentiable models implementing
     :class:`TorchClickModel`. ``radius``: the click's disk for the location loss (px);
-    ``search``: black-box search radius (px, default 2 % of the image diagonal, ≥ 6).
+    ``search``: black-box search radius (px, default 2 % of the image diagonal, ≥ 6);
+    ``keep_location``: the black-box attack also applies the white-box 5 % location rule.
     """
     if direction not in ("min", "max"):
         raise RClicksError(f"direction must be 'min' or 'max', got {direction!r}")
@@ -254,7 +259,8 @@ def attack_trajectory(
         if method == "whitebox":
             click, _, pred = _whitebox_step(model, sample, traj.clicks, prev, start, region, direction, steps=steps, radius=radius)
         else:
-            click, _, pred = _blackbox_step(model, sample, traj.clicks, prev, start, region, direction, radius=radius, search=search)
+            click, _, pred = _blackbox_step(model, sample, traj.clicks, prev, start, region, direction, radius=radius, search=search,
+                                            keep_location=keep_location)
         traj.times.append(time.perf_counter() - t0)
         traj.clicks.append(click)
         pred_mask = pred.mask
