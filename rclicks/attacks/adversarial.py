@@ -225,7 +225,8 @@ def _whitebox_step(
 
 def attack_trajectory(
     model, sample: Sample, direction: Direction = "min", max_clicks: int = 10, *, method: str = "auto",
-    steps: int = 10, radius: float = 5.0, search: float | None = None, keep_location: bool = False, set_image: bool = True,
+    steps: int = 10, radius: float = 5.0, search: float | None = None, keep_location: bool = False,
+    keep_baseline: bool = True, set_image: bool = True,
 ) -> tuple[Trajectory, str]:
     """Greedy adversarial trajectory of ``max_clicks`` clicks; returns it and the attack used ("whitebox"/"blackbox").
 
@@ -233,6 +234,10 @@ def attack_trajectory(
     :class:`TorchClickModel`. ``radius``: the click's disk for the location loss (px);
     ``search``: black-box search radius (px, default 2 % of the image diagonal, ≥ 6);
     ``keep_location``: the black-box attack also applies the white-box 5 % location rule.
+    ``keep_baseline``: the baseline trajectory is one the greedy search passes through (its
+    start clicks are always candidates), so when the greedy trajectory ends up with a worse
+    IoU-AuC@``max_clicks`` (in the wanted direction) than the baseline's, the baseline
+    trajectory is returned: greedy clicks can leave easier errors for later clicks.
     """
     if direction not in ("min", "max"):
         raise RClicksError(f"direction must be 'min' or 'max', got {direction!r}")
@@ -267,6 +272,15 @@ def attack_trajectory(
         traj.ious.append(iou(sample.mask, pred_mask, valid))
         traj.bious.append(boundary_iou(sample.mask, pred_mask, valid))
         prev = pred
+    if keep_baseline:
+        from rclicks.clickers.baseline import BaselineClicker
+        from rclicks.evaluate import run_trajectory
+        from rclicks.metrics.curves import iou_auc
+
+        base = run_trajectory(model, sample, BaselineClicker(), max_clicks=max_clicks, set_image=False)
+        if _better(iou_auc(base.ious, max_clicks), iou_auc(traj.ious, max_clicks), direction):
+            base.times = [a + b for a, b in zip(traj.times, base.times)]  # the search was paid for
+            return base, method
     return traj, method
 
 

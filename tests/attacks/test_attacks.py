@@ -132,6 +132,19 @@ def test_trajectories_are_valid_and_summarised(method):
     assert summary["IoU-Min"] == pytest.approx(auc["adv_min"]) and summary["IoU-Max"] == pytest.approx(auc["adv_max"])
     assert summary["IoU-D"] == pytest.approx(summary["IoU-Max"] - summary["IoU-Min"])
     assert summary["Baseline IoU-AuC"] == pytest.approx(auc["baseline"])
+    assert summary["IoU-D"] >= 0 and summary["IoU-Min"] <= summary["Baseline IoU-AuC"] <= summary["IoU-Max"]
+
+
+def test_greedy_min_can_overshoot_so_the_baseline_path_is_kept():
+    # on the toy, a first click pushed to the border leaves a larger error for the robot's later clicks
+    s = _square_sample()
+    m = DiskModel()
+    greedy, _ = attack_trajectory(m, s, "min", max_clicks=4, method="whitebox", keep_baseline=False)
+    kept, _ = attack_trajectory(m, s, "min", max_clicks=4, method="whitebox")
+    base = [analytic_iou(s.mask, 31, 31)]  # the robot clicks the square's centre first
+    assert greedy.ious[0] < base[0] - 0.01
+    assert iou_auc(greedy.ious, 4) > iou_auc(kept.ious, 4)
+    assert kept.clicks[0] == Click(31, 31, True) and kept.ious[0] == pytest.approx(base[0])
 
 
 @pytest.mark.parametrize("method", ["whitebox", "blackbox"])
