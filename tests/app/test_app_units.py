@@ -193,3 +193,23 @@ def test_device_type_from_the_user_agent():
     iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
     desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0 Safari/537.36"
     assert device_type(iphone) == "mobile" and device_type(desktop) == "pc" and device_type("") == "pc"
+
+
+def test_leaderboard_filters_and_details():
+    import pandas as pd
+
+    from ui.tabs.leaderboard_tab import details, filtered
+
+    table = pd.DataFrame({
+        "model": ["minisam", "grabcut", "random_walker"], "family": ["sam", "classical", "classical"],
+        "policy": ["single"] * 3, "s/click": [0.1, 0.2, 0.3], "Avg NoC@90": [2.0, 4.0, 5.0],
+        "davis NoC@90": [2.0, 5.0, 5.0], "davis ΔGR": [0.1, 0.0, 0.0], "grabcut NoC@90": [2.0, 3.0, 5.0], "grabcut ΔGR": [0.2, 0.1, 0.0],
+    })
+    t = filtered(table, "WALK", [], ["davis", "grabcut"], ["NoC@90"])
+    assert t["model"].tolist() == ["random_walker"]
+    assert t.columns.tolist() == ["model", "family", "policy", "s/click", "Avg NoC@90", "davis NoC@90", "grabcut NoC@90"]
+    t = filtered(table, "", ["classical"], ["grabcut"], ["ΔGR"])
+    assert t["model"].tolist() == ["grabcut", "random_walker"] and t.columns[-1] == "grabcut ΔGR" and "davis ΔGR" not in t
+    d = details(table, "grabcut")
+    assert d["grabcut NoC@90"] == 3.0 and d["weights"] == "none (weight-free)" and d["description"]
+    assert "submitted" in details(table, "someone/new-model")["description"]

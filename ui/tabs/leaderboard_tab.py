@@ -24,26 +24,39 @@ def load_table() -> tuple[pd.DataFrame, list[str]]:
 
 
 def filtered(table: pd.DataFrame, query: str, families: list[str], datasets: list[str], columns: list[str]) -> pd.DataFrame:
-    """Rows matching the search and family filter; the chosen columns of the chosen datasets."""
+    """Rows whose model contains ``query`` (case-insensitive) and whose family is chosen (all when none is);
+    the key and model-wide columns, plus the chosen metric ``columns`` of the chosen ``datasets``."""
     t = table
     if query:
         t = t[t["model"].str.contains(query, case=False, regex=False)]
     if families:
         t = t[t["family"].isin(families)]
-    keep = ["model", "family", "policy"]
+    known = set(_datasets(table))
+    keep = []
     for c in t.columns:
-        if c in keep:
-            continue
-        ds = c.split(" ", 1)[0]
-        metric = c.split(" ", 1)[1] if " " in c else c
-        per_dataset = ds in {d for d in datasets} or c.split(" ", 1)[0] not in _datasets(table)
-        if per_dataset and (not columns or metric in columns or c in columns):
+        ds, _, metric = c.partition(" ")
+        if ds not in known:
+            keep.append(c)  # model, family, policy, size, speed, averages
+        elif ds in datasets and metric in columns:
             keep.append(c)
     return t[keep]
 
 
 def _datasets(table: pd.DataFrame) -> list[str]:
     return sorted({c.split(" ", 1)[0] for c in table.columns if " " in c and "NoC@90" in c and not c.startswith("Avg")})
+
+
+def details(table: pd.DataFrame, model: str) -> dict:
+    """All leaderboard columns of ``model`` plus its registry entry (description, weights) when it is a built-in model."""
+    rows = table[table["model"] == model]
+    out = {k: (None if pd.isna(v) else v) for k, v in rows.iloc[0].items()} if len(rows) else {"model": model}
+    spec = available_models().get(model) or available_models().get(model.split(":")[0])
+    if spec is not None:
+        out["description"] = spec.description
+        out["weights"] = list(spec.weights) or "none (weight-free)"
+    else:
+        out["description"] = "a submitted model; see the Submit tab's queue for its request"
+    return out
 
 
 def scatter(table: pd.DataFrame, dataset: str):
@@ -73,16 +86,24 @@ def build() -> None:
     with gr.Row():
         which = gr.Dropdown(datasets, value=datasets[0] if datasets else None, label="scatter dataset")
         plot = gr.Plot(scatter(table, datasets[0]) if datasets else None)
-    details = gr.JSON(label="model details (click a row)")
+    info = gr.JSON(label="model details (click a row)", elem_id="lb-details")
+    reload = gr.Button("Reload results", elem_id="lb-reload")
+    state = gr.State(table)
 
-    def refresh(q, f, d, c):
-        return filtered(table, q, f, d, c)
+    def refresh(t, q, f, d, c):
+        return filtered(t, q, f, d, c)
 
-    def show_details(evt: gr.SelectData):
-        row = table.iloc[evt.index[0]] if isinstance(evt.index, (list, tuple)) else table.iloc[evt.index]
-        return {k: (None if pd.isna(v) else v) for k, v in row.items()}
+    def show_details(t: pd.DataFrame, shown: pd.DataFrame, evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return details(t, str(shown.iloc[row]["model"]))
 
-    for comp in (query, families, ds, columns):
-        comp.change(refresh, [query, families, ds, columns], view)
-    which.change(lambda d: scatter(table, d), which, plot)
-    view.select(show_details, None, details)
+    def do_reload(q, f, d, c, which_value):
+        t, _ = load_table()
+        return t, filtered(t, q, f, d, c), scatter(t, which_value) if which_value else None
+
+    inputs = [query, families, ds, columns]
+    for comp in inputs:
+        comp.change(refresh, [state, *inputs], view)
+    which.change(lambda t, d: scatter(t, d), [state, which], plot)
+    view.select(show_details, [state, view], info)
+    reload.click(do_reload, [*inputs, which], [state, view, plot])
