@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from rclicks.attacks.adversarial import attack_rows, attack_summary
     from rclicks.data import load_dataset
     from rclicks.errors import RClicksError
+    from rclicks.models import minisam_torch  # noqa: F401 (registers minisam-torch until the registry loads it)
     from rclicks.models.base import build_model
     from rclicks.results import default_results_path, run_metadata, write_results
 
