@@ -66,7 +66,9 @@ def scatter(table: pd.DataFrame, dataset: str):
     x, y = f"{dataset} Sample NoC@90", f"{dataset} ΔGR"
     if x not in table or y not in table:
         return None
-    return px.scatter(table, x=x, y=y, text="model", title=f"{dataset}: Sample NoC@90 vs ΔGR (lower-left is better)", height=360)
+    fig = px.scatter(table, x=x, y=y, text="model", color="family", title=f"{dataset}: Sample NoC@90 vs ΔGR (lower-left is better)",
+                     height=360)
+    return fig.update_traces(textposition="top center", marker={"size": 10})
 
 
 def build() -> None:
