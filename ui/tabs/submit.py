@@ -71,3 +71,6 @@ def build() -> None:
         return f"✔ Queued **{req.model}** as request `{req.id}` (status {req.status}).", queue_table()
 
     go.click(do_submit, [upload, name, submitter, kind, variant, license_], [result, queue])
+    refresh = gr.Button("Refresh queue", elem_id="sub-refresh", size="sm")
+    refresh.click(queue_table, None, queue)
+    gr.Timer(30).tick(queue_table, None, queue, show_progress="hidden")  # statuses move pending → running → finished
