@@ -90,7 +90,7 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 def _load_builtin_models() -> None:
     # Imported lazily so `import rclicks` stays cheap and optional deps stay optional.
-    from rclicks.models import classical, minisam  # noqa: F401
+    from rclicks.models import classical, minisam, minisam_torch  # noqa: F401  (torch imported only when used)
 
     try:
         from rclicks.models import zoo  # noqa: F401
