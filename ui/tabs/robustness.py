@@ -42,22 +42,32 @@ def trajectories(model, sample: Sample, worst: Click, best: Click, max_clicks: i
     return {name: list(run_trajectory(model, sample, c, max_clicks=max_clicks, rng=rng).ious) for name, c in starts.items()}
 
 
+def attacked(model, sample: Sample, max_clicks: int) -> dict[str, list[float]]:
+    """IoU per click of the TETRIS black-box minimising and maximising trajectories (``rclicks.attacks``)."""
+    from rclicks.attacks.adversarial import attack_trajectory
+
+    return {f"IoU-{d} attack": list(attack_trajectory(model, sample, d, max_clicks=max_clicks, method="blackbox")[0].ious)
+            for d in ("min", "max")}
+
+
 def build() -> None:
     """The Robustness tab."""
     gr.Markdown("IoU of the model's mask for **one positive click at every grid position** inside the object "
                 "(TETRIS, Fig. 2). Blue = poor, red = good. The spread is how much the first click's position matters. "
-                f"The chart follows the worst and the best first click with {FOLLOW_CLICKS} baseline-robot clicks.")
+                f"The chart follows the worst and the best first click with {FOLLOW_CLICKS} baseline-robot clicks, "
+                "next to the TETRIS black-box trajectories that minimise and maximise IoU click by click.")
     with gr.Row():
         choice = gr.Dropdown(_choices(), value=_choices()[0], label="sample", elem_id="rb-sample")
         model = gr.Dropdown(pool.model_choices(), value=pool.model_choices()[0], label="model", elem_id="rb-model")
         stride = gr.Slider(8, 64, value=32, step=8, label="grid stride (px)", elem_id="rb-stride")
+        attack_clicks = gr.Slider(0, 10, value=5, step=1, label="attack clicks (0: no attack)", elem_id="rb-attack")
         run = gr.Button("Compute heatmap", variant="primary", elem_id="rb-run")
     with gr.Row():
         image = gr.Image(label="single-click IoU (rings: worst and best position)", interactive=False, height=420, elem_id="rb-image")
         summary = gr.JSON(label="summary", elem_id="rb-summary")
-    plot = gr.Plot(label="worst / best first click, then the robot", elem_id="rb-plot")
+    plot = gr.Plot(label="robot, worst / best first click then robot, IoU-min / IoU-max attacks", elem_id="rb-plot")
 
-    def compute(choice_value, model_name, s_value, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
+    def compute(choice_value, model_name, s_value, n_attack, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
         s = _sample(choice_value)
         try:
             with pool.using(model_name, slot="heatmap") as m:
@@ -67,11 +77,14 @@ def build() -> None:
                 best = Click(int(res.xs[hi]), int(res.ys[hi]), True)
                 progress(0.85, desc="following the worst and best first clicks")
                 curves = trajectories(m, s, worst, best)
+                if int(n_attack) > 0:
+                    progress(0.9, desc="TETRIS black-box attacks (IoU-min, IoU-max)")
+                    curves.update(attacked(m, s, int(n_attack)))
         except RClicksError as exc:
             raise gr.Error(str(exc)) from exc
         img = draw_clicks(draw_clicks(heatmap_png(s, res), [], hollow=worst), [], hollow=best)
         info = {**res.summary, "worst": [worst.x, worst.y], "best": [best.x, best.y]}
         return img, info, iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}")
 
-    run.click(compute, [choice, model, stride], [image, summary, plot], api_name="heatmap", concurrency_id="heatmap",
+    run.click(compute, [choice, model, stride, attack_clicks], [image, summary, plot], api_name="heatmap", concurrency_id="heatmap",
               concurrency_limit=1)
