@@ -10,15 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
-
-def _median_ms(fn, repeat: int = 7) -> float:
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return 1000 * float(np.median(ts))
+from _timing import median_ms
 
 
 def main() -> None:
@@ -36,20 +28,20 @@ def main() -> None:
     for name in ("uniform", "distance", "saliency"):
         model = build_clickmap(name, cache_size=0, **({"net_cache_size": 0} if name == "saliency" else {}))
         model.click_map(s.image, s.mask, region)  # warm-up (loads the network)
-        t_map = _median_ms(lambda: model.click_map(s.image, s.mask, region), 5)
+        t_map = median_ms(lambda: model.click_map(s.image, s.mask, region), 5)
         cmap = model.click_map(s.image, s.mask, region)
         n = xs.size
         sx, sy = cm.sample_clicks(cmap, n * 100, np.random.default_rng(1))
         real = np.stack([xs, ys], 1)
         samp = np.stack([sx.reshape(100, n), sy.reshape(100, n)], -1)
         parts = {
-            "sample 3000 clicks": _median_ms(lambda: cm.sample_clicks(cmap, n * 100, np.random.default_rng(1))),
-            "NSS": _median_ms(lambda: cm.nss(cmap, xs, ys)),
-            "PDE": _median_ms(lambda: cm.pde(cmap, xs, ys)),
-            "PL1": _median_ms(lambda: cm.pl1(real, samp, *size)),
-            "WD": _median_ms(lambda: cm.wd(real, samp, *size)),
-            "KS": _median_ms(lambda: cm.ks_pass_rate(real, samp)),
-            "all five (clickmap_scores)": _median_ms(lambda: cm.clickmap_scores(cmap, xs, ys, size, np.random.default_rng(2))),
+            "sample 3000 clicks": median_ms(lambda: cm.sample_clicks(cmap, n * 100, np.random.default_rng(1))),
+            "NSS": median_ms(lambda: cm.nss(cmap, xs, ys)),
+            "PDE": median_ms(lambda: cm.pde(cmap, xs, ys)),
+            "PL1": median_ms(lambda: cm.pl1(real, samp, *size)),
+            "WD": median_ms(lambda: cm.wd(real, samp, *size)),
+            "KS": median_ms(lambda: cm.ks_pass_rate(real, samp)),
+            "all five (clickmap_scores)": median_ms(lambda: cm.clickmap_scores(cmap, xs, ys, size, np.random.default_rng(2))),
         }
         print(f"{name:9s} map {t_map:7.1f} ms | " + " | ".join(f"{k} {v:.1f} ms" for k, v in parts.items()))
 

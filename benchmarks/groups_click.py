@@ -15,15 +15,7 @@ import argparse
 import time
 
 import numpy as np
-
-
-def _median_ms(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return 1000 * float(np.median(ts))
+from _timing import median_ms
 
 
 def map_timings(repeat: int) -> None:
@@ -38,17 +30,17 @@ def map_timings(repeat: int) -> None:
     for label, (ry, rx) in {"large (≈65% of pixels)": (480, 880), "typical (≈20%)": (270, 480)}.items():
         region = ((yy - h / 2) / ry) ** 2 + ((xx - w / 2) / rx) ** 2 <= 1
         cmap = distance_map(region)
-        times = [_median_ms(lambda i=i: group_click(cmap, (i - 1) / 10, i / 10, rng), repeat) for i in range(1, 11)]
+        times = [median_ms(lambda i=i: group_click(cmap, (i - 1) / 10, i / 10, rng), repeat) for i in range(1, 11)]
         print(f"group_click, 1920×1080 DT map, {label}, {region.sum()} px: median over groups "
               f"{np.median(times):.1f} ms (G1..G10: {', '.join(f'{t:.1f}' for t in times)})")
         sample = Sample(np.zeros((h, w, 3), np.uint8), region, name="synthetic", dataset="bench")
         pred = np.zeros_like(region)
         clicker = build_clicker("g5")
         later = [Click(0, 0, True)]  # a non-empty history: the map is computed on every click
-        t = _median_ms(lambda: clicker.next_click(sample, pred, later, rng), repeat)
+        t = median_ms(lambda: clicker.next_click(sample, pred, later, rng), repeat)
         print(f"  ClickabilityClicker.next_click (baseline side + DT map computed + draw): {t:.1f} ms")
         clicker.next_click(sample, pred, [], rng)
-        t = _median_ms(lambda: clicker.next_click(sample, pred, [], rng), repeat)
+        t = median_ms(lambda: clicker.next_click(sample, pred, [], rng), repeat)
         print(f"  ClickabilityClicker.next_click, first click (map memoised across groups): {t:.1f} ms")
 
 

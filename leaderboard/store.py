@@ -141,3 +141,14 @@ class ResultsStore:
         fs, path = _fs.url_to_fs(self.shard_url(key))
         if fs.exists(path):
             fs.rm(path)
+
+
+def load_nonempty(url: str, hint: str) -> pd.DataFrame:
+    """Load a results store, printing a warning per skipped file; RClicksError (with ``hint``) when it holds nothing."""
+    store = ResultsStore(url)
+    df, errors = store.load()
+    for e in errors:
+        print(f"warning: skipped {e}")
+    if df.empty:
+        raise RClicksError(f"{store.url}: no results found; {hint}")
+    return df

@@ -20,15 +20,9 @@ def run(args: argparse.Namespace) -> int:
     """Load the store, write the outputs, list them."""
     from leaderboard.envs import display_results_url
     from leaderboard.paper import reproduce
-    from leaderboard.store import ResultsStore
-    from rclicks.errors import RClicksError
+    from leaderboard.store import load_nonempty
 
-    store = ResultsStore(args.results or display_results_url())
-    df, errors = store.load()
-    for e in errors:
-        print(f"warning: skipped {e}")
-    if df.empty:
-        raise RClicksError(f"{store.url}: no results found (try --results assets/results)")
+    df = load_nonempty(args.results or display_results_url(), "try --results assets/results")
     written, notes = reproduce(df, args.out)
     for path in written:
         print(f"wrote {path}")
