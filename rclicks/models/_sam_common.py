@@ -42,6 +42,7 @@ class Variant:
     filename: str
     hub: str | None = None  # "hf://owner/repo/filename", optional online source
     config: str | None = None  # SAM 2 hydra config name
+    url: str | None = None  # the authors' download URL ("URL#sha256=HEX" pins the file), optional online source
 
 
 def require(module: str, pip: str) -> Any:
@@ -63,17 +64,20 @@ def resolve_checkpoint(model: str, variant: Variant, checkpoint: str | Path | No
     """Turn ``--checkpoint`` into a local file, or ``None`` for ``"random"`` (untrained weights).
 
     ``None`` → ``checkpoint_dir()/<filename>`` if present; ``"hf"`` → the variant's Hub file;
-    ``"hf://owner/repo/file"`` → that Hub file; anything else → a local path that must exist.
+    ``"hf://owner/repo/file"`` → that Hub file; ``"url"`` → the authors' download URL;
+    ``"http(s)://…[#sha256=HEX]"`` → that file (downloaded into ``checkpoint_dir()``);
+    anything else → a local path that must exist.
     """
-    from rclicks.models.checkpoints import hub_download
+    from rclicks.models.checkpoints import hub_download, url_download
 
     if checkpoint is None:
         local = checkpoint_dir() / variant.filename
         if local.is_file():
             return local
-        hub = f" or --checkpoint hf (downloads {variant.hub})" if variant.hub else ""
+        online = [f"--checkpoint {k} (downloads {v.split('#')[0]})" for k, v in (("hf", variant.hub), ("url", variant.url)) if v]
+        hint = f" or {' or '.join(online)}" if online else ""
         raise RClicksError(
-            f"model {model!r} needs weights: pass --checkpoint PATH (e.g. {variant.filename}){hub}, "
+            f"model {model!r} needs weights: pass --checkpoint PATH (e.g. {variant.filename}){hint}, "
             f"put the file at {local}, or use --checkpoint random for an untrained network (smoke tests only)"
         )
     text = str(checkpoint)
@@ -81,10 +85,16 @@ def resolve_checkpoint(model: str, variant: Variant, checkpoint: str | Path | No
         return None
     if text == "hf":
         if not variant.hub:
-            raise RClicksError(f"model {model!r}: no Hub source known; pass --checkpoint PATH")
+            raise RClicksError(f"model {model!r}: no Hub source known; pass --checkpoint PATH or URL")
         return hub_download(variant.hub)
     if text.startswith("hf://"):
         return hub_download(text)
+    if text == "url":
+        if not variant.url:
+            raise RClicksError(f"model {model!r}: no download URL known; pass --checkpoint PATH, URL or hf://…")
+        return url_download(variant.url, checkpoint_dir())
+    if text.startswith(("http://", "https://")):
+        return url_download(text, checkpoint_dir())
     path = Path(text).expanduser()
     if not path.is_file():
         raise RClicksError(f"--checkpoint {text}: file not found for model {model!r}")
@@ -179,6 +189,8 @@ class SamFamilyModel:
     name the predictor's per-image state attributes in ``_state_attrs`` (saved and restored
     by ``_snapshot()``/``_restore(snap)``; override those for other state) and
     ``_decode(coords, labels, mask_input, multimask) -> (logits K×H×W, scores K, low_res K×256×256)``.
+    Subclasses that implement ``torch_logits`` (the white-box attack interface, see
+    :class:`rclicks.attacks.adversarial.TorchClickModel`) set ``differentiable = True``.
     """
 
     differentiable = False
@@ -308,6 +320,25 @@ class SamFamilyModel:
         self._cache.clear()
         self._key = None
         self._shape = None
+
+
+def mask_input_tensor(mask_input: Any, device: Any) -> Any:
+    """Feedback logits (``256×256``, ``1×256×256``, ``1×1×256×256`` or a ``K×1×256×256`` stack, whose
+    first mask is used) → a float32 ``1×1×256×256`` torch tensor on ``device``; None stays None."""
+    import torch
+
+    if mask_input is None:
+        return None
+    mask = torch.as_tensor(np.asarray(mask_input, dtype=np.float32) if not torch.is_tensor(mask_input) else mask_input)
+    mask = mask.to(device=device, dtype=torch.float32)
+    if mask.shape[-2:] != (256, 256):
+        raise RClicksError(f"mask_input has shape {tuple(mask.shape)}; expected ...×256×256 low-res logits")
+    return mask.reshape(-1, 1, 256, 256)[:1]
+
+
+def with_grad(method: Any) -> Any:
+    """The function under a package method's ``@torch.no_grad()`` decorator (``functools.wraps`` keeps it)."""
+    return getattr(method, "__wrapped__", method)
 
 
 def hf_file(repo: str, filename: str) -> str:

@@ -16,7 +16,9 @@ from rclicks.models._sam_common import (
 from rclicks.models.sam import SamPredictorModel
 
 PIP = "pip install mobilesam-mirror==1.0.0 timm"
-VARIANTS: dict[str, Variant] = {"vit_t": Variant("mobile_sam.pt")}
+VARIANTS: dict[str, Variant] = {
+    "vit_t": Variant("mobile_sam.pt", url="https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt"),
+}
 
 
 def build_mobilesam(variant: str = "vit_t", checkpoint: str | None = None, device: str = "auto",

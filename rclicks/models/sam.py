@@ -16,17 +16,20 @@ from rclicks.models._sam_common import (
     SamFamilyModel,
     Variant,
     build_network,
+    mask_input_tensor,
     require,
     resolve_checkpoint,
+    with_grad,
 )
 
 PIP = "pip install segment-anything==1.0"
 URL = "https://dl.fbaipublicfiles.com/segment_anything/"
 
+# The authors' files; the suffix of each name is the start of its MD5, pinned here in full.
 VARIANTS: dict[str, Variant] = {
-    "vit_b": Variant("sam_vit_b_01ec64.pth"),
-    "vit_l": Variant("sam_vit_l_0b3195.pth"),
-    "vit_h": Variant("sam_vit_h_4b8939.pth"),
+    v: Variant(f"sam_{v}_{md5[:6]}.pth", url=f"{URL}sam_{v}_{md5[:6]}.pth#md5={md5}")
+    for v, md5 in (("vit_b", "01ec64d29a2fca3f0661936605ae66f8"), ("vit_l", "0b3195507c641ddb6910d2bb5adee89c"),
+                   ("vit_h", "4b8939a88964f0f4ff5f5b2642c598a6"))
 }
 
 
@@ -34,9 +37,11 @@ class SamPredictorModel(SamFamilyModel):
     """Adapter around a ``SamPredictor`` (segment-anything API): embed once, decode per click.
 
     ``predictor_kwargs`` are passed to every ``SamPredictor.predict`` call (e.g. SAM-HQ's
-    ``hq_token_only``).
+    ``hq_token_only``). ``torch_logits`` runs the package's own ``predict_torch`` with
+    gradients on, so white-box attacks differentiate the real prompt encoder and decoder.
     """
 
+    differentiable = True
     _STATE = ("features", "original_size", "input_size", "is_image_set")
 
     def __init__(self, net: Any, predictor_cls: Any, *, name: str, weights_sha256: str, device: Any,
@@ -44,6 +49,7 @@ class SamPredictorModel(SamFamilyModel):
                  extra_state: tuple[str, ...] = ()) -> None:
         super().__init__(name, weights_sha256, device=device, dtype=dtype, mask_feedback=mask_feedback)
         self.net = net.to(device)
+        self.net.requires_grad_(False)  # attacks differentiate w.r.t. clicks only, never the weights
         self.predictor = predictor_cls(self.net)
         self.predictor_kwargs = dict(predictor_kwargs or {})
         self._state_attrs = self._STATE + tuple(extra_state)
@@ -68,6 +74,31 @@ class SamPredictorModel(SamFamilyModel):
         masks, scores, low_res = pred.predict_torch(pts, lab, multimask_output=multimask, return_logits=True,
                                                     **self.predictor_kwargs)
         return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
+
+    def torch_logits(self, coords: Any, labels: Any, mask_input: Any = None) -> Any:
+        """Differentiable single-mask logits ``H×W`` for torch ``coords`` ``N×2`` (x, y pixels) and ``labels`` ``N``.
+
+        Same network path as :meth:`predict` without multimask (``predict_torch`` of the
+        package, undecorated), fp32; ``mask_input`` is ``Prediction.state["low_res"]``.
+        """
+        import torch
+
+        from rclicks.errors import RClicksError
+
+        if self._shape is None:
+            raise RClicksError(f"{self.name}: call set_image(image) before torch_logits()")
+        pred = self.predictor
+        h, w = pred.original_size
+        new_h, new_w = pred.transform.get_preprocess_shape(h, w, pred.transform.target_length)
+        scale = torch.tensor([new_w / w, new_h / h], dtype=torch.float32, device=pred.device)
+        points = (torch.as_tensor(coords).to(pred.device, torch.float32) * scale)[None]
+        lab = torch.as_tensor(labels).to(pred.device).round().to(torch.int)[None]
+        mask = mask_input_tensor(mask_input, pred.device) if self.mask_feedback else None
+        with torch.enable_grad():
+            masks, _, _ = with_grad(type(pred).predict_torch)(
+                pred, points, lab, mask_input=mask, multimask_output=False, return_logits=True, **self.predictor_kwargs)
+        return masks[0, 0]
 
 
 def build_sam(variant: str = "vit_b", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",

@@ -15,8 +15,10 @@ from rclicks.models._sam_common import (
     SamFamilyModel,
     Variant,
     build_network,
+    mask_input_tensor,
     require,
     resolve_checkpoint,
+    with_grad,
 )
 
 PIP = "SAM2_BUILD_CUDA=0 pip install sam2==1.1.0"
@@ -37,8 +39,12 @@ VARIANTS: dict[str, dict[str, Variant]] = {"sam2": _variants("sam2"), "sam2.1": 
 
 
 class Sam2Model(SamFamilyModel):
-    """Adapter around ``sam2.sam2_image_predictor.SAM2ImagePredictor``: embed once, decode per click."""
+    """Adapter around ``sam2.sam2_image_predictor.SAM2ImagePredictor``: embed once, decode per click.
 
+    ``torch_logits`` runs the predictor's own ``_predict`` with gradients on (white-box attacks).
+    """
+
+    differentiable = True
     _state_attrs = ("_features", "_orig_hw", "_is_image_set", "_is_batch")
 
     def __init__(self, net: Any, *, name: str, weights_sha256: str, device: Any, dtype: Any,
@@ -47,6 +53,7 @@ class Sam2Model(SamFamilyModel):
 
         super().__init__(name, weights_sha256, device=device, dtype=dtype, mask_feedback=mask_feedback)
         self.net = net.to(device)
+        self.net.requires_grad_(False)  # attacks differentiate w.r.t. clicks only, never the weights
         self.predictor = SAM2ImagePredictor(self.net)
 
     def _encode(self, image: np.ndarray) -> None:
@@ -64,6 +71,31 @@ class Sam2Model(SamFamilyModel):
         _, pts, lab, _ = pred._prep_prompts(coords, labels, None, None, True)
         masks, scores, low_res = pred._predict(pts, lab, None, None, multimask_output=multimask, return_logits=True)
         return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
+
+
+    def torch_logits(self, coords: Any, labels: Any, mask_input: Any = None) -> Any:
+        """Differentiable single-mask logits ``H×W`` for torch ``coords`` ``N×2`` (x, y pixels) and ``labels`` ``N``.
+
+        Same path as :meth:`predict` without multimask: coordinates normalised by the image
+        size and scaled to the model resolution, then the predictor's ``_predict`` (undecorated), fp32.
+        """
+        import torch
+
+        from rclicks.errors import RClicksError
+
+        if self._shape is None:
+            raise RClicksError(f"{self.name}: call set_image(image) before torch_logits()")
+        pred = self.predictor
+        h, w = pred._orig_hw[-1]
+        scale = torch.tensor([pred._transforms.resolution / w, pred._transforms.resolution / h],
+                             dtype=torch.float32, device=pred.device)
+        points = (torch.as_tensor(coords).to(pred.device, torch.float32) * scale)[None]
+        lab = torch.as_tensor(labels).to(pred.device).round().to(torch.int)[None]
+        mask = mask_input_tensor(mask_input, pred.device) if self.mask_feedback else None
+        with torch.enable_grad():
+            masks, _, _ = with_grad(type(pred)._predict)(pred, points, lab, None, mask, multimask_output=False,
+                                                         return_logits=True)
+        return masks[0, 0]
 
 
 def build_sam2(variant: str = "hiera_t", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",

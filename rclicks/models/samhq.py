@@ -15,10 +15,8 @@ from rclicks.models._sam_common import (
 from rclicks.models.sam import SamPredictorModel
 
 PIP = "pip install segment-anything-hq==0.3"
-VARIANTS: dict[str, Variant] = {
-    "vit_b": Variant("sam_hq_vit_b.pth"),
-    "vit_l": Variant("sam_hq_vit_l.pth"),
-    "vit_h": Variant("sam_hq_vit_h.pth"),
+VARIANTS: dict[str, Variant] = {  # the authors publish the checkpoints on the Hub (lkeab/hq-sam)
+    v: Variant(f"sam_hq_{v}.pth", hub=f"hf://lkeab/hq-sam/sam_hq_{v}.pth") for v in ("vit_b", "vit_l", "vit_h")
 }
 
 

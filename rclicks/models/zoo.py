@@ -24,21 +24,22 @@ class Family:
     pip: str
     default_variant: str
     variants: dict[str, str]  # variant -> checkpoint file name
+    online: str = ""  # the --checkpoint keyword that downloads the authors' file: "hf" or "url"
 
 
 FAMILIES: dict[str, Family] = {
     "sam": Family("sam", "segment_anything", "pip install segment-anything==1.0", "vit_b",
-                  {"vit_b": "sam_vit_b_01ec64.pth", "vit_l": "sam_vit_l_0b3195.pth", "vit_h": "sam_vit_h_4b8939.pth"}),
+                  {"vit_b": "sam_vit_b_01ec64.pth", "vit_l": "sam_vit_l_0b3195.pth", "vit_h": "sam_vit_h_4b8939.pth"}, "url"),
     "sam2": Family("sam2", "sam2", "SAM2_BUILD_CUDA=0 pip install sam2==1.1.0", "hiera_t",
                    {"hiera_t": "sam2_hiera_tiny.pt", "hiera_s": "sam2_hiera_small.pt",
-                    "hiera_b+": "sam2_hiera_base_plus.pt", "hiera_l": "sam2_hiera_large.pt"}),
+                    "hiera_b+": "sam2_hiera_base_plus.pt", "hiera_l": "sam2_hiera_large.pt"}, "hf"),
     "sam2.1": Family("sam2.1", "sam2", "SAM2_BUILD_CUDA=0 pip install sam2==1.1.0", "hiera_t",
                      {"hiera_t": "sam2.1_hiera_tiny.pt", "hiera_s": "sam2.1_hiera_small.pt",
-                      "hiera_b+": "sam2.1_hiera_base_plus.pt", "hiera_l": "sam2.1_hiera_large.pt"}),
+                      "hiera_b+": "sam2.1_hiera_base_plus.pt", "hiera_l": "sam2.1_hiera_large.pt"}, "hf"),
     "mobilesam": Family("mobilesam", "mobile_sam", "pip install mobilesam-mirror==1.0.0 timm", "vit_t",
-                        {"vit_t": "mobile_sam.pt"}),
+                        {"vit_t": "mobile_sam.pt"}, "url"),
     "samhq": Family("samhq", "segment_anything_hq", "pip install segment-anything-hq==0.3", "vit_b",
-                    {"vit_b": "sam_hq_vit_b.pth", "vit_l": "sam_hq_vit_l.pth", "vit_h": "sam_hq_vit_h.pth"}),
+                    {"vit_b": "sam_hq_vit_b.pth", "vit_l": "sam_hq_vit_l.pth", "vit_h": "sam_hq_vit_h.pth"}, "hf"),
 }
 
 
@@ -110,7 +111,7 @@ _FACTORIES = {"sam": _sam, "sam2": _sam2, "sam2.1": _sam21, "mobilesam": _mobile
 for _name, _fam in FAMILIES.items():
     register_model(ModelSpec(
         name=_name, factory=_FACTORIES[_name], description=_DESCRIPTIONS[_name], family="sam",
-        weights=list(_fam.variants.values()), differentiable=False, multimask=True, offline=True,
+        weights=list(_fam.variants.values()), differentiable=True, multimask=True, offline=True,
     ))
 
 register_model(ModelSpec(

@@ -124,6 +124,83 @@ def test_resolve_checkpoint(tmp_path, monkeypatch):
         resolve_checkpoint("fam:v", Variant("w.pth"), "hf")
 
 
+@pytest.fixture
+def http_server(tmp_path):
+    """A real HTTP server on loopback serving ``tmp_path/served``; yields (base URL, served dir, request log)."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    log: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, fmt, *args):
+            log.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", served, log
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_url_checkpoints_download_verify_and_load(tmp_path, monkeypatch, http_server):
+    from safetensors.torch import save_file
+
+    from rclicks.models.checkpoints import url_download
+
+    base, served, log = http_server
+    monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path / "cache"))
+    net = small_net()
+    save_file(net.state_dict(), served / "net.safetensors")
+    data = (served / "net.safetensors").read_bytes()
+    sha, md5 = hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+    dest = tmp_path / "cache" / "checkpoints"
+
+    # a variant's pinned URL, as SAM's (md5) — downloaded, checked, then loaded like a local file
+    variant = Variant("net.safetensors", url=f"{base}net.safetensors#md5={md5}")
+    path = resolve_checkpoint("fam:v", variant, "url")
+    assert path == dest / "net.safetensors" and path.read_bytes() == data
+    loaded, digest = build_network(small_net, path, seed=1)
+    assert digest == sha and torch.equal(loaded[0].weight, net[0].weight)
+    requests = len(log)
+    assert resolve_checkpoint("fam:v", variant, "url") == path and len(log) == requests  # reused, no request
+    # a user URL with a sha256 pin
+    assert url_download(f"{base}net.safetensors#sha256={sha}", tmp_path / "other").read_bytes() == data
+
+    # a wrong pin, a missing file, a bad fragment, a non-checkpoint name: clear errors and nothing left behind
+    wrong = tmp_path / "wrong"
+    with pytest.raises(RClicksError, match="does not match the pinned"):
+        url_download(f"{base}net.safetensors#sha256={'0' * 64}", wrong)
+    with pytest.raises(RClicksError, match="download failed.*404"):
+        url_download(f"{base}missing.pth", wrong)
+    assert list(wrong.iterdir()) == []
+    with pytest.raises(RClicksError, match="#sha256=<64 hex digits>"):
+        url_download(f"{base}net.safetensors#sha256=abc", wrong)
+    with pytest.raises(RClicksError, match="must end in a checkpoint file name"):
+        url_download(f"{base}index.html", wrong)
+    with pytest.raises(RClicksError, match="only http"):
+        url_download("ftp://host/x.pth", wrong)
+    with pytest.raises(RClicksError, match="no download URL"):
+        resolve_checkpoint("fam:v", Variant("w.pth"), "url")
+
+
+def test_official_sources_are_pinned():
+    from rclicks.models import mobilesam, sam, samhq
+
+    for v, variant in sam.VARIANTS.items():  # SAM's file names carry the start of their MD5
+        stem_md5 = variant.filename.rsplit("_", 1)[1].split(".")[0]
+        assert variant.url.endswith(f"/{variant.filename}#md5={variant.url.rsplit('=', 1)[1]}")
+        assert variant.url.rsplit("=", 1)[1].startswith(stem_md5) and len(variant.url.rsplit("=", 1)[1]) == 32
+    assert all(v.hub == f"hf://lkeab/hq-sam/{v.filename}" for v in samhq.VARIANTS.values())
+    assert mobilesam.VARIANTS["vit_t"].url.endswith("/weights/mobile_sam.pt")
+
+
 def test_device_and_dtype_selection():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -201,6 +201,54 @@ def test_bad_calls_raise_clear_errors(image):
         build_sam("vit_x", checkpoint="random")
 
 
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(image):
+    model, _ = make_model()
+    model.set_image(image)
+    first = model.predict([Click(30, 10, True)])
+    second = model.predict([Click(30, 10, True), Click(70, 40, False)], first)
+    labels = torch.tensor([1, 0])
+    coords = torch.tensor([[30.0, 10.0], [70.0, 40.0]], requires_grad=True)
+    logits = model.torch_logits(coords, labels, first.state["low_res"])
+    np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), second.prob, atol=1e-5)
+    logits.mean().backward()
+    assert all(p.grad is None for p in model.net.parameters())  # only the clicks are differentiated
+
+    def mean_logit(c):
+        with torch.no_grad():
+            return model.torch_logits(c, labels, first.state["low_res"]).double().mean().item()
+
+    step, numeric = 0.1, np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            up, down = coords.detach().clone(), coords.detach().clone()
+            up[i, j] += step
+            down[i, j] -= step
+            numeric[i, j] = (mean_logit(up) - mean_logit(down)) / (2 * step)
+    assert np.abs(numeric).min() > 0
+    np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)
+
+
+def test_whitebox_attack_runs_through_the_sam_adapter(image):
+    from rclicks.attacks.adversarial import attack_trajectory, is_valid
+    from rclicks.metrics.mask import iou
+    from rclicks.types import Sample
+
+    model, _ = make_model()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[15:45, 25:75] = True
+    sample = Sample(image=image, mask=mask, name="rect", dataset="toy", instance_id=0)
+    for direction in ("min", "max"):
+        traj, used = attack_trajectory(model, sample, direction, max_clicks=2)
+        assert used == "whitebox" and model.differentiable
+        prev, pred = None, np.zeros_like(mask)
+        for k, click in enumerate(traj.clicks):
+            assert is_valid(click, sample, pred, traj.clicks[:k]), (direction, k, click)
+            prev = model.predict(traj.clicks[: k + 1], prev)
+            pred = prev.mask
+            assert traj.ious[k] == pytest.approx(iou(mask, pred))
+    assert model.encoder_calls == 1
+
+
 def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path))
     with pytest.raises(RClicksError, match=r"--checkpoint PATH.*sam_vit_b_01ec64\.pth"):

