@@ -189,8 +189,9 @@ class SamFamilyModel:
     name the predictor's per-image state attributes in ``_state_attrs`` (saved and restored
     by ``_snapshot()``/``_restore(snap)``; override those for other state) and
     ``_decode(coords, labels, mask_input, multimask) -> (logits K×H×W, scores K, low_res K×256×256)``.
-    Subclasses that implement ``torch_logits`` (the white-box attack interface, see
-    :class:`rclicks.attacks.adversarial.TorchClickModel`) set ``differentiable = True``.
+    Subclasses that implement ``_prompt_scale`` and ``_decode_torch`` get ``torch_logits``
+    (the white-box attack interface, :class:`rclicks.attacks.adversarial.TorchClickModel`)
+    and set ``differentiable = True``.
     """
 
     differentiable = False
@@ -224,6 +225,14 @@ class SamFamilyModel:
 
     def _decode(self, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
                 multimask: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _prompt_scale(self) -> tuple[float, float]:
+        """``(sx, sy)``: image pixels → the network's prompt coordinates, as the package's ``predict`` scales them."""
+        raise NotImplementedError
+
+    def _decode_torch(self, points: Any, labels: Any, mask: Any) -> Any:
+        """The package's single-mask decode on ``1×N×2`` prompt coordinates, with gradients → logits ``1×1×H×W``."""
         raise NotImplementedError
 
     # -- protocol -------------------------------------------------------------------------
@@ -305,6 +314,25 @@ class SamFamilyModel:
                     out[i] = self._package(np.asarray(logits[j], np.float32), np.asarray(scores[j], np.float32),
                                            np.asarray(low_res[j], np.float32), multimask)
         return out  # type: ignore[return-value]
+
+    def torch_logits(self, coords: Any, labels: Any, mask_input: Any = None) -> Any:
+        """Differentiable single-mask logits ``H×W`` for torch ``coords`` ``N×2`` (x, y pixels) and ``labels`` ``N``.
+
+        The white-box attack interface: the same network path as :meth:`predict` without
+        multimask, in fp32; the cached embedding is a constant; ``mask_input`` is the previous
+        ``Prediction.state["low_res"]`` (ignored when ``mask_feedback`` is off).
+        """
+        import torch
+
+        if self._shape is None:
+            raise RClicksError(f"{self.name}: call set_image(image) before torch_logits()")
+        device = self.predictor.device
+        scale = torch.tensor(self._prompt_scale(), dtype=torch.float32, device=device)
+        points = (torch.as_tensor(coords).to(device, torch.float32) * scale)[None]
+        lab = torch.as_tensor(labels).to(device).round().to(torch.int)[None]
+        mask = mask_input_tensor(mask_input, device) if self.mask_feedback else None
+        with torch.enable_grad():
+            return self._decode_torch(points, lab, mask)[0, 0]
 
     def _package(self, logits: np.ndarray, scores: np.ndarray, low_res: np.ndarray, multimask: bool) -> Prediction:
         """Decoder outputs (``K×H×W`` logits, ``K`` scores, ``K×256×256`` low-res) → a Prediction."""

@@ -19,12 +19,12 @@ _SAFE_SUFFIXES = (".safetensors",)
 _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes (read in ``chunk``-byte blocks)."""
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20, algorithm: str = "sha256") -> str:
+    """Hex digest (sha256 unless ``algorithm`` says otherwise) of a file's bytes, read in ``chunk``-byte blocks."""
     path = Path(path)
     if not path.is_file():
         raise RClicksError(f"{path}: weight file not found")
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             digest.update(block)
@@ -152,14 +152,6 @@ def _pinned_digest(url: str) -> tuple[str, tuple[str, str] | None]:
     return base, (algo, value)
 
 
-def _file_digest(path: Path, algo: str) -> str:
-    h = hashlib.new(algo, usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def url_download(url: str, dest_dir: str | os.PathLike, timeout: float = 60.0) -> Path:
     """Download a checkpoint from an ``http(s)`` URL into ``dest_dir`` (online only; optional path).
 
@@ -188,7 +180,7 @@ def url_download(url: str, dest_dir: str | os.PathLike, timeout: float = 60.0) -
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / name
-    if target.is_file() and (pinned is None or _file_digest(target, pinned[0]) == pinned[1]):
+    if target.is_file() and (pinned is None or sha256_file(target, algorithm=pinned[0]) == pinned[1]):
         return target
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
     digest = hashlib.new(pinned[0] if pinned else "sha256", usedforsecurity=False)

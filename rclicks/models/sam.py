@@ -16,7 +16,6 @@ from rclicks.models._sam_common import (
     SamFamilyModel,
     Variant,
     build_network,
-    mask_input_tensor,
     require,
     resolve_checkpoint,
     with_grad,
@@ -76,29 +75,17 @@ class SamPredictorModel(SamFamilyModel):
         return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
 
 
-    def torch_logits(self, coords: Any, labels: Any, mask_input: Any = None) -> Any:
-        """Differentiable single-mask logits ``H×W`` for torch ``coords`` ``N×2`` (x, y pixels) and ``labels`` ``N``.
-
-        Same network path as :meth:`predict` without multimask (``predict_torch`` of the
-        package, undecorated), fp32; ``mask_input`` is ``Prediction.state["low_res"]``.
-        """
-        import torch
-
-        from rclicks.errors import RClicksError
-
-        if self._shape is None:
-            raise RClicksError(f"{self.name}: call set_image(image) before torch_logits()")
+    def _prompt_scale(self):
         pred = self.predictor
         h, w = pred.original_size
         new_h, new_w = pred.transform.get_preprocess_shape(h, w, pred.transform.target_length)
-        scale = torch.tensor([new_w / w, new_h / h], dtype=torch.float32, device=pred.device)
-        points = (torch.as_tensor(coords).to(pred.device, torch.float32) * scale)[None]
-        lab = torch.as_tensor(labels).to(pred.device).round().to(torch.int)[None]
-        mask = mask_input_tensor(mask_input, pred.device) if self.mask_feedback else None
-        with torch.enable_grad():
-            masks, _, _ = with_grad(type(pred).predict_torch)(
-                pred, points, lab, mask_input=mask, multimask_output=False, return_logits=True, **self.predictor_kwargs)
-        return masks[0, 0]
+        return new_w / w, new_h / h
+
+    def _decode_torch(self, points, labels, mask):
+        masks, _, _ = with_grad(type(self.predictor).predict_torch)(
+            self.predictor, points, labels, mask_input=mask, multimask_output=False, return_logits=True,
+            **self.predictor_kwargs)
+        return masks
 
 
 def build_sam(variant: str = "vit_b", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",

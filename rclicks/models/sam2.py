@@ -15,7 +15,6 @@ from rclicks.models._sam_common import (
     SamFamilyModel,
     Variant,
     build_network,
-    mask_input_tensor,
     require,
     resolve_checkpoint,
     with_grad,
@@ -73,29 +72,15 @@ class Sam2Model(SamFamilyModel):
         return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
 
 
-    def torch_logits(self, coords: Any, labels: Any, mask_input: Any = None) -> Any:
-        """Differentiable single-mask logits ``H×W`` for torch ``coords`` ``N×2`` (x, y pixels) and ``labels`` ``N``.
+    def _prompt_scale(self):
+        h, w = self.predictor._orig_hw[-1]  # predict() normalises by (W, H), then scales to the model resolution
+        resolution = self.predictor._transforms.resolution
+        return resolution / w, resolution / h
 
-        Same path as :meth:`predict` without multimask: coordinates normalised by the image
-        size and scaled to the model resolution, then the predictor's ``_predict`` (undecorated), fp32.
-        """
-        import torch
-
-        from rclicks.errors import RClicksError
-
-        if self._shape is None:
-            raise RClicksError(f"{self.name}: call set_image(image) before torch_logits()")
-        pred = self.predictor
-        h, w = pred._orig_hw[-1]
-        scale = torch.tensor([pred._transforms.resolution / w, pred._transforms.resolution / h],
-                             dtype=torch.float32, device=pred.device)
-        points = (torch.as_tensor(coords).to(pred.device, torch.float32) * scale)[None]
-        lab = torch.as_tensor(labels).to(pred.device).round().to(torch.int)[None]
-        mask = mask_input_tensor(mask_input, pred.device) if self.mask_feedback else None
-        with torch.enable_grad():
-            masks, _, _ = with_grad(type(pred)._predict)(pred, points, lab, None, mask, multimask_output=False,
-                                                         return_logits=True)
-        return masks[0, 0]
+    def _decode_torch(self, points, labels, mask):
+        masks, _, _ = with_grad(type(self.predictor)._predict)(self.predictor, points, labels, None, mask,
+                                                                multimask_output=False, return_logits=True)
+        return masks
 
 
 def build_sam2(variant: str = "hiera_t", checkpoint: str | None = None, device: str = "auto", dtype: str = "fp32",
