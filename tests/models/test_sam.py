@@ -201,7 +201,7 @@ def test_bad_calls_raise_clear_errors(image):
         build_sam("vit_x", checkpoint="random")
 
 
-def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(image):
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(image, numeric_click_gradient):
     model, _ = make_model()
     model.set_image(image)
     first = model.predict([Click(30, 10, True)])
@@ -213,17 +213,7 @@ def test_torch_logits_match_predict_and_their_gradients_match_finite_differences
     logits.mean().backward()
     assert all(p.grad is None for p in model.net.parameters())  # only the clicks are differentiated
 
-    def mean_logit(c):
-        with torch.no_grad():
-            return model.torch_logits(c, labels, first.state["low_res"]).double().mean().item()
-
-    step, numeric = 0.1, np.zeros((2, 2))
-    for i in range(2):
-        for j in range(2):
-            up, down = coords.detach().clone(), coords.detach().clone()
-            up[i, j] += step
-            down[i, j] -= step
-            numeric[i, j] = (mean_logit(up) - mean_logit(down)) / (2 * step)
+    numeric = numeric_click_gradient(model, coords, labels, first.state["low_res"], step=0.1)
     assert np.abs(numeric).min() > 0
     np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)
 

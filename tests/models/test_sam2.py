@@ -110,7 +110,7 @@ def test_batched_prompts_equal_one_by_one(setup):
         np.testing.assert_allclose(got.scores, ref.scores, atol=1e-4)
 
 
-def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(setup):
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(setup, numeric_click_gradient):
     model, *_ = setup
     assert model.differentiable
     first = model.predict([Click(50, 30, True)])
@@ -121,16 +121,7 @@ def test_torch_logits_match_predict_and_their_gradients_match_finite_differences
     np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), second.prob, atol=1e-5)
     logits.mean().backward()
 
-    def mean_logit(c):
-        with torch.no_grad():
-            return model.torch_logits(c, labels, first.state["low_res"]).double().mean().item()
-
-    step, numeric = 0.01, np.zeros((2, 2))  # the random Hiera-T surface is curved: 0.1 px is too coarse
-    for i in range(2):
-        for j in range(2):
-            up, down = coords.detach().clone(), coords.detach().clone()
-            up[i, j] += step
-            down[i, j] -= step
-            numeric[i, j] = (mean_logit(up) - mean_logit(down)) / (2 * step)
+    # the random Hiera-T logit surface is curved: 0.1 px steps are too coarse for central differences
+    numeric = numeric_click_gradient(model, coords, labels, first.state["low_res"], step=0.01)
     assert np.abs(numeric).min() > 0
     np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)
