@@ -74,7 +74,6 @@ class SamPredictorModel(SamFamilyModel):
                                                     **self.predictor_kwargs)
         return (masks.float().cpu().numpy(), scores.float().cpu().numpy(), low_res.float().cpu().numpy())
 
-
     def _prompt_scale(self):
         pred = self.predictor
         h, w = pred.original_size

@@ -201,21 +201,10 @@ def test_bad_calls_raise_clear_errors(image):
         build_sam("vit_x", checkpoint="random")
 
 
-def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(image, numeric_click_gradient):
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(image, check_torch_logits):
     model, _ = make_model()
     model.set_image(image)
-    first = model.predict([Click(30, 10, True)])
-    second = model.predict([Click(30, 10, True), Click(70, 40, False)], first)
-    labels = torch.tensor([1, 0])
-    coords = torch.tensor([[30.0, 10.0], [70.0, 40.0]], requires_grad=True)
-    logits = model.torch_logits(coords, labels, first.state["low_res"])
-    np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), second.prob, atol=1e-5)
-    logits.mean().backward()
-    assert all(p.grad is None for p in model.net.parameters())  # only the clicks are differentiated
-
-    numeric = numeric_click_gradient(model, coords, labels, first.state["low_res"], step=0.1)
-    assert np.abs(numeric).min() > 0
-    np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)
+    check_torch_logits(model, (30.0, 10.0), (70.0, 40.0), step=0.1)
 
 
 def test_whitebox_attack_runs_through_the_sam_adapter(image):

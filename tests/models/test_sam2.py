@@ -110,18 +110,7 @@ def test_batched_prompts_equal_one_by_one(setup):
         np.testing.assert_allclose(got.scores, ref.scores, atol=1e-4)
 
 
-def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(setup, numeric_click_gradient):
+def test_torch_logits_match_predict_and_their_gradients_match_finite_differences(setup, check_torch_logits):
     model, *_ = setup
-    assert model.differentiable
-    first = model.predict([Click(50, 30, True)])
-    second = model.predict([Click(50, 30, True), Click(10, 50, False)], first)
-    labels = torch.tensor([1, 0])
-    coords = torch.tensor([[50.0, 30.0], [10.0, 50.0]], requires_grad=True)
-    logits = model.torch_logits(coords, labels, first.state["low_res"])
-    np.testing.assert_allclose(torch.sigmoid(logits).detach().numpy(), second.prob, atol=1e-5)
-    logits.mean().backward()
-
     # the random Hiera-T logit surface is curved: 0.1 px steps are too coarse for central differences
-    numeric = numeric_click_gradient(model, coords, labels, first.state["low_res"], step=0.01)
-    assert np.abs(numeric).min() > 0
-    np.testing.assert_allclose(coords.grad.numpy(), numeric, rtol=2e-2)
+    check_torch_logits(model, (50.0, 30.0), (10.0, 50.0), step=0.01)
