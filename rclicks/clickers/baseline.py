@@ -2,10 +2,15 @@
 
 ``baseline`` reproduces ``isegm/inference/clicker.py`` of RITM (Sofiiuk et al., 2022),
 the field's reference protocol: FN and FP regions (ignore excluded), each padded by one
-pixel of background, exact L2 distance transform, multiplied by a "not yet clicked" map;
+pixel of background, L2 distance transform, multiplied by a "not yet clicked" map;
 positive at the first row-major argmax of the FN distance if its maximum is strictly
-larger than the FP maximum, else negative at the FP argmax. When there is no error at
-all RITM clicks negative at pixel (0, 0); we keep that so click sequences match exactly.
+larger than the FP maximum, else negative at the FP argmax. Distances are compared as
+exact integer squares, so exact ties go to the true first row-major pixel. When there is
+no error at all RITM clicks negative at pixel (0, 0); we keep that so click sequences
+match exactly.
+
+``gto99`` reproduces the robot of "Getting to 99% accuracy in interactive segmentation"
+as used by IPOL 2024 (``franchesoni/iislib``, gto99's ``interaction.py``).
 """
 
 from __future__ import annotations
@@ -16,20 +21,8 @@ import cv2
 import numpy as np
 
 from rclicks.clickers.base import ClickerSpec, register_clicker
-from rclicks.clickers.regions import cropped_distance, error_regions, padded_distance, valid_or_none
+from rclicks.clickers.regions import error_regions, farthest_pixel, valid_or_none
 from rclicks.types import Click, Sample
-
-
-def _region_max(region: np.ndarray, history: Sequence[Click]) -> tuple[float, tuple[int, int]]:
-    """Max of the padded, not-clicked distance map and its first row-major (row, col)."""
-    res = cropped_distance(region, history)
-    if res is None:
-        return 0.0, (0, 0)
-    dt, (r0, c0) = res
-    idx = int(np.argmax(dt))
-    r, c = divmod(idx, dt.shape[1])
-    best = float(dt[r, c])
-    return (best, (r0 + r, c0 + c)) if best > 0 else (0.0, (0, 0))
 
 
 def baseline_click(
@@ -37,8 +30,8 @@ def baseline_click(
 ) -> Click:
     """RITM's next click for ``bool`` ``H×W`` gt and prediction, given earlier clicks."""
     fn, fp = error_regions(gt, pred, valid)
-    fn_max, (fr, fc) = _region_max(fn, history)
-    fp_max, (pr, pc) = _region_max(fp, history)
+    fn_max, (fr, fc) = farthest_pixel(fn, history)
+    fp_max, (pr, pc) = farthest_pixel(fp, history)
     if fn_max > fp_max:
         return Click(x=fc, y=fr, positive=True)
     return Click(x=pc, y=pr, positive=False)
@@ -54,23 +47,41 @@ class BaselineClicker:
         return baseline_click(sample.mask, pred_mask, valid_or_none(sample), history)
 
 
+def largest_component(region: np.ndarray, connectivity: int = 8) -> np.ndarray | None:
+    """``bool`` ``H×W`` largest connected component of ``region`` (ties: OpenCV's lowest label), or None if empty."""
+    n, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=connectivity)
+    if n < 2:
+        return None
+    return labels == int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
+
+
 def largest_error_component(
     gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None
 ) -> tuple[np.ndarray, bool] | None:
-    """The largest 8-connected false region (``bool`` ``H×W``) and whether it is a false negative.
+    """The largest 8-connected FP or FN component (``bool`` ``H×W``) and whether it is a false negative.
 
-    Ties in area go to the false-negative side, then to the component found first.
+    As gto99: the largest component of each type, and the false positive one unless the
+    false negative one is strictly larger; None when there is no error.
     """
-    best: tuple[int, np.ndarray, bool] | None = None
-    for region, positive in zip(error_regions(gt, pred, valid), (True, False)):
-        if not region.any():
-            continue
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
-        areas = stats[1:, cv2.CC_STAT_AREA]
-        k = int(np.argmax(areas))
-        if best is None or areas[k] > best[0]:
-            best = (int(areas[k]), labels == k + 1, positive)
-    return None if best is None else (best[1], best[2])
+    fn, fp = (largest_component(np.ascontiguousarray(r)) for r in error_regions(gt, pred, valid))
+    if fp is None and fn is None:
+        return None
+    if fp is None or (fn is not None and np.count_nonzero(fn) > np.count_nonzero(fp)):
+        return fn, True
+    return fp, False
+
+
+def gto99_click(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> Click:
+    """gto99's click: first row-major farthest pixel of the largest error component; earlier clicks are not read.
+
+    With no error left (where gto99 returns the sentinel (-1, -1)) it falls back to the baseline click.
+    """
+    found = largest_error_component(gt, pred, valid)
+    if found is None:
+        return baseline_click(gt, pred, valid, history)
+    region, positive = found
+    _, (r, c) = farthest_pixel(region)
+    return Click(x=c, y=r, positive=positive)
 
 
 class Gto99Clicker:
@@ -79,16 +90,9 @@ class Gto99Clicker:
     name = "gto99"
 
     def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """Deterministic; falls back to the baseline click when there is no error."""
-        valid = valid_or_none(sample)
-        found = largest_error_component(sample.mask, pred_mask, valid)
-        if found is None:
-            return baseline_click(sample.mask, pred_mask, valid, history)
-        region, positive = found
-        dt = padded_distance(region)
-        r, c = divmod(int(np.argmax(dt)), dt.shape[1])
-        return Click(x=c, y=r, positive=positive)
+        """Deterministic; ``rng`` is unused."""
+        return gto99_click(sample.mask, pred_mask, valid_or_none(sample), history)
 
 
 register_clicker(ClickerSpec("baseline", BaselineClicker, "RITM robot: farthest point from the error border (the field's reference)"))
-register_clicker(ClickerSpec("gto99", Gto99Clicker, "centre of the largest connected false region (IPOL 2024)"))
+register_clicker(ClickerSpec("gto99", Gto99Clicker, "centre of the largest connected false region, FP on equal areas (IPOL 2024)"))

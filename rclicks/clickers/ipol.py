@@ -1,118 +1,134 @@
 """The stochastic clicking robots of "Comparing interactive image segmentation models under
-different clicking procedures" (IPOL 2024).
+different clicking procedures" (IPOL 2024), as written in ``franchesoni/iislib``.
 
-All draw from the ``numpy.random.Generator`` they are given. When there is no false
-region left, each falls back to the baseline click (documented in docs/protocol.md).
+Each robot is a probability map over pixels (``float64`` ``H×W``, sum 1) and one draw from
+it with the given ``numpy.random.Generator``; the click's label comes from the gt. The
+paper's robots do not read earlier clicks (with one click per step, ``fr_dist_aware`` is
+``fr_dist``). The ``*_excl``, ``*_typed`` and ``*_border`` variants do. When a map is empty
+(no false region left) the robot falls back to the baseline click (docs/protocol.md).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+from skimage.measure import label
 
 from rclicks.clickers.base import ClickerSpec, register_clicker
 from rclicks.clickers.baseline import baseline_click, largest_error_component
-from rclicks.clickers.regions import cropped_distance, error_regions, sample_weighted, valid_or_none
+from rclicks.clickers.regions import error_regions, normalised, not_clicked, sample_map, squared_distance, valid_or_none
 from rclicks.types import Click, Sample
 
-
-def _not_clicked(shape: tuple[int, int], history: Sequence[Click]) -> np.ndarray:
-    m = np.ones(shape, dtype=bool)
-    for c in history:
-        m[c.y, c.x] = False
-    return m
+ProbabilityMap = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", Sequence[Click]], "np.ndarray | None"]
 
 
-def _uniform_click(region: np.ndarray, gt: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click | None:
-    """A pixel drawn uniformly from ``region`` minus earlier clicks, labelled by the gt."""
-    candidates = np.flatnonzero(region & _not_clicked(region.shape, history))
-    if candidates.size == 0:
-        return None
-    r, c = divmod(int(candidates[rng.integers(candidates.size)]), region.shape[1])
-    return Click(x=c, y=r, positive=bool(gt[r, c]))
+def _valid(gt: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    return np.ones(gt.shape, bool) if valid is None else valid
 
 
-class RandomClicker:
-    """``random``: uniform over the (valid) image; the label comes from the gt."""
+def random_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """``random`` (robot 1): uniform over the valid pixels."""
+    return normalised(_valid(gt, valid))
 
-    name = "random"
+
+def fr_random_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """``fr_random`` (robot 2): uniform over FN ∪ FP."""
+    fn, fp = error_regions(gt, pred, valid)
+    return normalised(fn | fp)
+
+
+def largest_false_region(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """``bool`` ``H×W`` largest 4-connected component of FN ∪ FP (ties: first in row-major order); all False if none."""
+    fn, fp = error_regions(gt, pred, valid)
+    labels = label(fn | fp, connectivity=1)
+    counts = np.bincount(labels.ravel())
+    if counts.size < 2:
+        return np.zeros(gt.shape, bool)
+    return labels == int(np.argmax(counts[1:])) + 1
+
+
+def lfr_random_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """``lfr_random`` (robot 3): uniform over the largest 4-connected component of FN ∪ FP."""
+    return normalised(largest_false_region(gt, pred, valid))
+
+
+def fr_dist_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """``fr_dist`` and ``fr_dist_aware`` (robots 4, 5): ∝ the exact padded L2 distance transform of FN ∪ FP."""
+    fn, fp = error_regions(gt, pred, valid)
+    return normalised(np.sqrt(squared_distance(fn | fp)))
+
+
+def random_excl_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """Uniform over the valid pixels not clicked before."""
+    return normalised(_valid(gt, valid) & not_clicked(gt.shape, history))
+
+
+def fr_random_excl_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """Uniform over FN ∪ FP minus earlier clicks."""
+    fn, fp = error_regions(gt, pred, valid)
+    return normalised((fn | fp) & not_clicked(gt.shape, history))
+
+
+def lfr_random_typed_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """Uniform over gto99's region (largest 8-connected FN or FP component) minus earlier clicks."""
+    found = largest_error_component(gt, pred, valid)
+    return None if found is None else normalised(found[0] & not_clicked(gt.shape, history))
+
+
+def _typed_distance(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None, history: Sequence[Click], clicks_as_border: bool) -> np.ndarray | None:
+    """∝ the FN and FP regions' own distance transforms, zero at earlier clicks (which may also count as border)."""
+    keep = not_clicked(gt.shape, history)
+    fn, fp = error_regions(gt, pred, valid)
+    if clicks_as_border:
+        fn, fp = fn & keep, fp & keep
+    return normalised(np.sqrt(squared_distance(fn) + squared_distance(fp)) * keep)
+
+
+def fr_dist_excl_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """∝ the FN and FP regions' own distance transforms, earlier clicks excluded."""
+    return _typed_distance(gt, pred, valid, history, clicks_as_border=False)
+
+
+def fr_dist_border_map(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, history: Sequence[Click] = ()) -> np.ndarray | None:
+    """As ``fr_dist_excl_map``, with earlier clicks counted as border."""
+    return _typed_distance(gt, pred, valid, history, clicks_as_border=True)
+
+
+class MapClicker:
+    """A robot that draws its click from a probability map; the label comes from the gt."""
+
+    def __init__(self, name: str, prob_map: ProbabilityMap) -> None:
+        self.name = name
+        self.prob_map = prob_map
 
     def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """Uniform draw over valid, not-yet-clicked pixels."""
-        click = _uniform_click(sample.valid, sample.mask, history, rng)
-        return click or baseline_click(sample.mask, pred_mask, valid_or_none(sample), history)
-
-
-class FalseRegionRandomClicker:
-    """``fr_random``: uniform over the whole false region (FN ∪ FP)."""
-
-    name = "fr_random"
-
-    def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """Uniform draw over error pixels; positive where the pixel is a false negative."""
-        fn, fp = error_regions(sample.mask, pred_mask, valid_or_none(sample))
-        click = _uniform_click(fn | fp, sample.mask, history, rng)
-        return click or baseline_click(sample.mask, pred_mask, valid_or_none(sample), history)
-
-
-class LargestFalseRegionRandomClicker:
-    """``lfr_random``: uniform over the largest connected false region."""
-
-    name = "lfr_random"
-
-    def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """Uniform draw over the largest 8-connected error component."""
+        """One draw from the map; the baseline click when the map is empty."""
         valid = valid_or_none(sample)
-        found = largest_error_component(sample.mask, pred_mask, valid)
-        click = _uniform_click(found[0], sample.mask, history, rng) if found else None
-        return click or baseline_click(sample.mask, pred_mask, valid, history)
-
-
-class FalseRegionDistanceClicker:
-    """``fr_dist``: drawn with probability proportional to the padded distance transform of the false region.
-
-    With ``clicks_as_border`` (``fr_dist_aware``) earlier clicks count as border, so new
-    clicks keep away from them as well as from the region's edge.
-    """
-
-    def __init__(self, clicks_as_border: bool = False) -> None:
-        self.clicks_as_border = clicks_as_border
-        self.name = "fr_dist_aware" if clicks_as_border else "fr_dist"
-
-    def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """FN and FP distance maps together form one distribution over pixels."""
-        valid = valid_or_none(sample)
-        fn, fp = error_regions(sample.mask, pred_mask, valid)
-        # FN and FP regions are disjoint and never adjacent-as-one-region for the transform,
-        # so their union's transform is the elementwise max of the two.
-        weights = np.zeros(sample.mask.shape, dtype=np.float64)
-        for region in (fn, fp):
-            res = cropped_distance(region, history, self.clicks_as_border)
-            if res is not None:
-                dt, (r0, c0) = res
-                view = weights[r0 : r0 + dt.shape[0], c0 : c0 + dt.shape[1]]
-                np.maximum(view, dt, out=view)
-        picked = sample_weighted(weights, rng)
-        if picked is None:
+        prob = self.prob_map(sample.mask, pred_mask, valid, history)
+        if prob is None:
             return baseline_click(sample.mask, pred_mask, valid, history)
-        r, c = picked
-        return Click(x=c, y=r, positive=bool(fn[r, c]))
+        r, c = sample_map(prob, rng)
+        return Click(x=c, y=r, positive=bool(sample.mask[r, c]))
 
 
-register_clicker(ClickerSpec("random", RandomClicker, "uniform over the image, label from gt (IPOL 2024)", stochastic=True))
-register_clicker(ClickerSpec("fr_random", FalseRegionRandomClicker, "uniform over the false region (IPOL 2024)", stochastic=True))
-register_clicker(
-    ClickerSpec("lfr_random", LargestFalseRegionRandomClicker, "uniform over the largest false region (IPOL 2024)", stochastic=True)
-)
-register_clicker(
-    ClickerSpec("fr_dist", FalseRegionDistanceClicker, "proportional to the false region's distance transform (IPOL 2024)", stochastic=True)
-)
-register_clicker(
-    ClickerSpec(
-        "fr_dist_aware",
-        lambda: FalseRegionDistanceClicker(clicks_as_border=True),
-        "click-aware: distance transform treating earlier clicks as border (IPOL 2024)",
-        stochastic=True,
-    )
-)
+PROBABILITY_MAPS: dict[str, tuple[ProbabilityMap, str]] = {
+    "random": (random_map, "uniform over the image, label from gt (IPOL 2024)"),
+    "fr_random": (fr_random_map, "uniform over the false region FN ∪ FP (IPOL 2024)"),
+    "lfr_random": (lfr_random_map, "uniform over the largest 4-connected component of FN ∪ FP (IPOL 2024)"),
+    "fr_dist": (fr_dist_map, "∝ the distance transform of FN ∪ FP (IPOL 2024)"),
+    "fr_dist_aware": (fr_dist_map, "click-aware fr_dist; with one click per step the same law as fr_dist (IPOL 2024)"),
+    "random_excl": (random_excl_map, "random, never on an earlier click"),
+    "fr_random_excl": (fr_random_excl_map, "fr_random, never on an earlier click"),
+    "lfr_random_typed": (lfr_random_typed_map, "uniform over the largest 8-connected FN or FP region, never on an earlier click"),
+    "fr_dist_excl": (fr_dist_excl_map, "∝ the FN and FP regions' own distance transforms, never on an earlier click"),
+    "fr_dist_border": (fr_dist_border_map, "fr_dist_excl with earlier clicks counted as border"),
+}
+
+
+def _factory(name: str, prob_map: ProbabilityMap) -> Callable[[], MapClicker]:
+    return lambda: MapClicker(name, prob_map)
+
+
+for _name, (_map, _description) in PROBABILITY_MAPS.items():
+    register_clicker(ClickerSpec(_name, _factory(_name, _map), _description, stochastic=True))

@@ -18,7 +18,10 @@ def _sample():
     return Sample(np.zeros((30, 40, 3), np.uint8), gt, "s", "t", ignore=ignore)
 
 
-@pytest.mark.parametrize("name", ["random", "fr_random", "lfr_random", "fr_dist", "fr_dist_aware"])
+@pytest.mark.parametrize(
+    "name",
+    ["random", "fr_random", "lfr_random", "fr_dist", "fr_dist_aware", "random_excl", "fr_random_excl", "lfr_random_typed", "fr_dist_excl", "fr_dist_border"],
+)
 def test_reproducible_and_valid(name):
     s = _sample()
     pred = np.zeros_like(s.mask)
@@ -67,7 +70,7 @@ def test_fr_dist_frequencies_follow_distance_transform():
     assert p > 0.001
 
 
-def test_fr_dist_aware_avoids_previous_click():
+def test_fr_dist_border_avoids_previous_click():
     gt = np.zeros((21, 21), bool)
     gt[1:20, 1:20] = True
     s = Sample(np.zeros((21, 21, 3), np.uint8), gt, "s", "t")
@@ -75,7 +78,7 @@ def test_fr_dist_aware_avoids_previous_click():
     rng = np.random.default_rng(0)
     near = 0
     for _ in range(2000):
-        c = build_clicker("fr_dist_aware").next_click(s, np.zeros_like(gt), history, rng)
+        c = build_clicker("fr_dist_border").next_click(s, np.zeros_like(gt), history, rng)
         assert (c.x, c.y) != (10, 10)
         near += abs(c.x - 10) + abs(c.y - 10) <= 1
     plain_near = 0
