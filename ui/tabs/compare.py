@@ -17,7 +17,7 @@ from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
 from ui import envs, pool, samples
 
-CLICKERS = ["baseline", "g1", "g5", "g10", "gto99", "fr_dist"]
+CLICKERS = ["baseline", "g1", "g5", "g10", "gto99", "fr_dist", "fr_dist_excl"]
 DEFAULT_CLICKERS = ["baseline", "g1", "g10"]
 
 
