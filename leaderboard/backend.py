@@ -128,7 +128,7 @@ class Backend:
         """(protocol, clickers) per configured protocol, each clicker run once: ``baseline,groups`` gives
         ``baseline`` → [baseline] and ``groups`` → [g1..g10] (no duplicate trajectories). Unknown names
         are kept as given (None) so that their shard fails with the runner's message."""
-        from rclicks.evaluate import expand_clickers
+        from rclicks.runner import expand_clickers
 
         seen: set[str] = set()
         plan: list[tuple[str, list[str] | None]] = []

@@ -1,7 +1,10 @@
 """Paper-style outputs from any results store: the RClicks table and figures, as CSV + plotly HTML (+ PNG).
 
-- ``table.csv``: per (model, dataset, policy, clickmap) Base NoC@90, Sample NoC@90 ± std,
-  ΔSB, ΔGR, NoF and IoU@1 deltas, NSR (``rclicks.metrics.benchmark.groups_summary``);
+- ``table.csv``: the RClicks table in long form, per (model, dataset, policy, clickmap,
+  max_clicks, seed): Sample NoC@90 ± std, ΔSB/ΔGR/ΔHH %, NoF, IoU (AuC) and NSR
+  (``rclicks.metrics.benchmark.rclicks_table``, the authors' notebook formulas);
+- ``rclicks_main.csv/.md`` (Tab. 4) and ``rclicks_noc``, ``rclicks_nof``, ``rclicks_iou``
+  (supplementary Tabs. 9–11): the same numbers in the paper's layout (``paper_table``);
 - ``iou_curves.csv/.html``: mean IoU after each click per clicker (``per_click_curve``);
 - ``nsr.csv``, ``nsr_scatter.html``: per instance mean vs std of first-click IoU over the
   clicking groups (``instance_nsr``);
@@ -22,19 +25,41 @@ import pandas as pd
 from rclicks.errors import RClicksError
 
 
-def rclicks_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The RClicks table (Sample NoC@90, ΔSB, ΔGR, NSR of IoU@1, ...); empty when no complete groups are stored."""
-    from rclicks.metrics.benchmark import groups_summary
+def complete_groups(df: pd.DataFrame) -> pd.DataFrame:
+    """The baseline and clicking-group rows of the (model, dataset, policy, max_clicks, seed, click map) combinations
+    that have the baseline and all ten groups; empty when there are none."""
+    base_keys = ["model", "dataset", "policy", "max_clicks", "seed"]
+    clicker = df["clicker"].astype(str)
+    groups = df[df["group"].between(1, 10)]
+    base = df[clicker == "baseline"]
+    if groups.empty or base.empty:
+        return df.iloc[:0]
+    n = groups.groupby(base_keys + ["clickmap"], observed=True)["group"].nunique()
+    full = n[n == 10].reset_index()[base_keys + ["clickmap"]]
+    have_base = base[base_keys].drop_duplicates()
+    full = full.merge(have_base, on=base_keys)
+    if full.empty:
+        return df.iloc[:0]
+    keep_groups = groups.merge(full, on=base_keys + ["clickmap"])
+    keep_base = base.merge(full[base_keys].drop_duplicates(), on=base_keys)
+    return pd.concat([keep_base, keep_groups], ignore_index=True)
 
-    clickers = df["clicker"].astype(str)
-    keys = [c for c in ("model", "dataset", "policy") if c in df.columns]
-    groups = df[clickers.str.fullmatch(r"g\d+(@.+)?") | (clickers == "baseline")]
-    n = groups.groupby(keys, observed=True)["clicker"].nunique()
-    complete = n[n >= 11].index
-    if len(complete) == 0:
-        return pd.DataFrame()
-    sub = groups[pd.MultiIndex.from_frame(groups[keys].astype(str)).isin(complete.map(lambda k: tuple(map(str, k))))]
-    return groups_summary(sub, thr=0.9, k=1)
+
+def markdown(table: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub-flavoured markdown table (cells as printed)."""
+    cols = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def rclicks_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The RClicks table (``rclicks.metrics.benchmark.rclicks_table``) over the complete group runs; empty when none."""
+    from rclicks.metrics.benchmark import rclicks_table as table
+
+    sub = complete_groups(df)
+    return table(sub, thr=0.9) if len(sub) else pd.DataFrame()
 
 
 def baseline_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +128,19 @@ def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike) -> tuple[list[str], 
     for c in ("model", "dataset", "clicker", "policy", "instance"):
         df[c] = df[c].astype(str)
 
+    from rclicks.metrics.benchmark import PAPER_TABLES, paper_table
+
     main = rclicks_table(df)
     if len(main):
         _write_csv(main, out / "table.csv", written)
+        for which in PAPER_TABLES:
+            layout = paper_table(main, which)
+            _write_csv(layout, out / f"rclicks_{which}.csv", written)
+            path = out / f"rclicks_{which}.md"
+            from leaderboard._fs import write_bytes_atomic
+
+            write_bytes_atomic(str(path), markdown(layout).encode())
+            written.append(str(path))
     else:
         notes.append("no complete clicking groups (baseline + g1..g10): table.csv, nsr and group ranks skipped")
     _write_csv(baseline_table(df), out / "baseline_table.csv", written)
@@ -118,7 +153,7 @@ def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike) -> tuple[list[str], 
                   labels={"iou": "mean IoU", "click": "click"}, title="IoU per click for each clicker")
     _save_fig(fig, out / "iou_curves", written, notes)
 
-    groups = df[df["clicker"].str.fullmatch(r"g\d+(@.+)?")]
+    groups = df[df["group"].between(1, 10)]
     if len(groups):
         nsr = instance_nsr(groups, k=1)
         _write_csv(nsr, out / "nsr.csv", written)

@@ -1,7 +1,7 @@
 """One evaluation shard (model × dataset × protocol): a picklable task and the function that runs it.
 
 ``run_shard`` is what a local worker process or a Ray task executes: it evaluates the
-model with ``rclicks.evaluate.evaluate``, writes the shard to the results store
+model with ``rclicks.runner.evaluate``, writes the shard to the results store
 (atomically, replacing any previous file) and logs to ``<logs_dir>/<request>/<shard>.log``.
 """
 
@@ -76,7 +76,7 @@ def _logger(task: ShardTask) -> logging.Logger:
 
 def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
-    from rclicks.evaluate import evaluate
+    from rclicks.runner import evaluate
     from rclicks.threads import factory_accepts, limit_threads
 
     clickers = task.clickers or task.key.protocol.removesuffix("+oracle")

@@ -1,6 +1,8 @@
 """The leaderboard table: a pure function of the long-form results table.
 
-One row per (model, multi-mask policy); per dataset the columns of
+One row per (model, multi-mask policy, max_clicks): every number is computed from
+trajectories run with the ``max_clicks`` of its own row, so adding another run never
+moves a model's numbers. Per dataset the columns of
 :data:`leaderboard.columns.DATASET_COLUMNS`. Oracle-policy results (best candidate by
 IoU against the ground truth) are an upper bound and never enter this table; they get
 their own (:func:`build_oracle_table`). Metrics come from ``rclicks.metrics.curves``
@@ -23,7 +25,12 @@ ORACLE = "oracle"
 _GROUP_CLICKERS = tuple(f"g{i}" for i in range(1, 11))
 
 
+_ROW_KEYS = ["model", "policy", "max_clicks"]
+_INDEX = _ROW_KEYS + ["dataset"]
+
+
 def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """NoC@85/90/95, NoF@90, IoU@1, IoU-AuC@10 of the baseline robot and IoU-Min/Max/D of the attacks (``summarize``)."""
     from rclicks.metrics.curves import summarize
 
     sub = df[df["clicker"].isin(["baseline", ADV_MIN, ADV_MAX])]
@@ -31,11 +38,13 @@ def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     s = summarize(sub)
     rows = []
-    base = s[s["clicker"] == "baseline"].set_index(["model", "policy", "dataset"])
-    for label, col in (("NoC@85", "NoC@85"), ("NoC@90", "NoC@90"), ("NoF@90", "NoF@90"), ("IoU@1", "mIoU@1"), ("IoU-AuC@10", "IoU-AuC@10")):
+    base = s[s["clicker"] == "baseline"].set_index(_INDEX)
+    for label, col in (("NoC@85", "NoC@85"), ("NoC@90", "NoC@90"), ("NoC@95", "NoC@95"), ("NoF@90", "NoF@90"),
+                       ("IoU@1", "mIoU@1"), ("IoU-AuC@10", "IoU-AuC@10")):
         rows.append(base[col].rename(label))
+    rows.append(base["n"].rename("instances"))
     for clicker, label in ((ADV_MIN, "IoU-Min"), (ADV_MAX, "IoU-Max")):
-        adv = s[s["clicker"] == clicker].set_index(["model", "policy", "dataset"])
+        adv = s[s["clicker"] == clicker].set_index(_INDEX)
         if len(adv):
             rows.append(adv["IoU-AuC@10"].rename(label))
     out = pd.concat(rows, axis=1)
@@ -45,41 +54,31 @@ def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Sample NoC@90 ± std, ΔSB, ΔGR, NSR (IoU@1) for (model, policy, dataset) having baseline + g1..g10.
+    """Sample NoC@90 ± std, ΔSB %, ΔGR %, NSR % from ``rclicks.metrics.benchmark.rclicks_table`` (default click map, seed 0 first).
 
-    Per-trajectory NoC and IoU@1 come from ``rclicks.metrics.benchmark.trajectory_table``;
-    the aggregation is the formula of ``benchmark.groups_summary`` vectorised over all
-    models and datasets at once (a test checks both agree). Default click map only.
+    Only (model, policy, max_clicks, dataset) with baseline and all ten groups on every
+    instance enter; the numbers are the metrics layer's, not recomputed here.
     """
-    try:
-        from rclicks.metrics.benchmark import trajectory_table
-    except ImportError:
-        return pd.DataFrame()
+    from rclicks.metrics.benchmark import DEFAULT_CLICKMAP, rclicks_table
+
     sub = df[df["clicker"].isin(("baseline",) + _GROUP_CLICKERS)]
     if sub.empty:
         return pd.DataFrame()
-    keys = ["model", "policy", "dataset"]
+    keys = _INDEX
     have = sub.groupby(keys, observed=True)["clicker"].nunique()
     complete = have[have == 11].index
     if len(complete) == 0:
         return pd.DataFrame()
     sub = sub[pd.MultiIndex.from_frame(sub[keys]).isin(complete)]
-    per = trajectory_table(sub, thr=0.9, k=1)
-    clicker = per["clicker"].astype(str)
-    base = per[clicker == "baseline"].groupby(keys, observed=True)["noc"].mean()
-    groups = per[clicker != "baseline"].assign(group=clicker[clicker != "baseline"].str[1:].astype(int))
-    pg = groups.groupby(keys + ["group"], observed=True)["noc"].mean().unstack("group").reindex(columns=range(1, 11))
-    sample = pg.mean(axis=1)
-    rel = lambda a, b: (a - b) / b.where(b != 0)  # noqa: E731  NaN when dividing by 0
-    by_inst = groups.groupby(keys + ["instance"], observed=True)["iou_k"]
-    mean_i, std_i = by_inst.mean(), by_inst.std(ddof=0)
-    nsr = (std_i / mean_i.where(mean_i > 0)).groupby(level=keys, observed=True).mean()
+    rc = rclicks_table(sub, thr=0.9)
+    rc = rc[rc["clickmap"] == DEFAULT_CLICKMAP].sort_values("seed", kind="stable").drop_duplicates(keys)
+    rc = rc.set_index(keys)
     return pd.DataFrame({
-        "Sample NoC@90": sample,
-        "Sample NoC@90 std": pg.std(axis=1, ddof=0),
-        "ΔSB": rel(sample, base.reindex(sample.index)),
-        "ΔGR": rel(pg[1], pg[10]),
-        "NSR": nsr.reindex(sample.index),
+        "Sample NoC@90": rc["Sample NoC@90"],
+        "Sample NoC@90 std": rc["Sample NoC@90 std"],
+        "ΔSB (%)": rc["ΔSB NoC@90 (%)"],
+        "ΔGR (%)": rc["ΔGR NoC@90 (%)"],
+        "NSR (%)": rc["NSR (%)"],
     })
 
 
@@ -105,21 +104,26 @@ def _wide(df: pd.DataFrame, model_info: pd.DataFrame | None) -> pd.DataFrame:
     if model_info is not None and "model_bytes" in model_info and model_info["model_bytes"].notna().any():
         sizes = pd.to_numeric(model_info["model_bytes"], errors="coerce").groupby(model_info["model"]).max() / 1e6
         front["Size (MB)"] = wide.index.get_level_values("model").map(sizes).astype(float)
-    times = df.groupby(["model", "policy"], observed=True)["time_s"].mean()
+    times = df.groupby(_ROW_KEYS, observed=True)["time_s"].mean()
     front["s/click"] = times.reindex(wide.index).to_numpy()
     noc90 = [c for c in wide.columns if c.endswith(" NoC@90") and "Sample" not in c]
     if noc90:
         front["Avg NoC@90"] = wide[noc90].mean(axis=1)
     out = pd.concat([front, wide], axis=1).reset_index()
     out["model"], out["policy"] = out["model"].astype(str), out["policy"].astype(str)
+    out["max_clicks"] = out["max_clicks"].astype("int64")
     sort = ["Avg NoC@90", "model"] if "Avg NoC@90" in out else ["model"]
     return out.sort_values(sort, kind="stable", na_position="last").reset_index(drop=True)
 
 
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
-    missing = {"model", "dataset", "clicker", "policy", "instance", "click", "iou", "time_s"} - set(df.columns)
+    from rclicks.results import SCHEMA
+
+    missing = sorted(set(SCHEMA) - set(df.columns))
     if missing:
-        raise RClicksError(f"results table lacks column(s) {sorted(missing)}; expected the rclicks results schema")
+        raise RClicksError(
+            f"results table lacks column(s) {missing}; expected the rclicks results contract (re-run the evaluation to regenerate old tables)"
+        )
     df = df.copy()
     for c in ("model", "dataset", "clicker", "policy", "instance"):
         # categoricals make every group-by below fast and keep the labels as strings
@@ -131,7 +135,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The leaderboard: one row per (model, policy), oracle excluded, sorted by ``Avg NoC@90``.
+    """The leaderboard: one row per (model, policy, max_clicks), oracle excluded, sorted by ``Avg NoC@90``.
 
     ``df``: long-form results (``rclicks.results.SCHEMA``). ``model_info``: optional
     (model, model_bytes) rows, e.g. :meth:`leaderboard.store.ResultsStore.metadata_table`.

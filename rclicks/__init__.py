@@ -9,7 +9,7 @@ __all__ = ["Click", "Prediction", "RClicksError", "Sample", "Trajectory", "evalu
 
 
 def evaluate(*args, **kwargs):
-    """Run a benchmark and return the long-form results DataFrame (see `rclicks.evaluate.evaluate`)."""
-    from rclicks.evaluate import evaluate as _evaluate
+    """Run a benchmark and return the long-form results DataFrame (see `rclicks.runner.evaluate`)."""
+    from rclicks.runner import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)

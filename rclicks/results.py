@@ -1,7 +1,12 @@
 """The long-form results table: schema, validation, and atomic parquet I/O at any fsspec URL.
 
 One row per model × dataset × instance × clicker × click. Every metric is a group-by
-over this table, and the leaderboard is a pure function of it.
+over this table, and the leaderboard is a pure function of it. Every row says how it
+was produced (``max_clicks``, ``target_iou``, ``protocol``, ``clickmap``, ``group``,
+``policy``, ``seed``, model checksum, dataset fingerprint), so no consumer has to guess
+a run's settings from other rows. ``tp, fp, fn, tn`` are the confusion counts over valid
+pixels after the click: every mask metric (IoU, Dice, precision, recall, accuracy,
+F-score) is derived from them without re-running a model.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from typing import Any
 import pandas as pd
 
 from rclicks.errors import RClicksError
+
+#: Version of the results contract; stored in every file's metadata.
+SCHEMA_VERSION = 2
 
 #: column -> pandas dtype. ``click`` is the 1-based click number.
 SCHEMA: dict[str, str] = {
@@ -36,7 +44,20 @@ SCHEMA: dict[str, str] = {
     "policy": "string",
     "model_sha256": "string",
     "dataset_fingerprint": "string",
+    # how the trajectory was produced (results contract v2)
+    "max_clicks": "int64",
+    "target_iou": "float64",
+    "protocol": "string",
+    "clickmap": "string",
+    "group": "int64",
+    # confusion counts over valid pixels after this click
+    "tp": "int64",
+    "fp": "int64",
+    "fn": "int64",
+    "tn": "int64",
 }
+#: Columns added by contract v2; a table without them predates it.
+V2_COLUMNS = ("max_clicks", "target_iou", "protocol", "clickmap", "group", "tp", "fp", "fn", "tn")
 #: Optional columns: run-length encoded mask after the click (JSON), attack flavour.
 OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string"}
 
@@ -79,6 +100,11 @@ def empty_results() -> pd.DataFrame:
 def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.DataFrame:
     """Check columns and dtypes; return the table cast to the schema, or raise RClicksError naming ``source``."""
     missing = [c for c in SCHEMA if c not in df.columns]
+    if missing and set(missing) <= set(V2_COLUMNS):
+        raise RClicksError(
+            f"{source}: missing column(s) {missing}: this table predates results contract v{SCHEMA_VERSION} "
+            "(it does not record max_clicks or the confusion counts); re-run the evaluation to regenerate it"
+        )
     if missing:
         raise RClicksError(f"{source}: missing column(s) {missing}; expected the rclicks results schema")
     try:
@@ -87,6 +113,10 @@ def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.Data
         raise RClicksError(f"{source}: a column has the wrong type ({exc})") from exc
     if len(out) and (out["click"] < 1).any():
         raise RClicksError(f"{source}: click numbers start at 1")
+    if len(out) and (out["click"] > out["max_clicks"]).any():
+        raise RClicksError(f"{source}: a click number exceeds the row's max_clicks")
+    if len(out) and (out[["tp", "fp", "fn", "tn"]] < 0).to_numpy().any():
+        raise RClicksError(f"{source}: confusion counts tp, fp, fn, tn must be non-negative")
     for col in ("iou", "biou"):
         bad = out[col].dropna()
         if len(bad) and ((bad < 0) | (bad > 1)).any():
@@ -108,7 +138,7 @@ def write_results(df: pd.DataFrame, url: str | os.PathLike, metadata: dict[str, 
     df = validate_results(df, url)
     table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
     meta = dict(table.schema.metadata or {})
-    meta[METADATA_KEY] = json.dumps(metadata or {}, default=str).encode()
+    meta[METADATA_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, **(metadata or {})}, default=str).encode()
     table = table.replace_schema_metadata(meta)
 
     fs, path = fsspec.core.url_to_fs(url)

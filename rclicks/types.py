@@ -84,8 +84,9 @@ class Trajectory:
     """The record of one interactive session on one sample.
 
     Per click ``k`` (0-based list index, click number ``k + 1``): the click, the IoU and
-    Boundary IoU of the resulting mask, the seconds the model took, and optionally the
-    mask run-length encoded (see ``rclicks.metrics.rle``).
+    Boundary IoU of the resulting mask, its confusion counts ``(tp, fp, fn, tn)`` over
+    valid pixels, the seconds the model took, and optionally the mask run-length encoded
+    (see ``rclicks.metrics.rle``).
     """
 
     dataset: str
@@ -95,6 +96,7 @@ class Trajectory:
     bious: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     masks_rle: list[dict] | None = None
+    counts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.clicks)

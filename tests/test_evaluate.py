@@ -8,7 +8,7 @@ import pytest
 
 from rclicks.data.datasets import FolderDataset
 from rclicks.errors import RClicksError
-from rclicks.evaluate import evaluate, expand_clickers
+from rclicks.runner import evaluate, expand_clickers
 from rclicks.results import SCHEMA
 
 
@@ -63,3 +63,44 @@ def test_empty_mask_skipped_and_counted(tmp_path, minisam):
     with pytest.warns(UserWarning), pytest.raises(RClicksError, match="nothing written"):
         evaluate(minisam, FolderDataset(tmp_path), "baseline", max_clicks=1, limit=1, progress=False, out=tmp_path / "r.parquet")
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_public_evaluate_survives_repeated_calls_and_module_import(grabcut):
+    """``rclicks.evaluate`` stays the function however often it is called and whatever is imported."""
+    import rclicks
+    import rclicks.runner  # noqa: F401  (importing the runner module must not shadow the function)
+
+    first = rclicks.evaluate("random_walker", grabcut, "baseline", max_clicks=2, limit=1, progress=False)
+    second = rclicks.evaluate("random_walker", grabcut, "baseline", max_clicks=2, limit=1, progress=False)
+    assert callable(rclicks.evaluate)
+    pd.testing.assert_frame_equal(first.drop(columns="time_s"), second.drop(columns="time_s"))
+
+
+def test_every_row_says_how_it_was_produced(grabcut, minisam):
+    from rclicks.metrics.mask import confusion
+
+    df = evaluate(minisam, grabcut, ["baseline", "g2"], max_clicks=3, limit=1, target_iou=0.99, progress=False)
+    base, g2 = df[df.clicker == "baseline"], df[df.clicker == "g2"]
+    assert set(df["max_clicks"]) == {3} and set(df["target_iou"]) == {0.99}
+    assert set(base["protocol"]) == {"baseline"} and set(base["clickmap"]) == {""} and set(base["group"]) == {0}
+    assert set(g2["protocol"]) == {"g2"} and set(g2["clickmap"]) == {"distance"} and set(g2["group"]) == {2}
+    groups = evaluate(minisam, grabcut, "groups", max_clicks=1, limit=1, progress=False)
+    assert set(groups["protocol"]) == {"groups"} and sorted(groups["group"]) == list(range(11))
+    assert np.isnan(groups["target_iou"]).all()
+    # the confusion counts are those of the mask after each click, over valid pixels
+    s = grabcut[0]
+    keep = evaluate(minisam, grabcut, "baseline", max_clicks=2, limit=1, keep_masks=True, progress=False)
+    from rclicks.metrics.rle import rle_decode
+    import json
+
+    for row in keep.itertuples():
+        mask = rle_decode(json.loads(row.mask_rle))
+        assert (row.tp, row.fp, row.fn, row.tn) == confusion(s.mask, mask, s.valid)
+        assert row.iou == pytest.approx(row.tp / (row.tp + row.fp + row.fn))
+        assert row.tp + row.fp + row.fn + row.tn == int(s.valid.sum())
+
+
+def test_bad_target_iou_is_refused(grabcut):
+    for bad in (2.0, 0.0, float("nan")):
+        with pytest.raises(RClicksError, match="target_iou"):
+            evaluate("random_walker", grabcut, "baseline", max_clicks=2, limit=1, target_iou=bad, progress=False)

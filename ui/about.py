@@ -23,13 +23,13 @@ ABOUT = """
 |---|---|
 | IoU | intersection over union of the predicted and true masks (ignore band excluded) |
 | Boundary IoU | IoU of the masks' boundary bands, width 2 % of the image diagonal |
-| NoC@t | clicks needed to reach IoU ≥ t (20 when never reached) |
-| NoF@t | instances that never reach t within 20 clicks |
-| IoU-AuC@k | area under the IoU-per-click curve over clicks 1..k, normalised to [0, 1] |
-| Sample NoC | mean over the ten clicking groups of the per-group mean NoC (± std over groups) |
-| ΔSB | (Sample NoC − Base NoC) / Base NoC |
-| ΔGR | (NoC of G1 − NoC of G10) / NoC of G10 |
-| NSR | std / mean of the first-click IoU over groups (per instance / dataset) |
+| NoC@t | first click with IoU ≥ t (max_clicks, usually 20, when never reached) |
+| NoF@t | instances with NoC@t = max_clicks (RITM's rule) |
+| IoU-AuC@k | trapezoid area under the IoU-per-click curve over clicks 1..k, divided by k − 1 |
+| Sample NoC | mean over instances of the mean NoC over the ten clicking groups; ± is the mean over instances of the std over groups |
+| ΔSB % | 100 × mean over instances of (mean-over-groups NoC − Base NoC) / Base NoC |
+| ΔGR % | 100 × mean over instances of (NoC of G1 − NoC of G10) / NoC of G10 |
+| NSR % | 100 × mean over instances of std / mean over groups of IoU-AuC over all clicks |
 
 ## Reproduce from the command line
 ```bash

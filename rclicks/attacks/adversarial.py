@@ -27,7 +27,7 @@ import numpy as np
 from rclicks.clickers.baseline import baseline_click
 from rclicks.clickers.regions import error_regions, valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.metrics.mask import boundary_iou, iou
+from rclicks.metrics.mask import boundary_iou, confusion, iou, iou_from_counts
 from rclicks.types import Click, Prediction, Sample, Trajectory
 
 Direction = Literal["min", "max"]
@@ -269,12 +269,14 @@ def attack_trajectory(
         traj.times.append(time.perf_counter() - t0)
         traj.clicks.append(click)
         pred_mask = pred.mask
-        traj.ious.append(iou(sample.mask, pred_mask, valid))
+        counts = confusion(sample.mask, pred_mask, valid)
+        traj.counts.append(counts)
+        traj.ious.append(iou_from_counts(*counts))
         traj.bious.append(boundary_iou(sample.mask, pred_mask, valid))
         prev = pred
     if keep_baseline:
         from rclicks.clickers.baseline import BaselineClicker
-        from rclicks.evaluate import run_trajectory
+        from rclicks.runner import run_trajectory
         from rclicks.metrics.curves import iou_auc
 
         base = run_trajectory(model, sample, BaselineClicker(), max_clicks=max_clicks, set_image=False)
@@ -290,9 +292,10 @@ def attack_rows(
 ) -> list[dict]:
     """Long-form rows (results schema) of ``adv_min``, ``adv_max`` (``attack`` column set) and ``baseline`` trajectories per sample."""
     from rclicks.clickers.baseline import BaselineClicker
-    from rclicks.evaluate import run_trajectory, trajectory_rows
+    from rclicks.runner import run_trajectory, trajectory_rows
 
-    const = dict(const or {})
+    const = {"target_iou": float("nan"), "protocol": "attack", "clickmap": "", "group": 0, **dict(const or {}),
+             "max_clicks": int(max_clicks)}
     rows: list[dict] = []
     it = samples
     if progress:
@@ -313,7 +316,7 @@ def attack_summary(df, max_clicks: int | None = None):
     """Per instance: IoU-Min, IoU-Max, IoU-D = Max − Min (IoU-AuC@k of ``adv_min``/``adv_max``), the same on Boundary IoU, and the baseline's AuCs.
 
     ``df``: long-form rows with clickers ``adv_min``, ``adv_max``, ``baseline``;
-    ``k`` = ``max_clicks`` or the longest trajectory. Returns a pandas DataFrame.
+    ``k`` = ``max_clicks`` (default: the rows' recorded ``max_clicks``). Returns a pandas DataFrame.
     """
     import pandas as pd
 
@@ -323,14 +326,17 @@ def attack_summary(df, max_clicks: int | None = None):
     missing = need - set(df["clicker"].unique())
     if missing:
         raise RClicksError(f"attack results lack clicker(s) {sorted(missing)}; run `rclicks attack` to produce them")
-    k = int(max_clicks or df["click"].max())
+    if max_clicks is None and "max_clicks" not in df.columns:
+        raise RClicksError("attack results lack the max_clicks column; pass max_clicks or regenerate them with `rclicks attack`")
     keys = [c for c in ("model", "dataset", "instance") if c in df.columns]
     out = []
     for key, g in df.groupby(keys, sort=True):
         auc = {}
         for clicker, t in g.groupby("clicker"):
             t = t.sort_values("click")
-            auc[clicker] = (iou_auc(t["iou"].tolist(), k), iou_auc(t["biou"].tolist(), k))
+            run = int(t["max_clicks"].iloc[0]) if "max_clicks" in t else int(max_clicks)
+            k = int(max_clicks or run)
+            auc[clicker] = (iou_auc(t["iou"].tolist(), k, run), iou_auc(t["biou"].tolist(), k, run))
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         row.update({
             "IoU-Min": auc["adv_min"][0], "IoU-Max": auc["adv_max"][0], "IoU-D": auc["adv_max"][0] - auc["adv_min"][0],

@@ -235,12 +235,19 @@ class ClickabilityClicker:
         *,
         blur: bool = False,
         name: str | None = None,
+        group: int = 0,
         **clickmap_kwargs,
     ):
         if not (0.0 <= low <= high <= 1.0):
             raise RClicksError(f"clicking group bounds must satisfy 0 ≤ low ≤ high ≤ 1, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)
         self.clickmap_name = clickmap + ("+blur" if blur else "")
+        #: the click map with its parameters, as recorded in the results' ``clickmap`` column
+        self.clickmap_label = self.clickmap_name + (
+            "(" + ",".join(f"{k}={v!r}" for k, v in sorted(clickmap_kwargs.items())) + ")" if clickmap_kwargs else ""
+        )
+        #: clicking group 1..10 (0 when the clicker is not one of the RClicks groups)
+        self.group = int(group)
         self.clickmap, self._key = shared_clickmap(clickmap, blur, **clickmap_kwargs)
         base = name or f"slice[{low:g},{high:g}]"
         self.name = base if self.clickmap_name == DEFAULT_CLICKMAP else f"{base}@{self.clickmap_name}"
@@ -296,7 +303,7 @@ class ClickabilityClicker:
 
 def _group_factory(i: int):
     def factory(clickmap: str = DEFAULT_CLICKMAP, blur: bool = False, clickmap_kwargs: dict | None = None) -> ClickabilityClicker:
-        return ClickabilityClicker(clickmap, (i - 1) / 10, i / 10, blur=blur, name=f"g{i}", **(clickmap_kwargs or {}))
+        return ClickabilityClicker(clickmap, (i - 1) / 10, i / 10, blur=blur, name=f"g{i}", group=i, **(clickmap_kwargs or {}))
 
     factory.__doc__ = f"Clicking group G{i}: mass slice [{(i - 1) / 10:.1f}, {i / 10:.1f}] of the click map."
     return factory

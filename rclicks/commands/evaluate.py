@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, write the table atomically and print the summary."""
     import pandas as pd
 
-    from rclicks.evaluate import evaluate
+    from rclicks.runner import evaluate
     from rclicks.metrics.curves import per_click_curve, summarize
 
     model_kwargs = dict(args.model_arg)
@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
         clicker_kwargs=dict(args.clicker_arg), keep_masks=args.keep_masks, out=out, progress=not args.no_progress,
     )
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 4):
-        print(summarize(df, args.max_clicks).to_string(index=False))
-        curve = per_click_curve(df, args.max_clicks)
+        print(summarize(df).to_string(index=False))
+        curve = per_click_curve(df)
         wide = curve.pivot_table(index="click", columns="clicker", values=["iou", "biou"])
         print("\nper-click mean IoU / BIoU:")
         print(wide.to_string())
-        if df["clicker"].astype(str).str.fullmatch(r"g\d+(@.+)?").any():
+        if df["group"].between(1, 10).any():
             from rclicks.metrics.benchmark import groups_report
 
             print("\nRClicks clicking-group metrics:")

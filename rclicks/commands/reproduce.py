@@ -22,7 +22,18 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.paper import reproduce
     from leaderboard.store import load_nonempty
 
+    import pandas as pd
+
+    from leaderboard.paper import rclicks_table
+    from rclicks.metrics.benchmark import paper_table
+
     df = load_nonempty(args.results or display_results_url(), "try --results assets/results")
+    main = rclicks_table(df)
+    if len(main):
+        with pd.option_context("display.width", 250, "display.max_columns", 60):
+            print("RClicks main table (NeurIPS 2024, Tab. 4): Sample NoC@90 ± std, ΔSB %, ΔGR % per dataset")
+            print(paper_table(main, "main").to_string(index=False))
+            print()
     written, notes = reproduce(df, args.out)
     for path in written:
         print(f"wrote {path}")

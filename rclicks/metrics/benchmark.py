@@ -1,18 +1,27 @@
-"""RClicks benchmark metrics over the long-form results table (Antonov et al., NeurIPS 2024).
+"""RClicks benchmark metrics (Antonov et al., NeurIPS 2024), exactly as the authors' notebook computes them.
 
-Trajectories run by the ``baseline`` clicker and by the clicking groups ``g1``..``g10``
-(``rclicks.clickers.clickability``; a non-default click map is recorded as ``g3@saliency``)
-are summarised per (model, dataset, policy, click map):
+Reference: ``compute_benchmark_metrics.ipynb`` of ``emb-ai/rclicks`` (the paper's Tab. 4
+and supplementary Tabs. 9–12). Inputs are trajectories of the ``baseline`` clicker and
+of the ten clicking groups (``group`` 1..10 with one ``clickmap``), all run with the same
+``max_clicks`` (the paper: 20). Per instance ``i`` and group ``g``: ``NoC[g, i]`` (NoC@t)
+and ``A[g, i]`` = IoU-AuC over all ``max_clicks`` clicks (``np.trapz(ious) / 19`` for 20
+clicks; the paper's "IoU"). ``F[g]`` counts instances with ``NoC[g, i] == max_clicks``.
+Per (model, dataset, policy, clickmap, max_clicks, seed):
 
-* ``Base NoC@t``: mean NoC of the baseline trajectories;
-* ``Sample NoC@t`` ± ``std``: the mean over the ten groups of each group's mean NoC, and
-  the (population, ddof = 0) std over the ten group means;
-* ``ΔSB = (Sample NoC − Base NoC) / Base NoC`` and ``ΔGR = (NoC(G1) − NoC(G10)) / NoC(G10)``;
-* the same for NoF (failures: trajectories never reaching ``t``; the per-group value is
-  the count, Sample NoF the mean count over groups; relative deltas, NaN when dividing by 0);
-* for IoU@k the deltas are differences: ``ΔSB = Sample − Base``, ``ΔGR = IoU(G1) − IoU(G10)``;
-* ``NSR``: per instance ``std / mean`` of IoU@k over all group trajectories of that
-  instance (noise-to-signal ratio, ddof = 0); per dataset the mean over instances.
+* ``Sample NoC@t`` = mean_i mean_g NoC[g, i]; ``± std`` = mean_i std_g NoC[g, i] (ddof 0);
+* ``ΔSB NoC@t (%)`` = 100 · mean_i (mean_g NoC[g, i] − NoC_base[i]) / NoC_base[i];
+* ``ΔGR NoC@t (%)`` = 100 · mean_i (NoC[1, i] − NoC[10, i]) / NoC[10, i];
+* ``ΔHH NoC@t (%)`` = 100 · mean over g ≤ 5 and i of (NoC[g, i] − NoC[g+5, i]) / NoC[g+5, i] (H1 − H2);
+* ``Sample NoF@t`` = mean_g F[g] ± std_g F[g]; ``ΔSB NoF@t`` = mean_g F[g] − F_base;
+  ``ΔGR NoF@t`` = F[1] − F[10]; ``ΔHH NoF@t`` = mean_{g ≤ 5} (F[g] − F[g+5]) (plain differences);
+* ``Sample IoU (%)`` = 100 · mean_i mean_g A[g, i] ± 100 · mean_i std_g A[g, i]; ``Base IoU (%)``;
+  ``ΔSB IoU (%)``, ``ΔGR IoU (%)``, ``ΔHH IoU (%)``: 100 × the mean over instances of the differences;
+* ``NSR (%)`` = 100 · mean_i std_g A[g, i] / mean_g A[g, i], on ``float32`` AuCs as in the notebook;
+* ``Base IoU@1 (%)`` = 100 · mean_i IoU after the first baseline click.
+
+Other quantities with their own names: ``instance_nsr`` / ``dataset_nsr`` give the
+first-click NSR (``NSR@1``: std/mean over the ten groups of the IoU after click 1), the
+dataset-difficulty measure of the paper's Fig. 7 when real clicks are not available.
 """
 
 from __future__ import annotations
@@ -23,10 +32,13 @@ import numpy as np
 import pandas as pd
 
 from rclicks.errors import RClicksError
-from rclicks.metrics.curves import iou_matrix
+from rclicks.metrics.curves import auc_of, iou_at_of, noc_of, tag, trajectory_matrix
 
 _GROUP = re.compile(r"^g(\d+)(?:@(.+))?$")
 DEFAULT_CLICKMAP = "distance"
+#: The keys one RClicks row is computed for.
+RCLICKS_KEYS = ["model", "dataset", "policy", "clickmap", "max_clicks", "seed"]
+_BASE_KEYS = ["model", "dataset", "policy", "max_clicks", "seed"]
 
 
 def parse_group(clicker: str) -> tuple[int, str] | None:
@@ -37,140 +49,169 @@ def parse_group(clicker: str) -> tuple[int, str] | None:
     return int(m.group(1)), m.group(2) or DEFAULT_CLICKMAP
 
 
-def trajectory_table(df: pd.DataFrame, thr: float = 0.9, k: int = 5, max_clicks: int | None = None) -> pd.DataFrame:
-    """One row per trajectory with ``noc``, ``fail`` (never reaches ``thr``), ``iou_k`` (IoU after click ``k``)."""
-    max_clicks = int(max_clicks or df["click"].max())
-    keys, m = iou_matrix(df, "iou", max(max_clicks, k))
-    m_noc = m[:, :max_clicks]
-    reached = m_noc >= thr
-    any_ = reached.any(axis=1)
-    out = keys.copy()
-    out["noc"] = np.where(any_, reached.argmax(axis=1) + 1, max_clicks).astype(np.int64)
-    out["fail"] = ~any_
-    out["iou_k"] = m[:, k - 1]
+def trajectory_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
+    """One row per trajectory: keys, ``group``, ``clickmap``, ``noc`` (NoC@thr), ``fail`` (NoC == max_clicks), ``auc`` (all clicks), ``iou1``."""
+    tm = trajectory_matrix(df, ("iou",), attrs=("group", "clickmap"))
+    m, mc = tm["iou"], tm.max_clicks
+    out = tm.keys.copy()
+    out["noc"] = noc_of(m, mc, thr)
+    out["fail"] = out["noc"].to_numpy() == mc
+    out["auc"] = auc_of(m, mc, None)
+    out["iou1"] = iou_at_of(m, mc, 1)
     return out
 
 
-def _rel(a: float, b: float) -> float:
-    return float((a - b) / b) if b != 0 else float("nan")
+def _instance_arrays(per: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(groups wide: index RCLICKS_KEYS + instance, columns (value, group)), baseline indexed by _BASE_KEYS + instance."""
+    groups = per[per["group"].between(1, 10)]
+    base = per[per["clicker"].astype(str) == "baseline"]
+    if groups.empty:
+        raise RClicksError("results table has no clicking-group trajectories (group 1..10); run --clicker groups")
+    keys = RCLICKS_KEYS + ["instance"]
+    wide = groups.pivot_table(index=keys, columns="group", values=["noc", "auc", "fail"], aggfunc="first", observed=True)
+    base = base.drop_duplicates(_BASE_KEYS + ["instance"]).set_index(_BASE_KEYS + ["instance"])[["noc", "auc", "fail", "iou1"]]
+    return wide, base
 
 
-def groups_summary(df: pd.DataFrame, thr: float = 0.9, k: int = 5, max_clicks: int | None = None) -> pd.DataFrame:
-    """The RClicks table per (model, dataset, policy, clickmap); see the module docstring for the formulas.
+def rclicks_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
+    """The RClicks table per (model, dataset, policy, clickmap, max_clicks, seed); formulas in the module docstring.
 
-    Needs baseline and all ten groups for a row; combinations missing any of them raise
-    RClicksError naming the missing clickers. Columns use ``t = round(100·thr)``.
+    Every instance must have the baseline and all ten groups; otherwise RClicksError names
+    the missing clickers. Columns use ``t = 100·thr`` (``Sample NoC@90``, ...).
     """
     if df.empty:
         raise RClicksError("results table is empty: nothing to summarise")
-    per = trajectory_table(df, thr, k, max_clicks)
-    parsed = per["clicker"].astype(str).map(parse_group)
-    per["group"] = parsed.map(lambda p: p[0] if p else 0)
-    per["clickmap"] = parsed.map(lambda p: p[1] if p else None)
-    base = per[per["clicker"].astype(str) == "baseline"]
-    groups = per[per["group"] > 0]
-    if groups.empty:
-        raise RClicksError("results table has no clicking-group trajectories (clickers g1..g10); run --clicker groups")
-    t = int(round(100 * thr))
-    outer = [c for c in ("model", "dataset", "policy") if c in per.columns]
+    t = tag(thr)
+    per = trajectory_table(df, thr)
+    wide, base = _instance_arrays(per)
     rows = []
-    for key, gdf in groups.groupby(outer + ["clickmap"], observed=True, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        ident = dict(zip(outer + ["clickmap"], key))
-        bsel = base
-        for c in outer:
-            bsel = bsel[bsel[c] == ident[c]]
-        present = set(gdf["group"].unique())
-        missing = [f"g{i}" for i in range(1, 11) if i not in present] + ([] if len(bsel) else ["baseline"])
+    for key, block in wide.groupby(level=RCLICKS_KEYS, observed=True, sort=True):
+        ident = dict(zip(RCLICKS_KEYS, key))
+        present = [g for g in range(1, 11) if g in block["noc"].columns and block["noc"][g].notna().all()]
+        missing = [f"g{g}" for g in range(1, 11) if g not in present]
+        insts = block.index.get_level_values("instance")
+        bkey = tuple(ident[k] for k in _BASE_KEYS)
+        try:
+            b = base.loc[bkey].reindex(insts)
+        except KeyError:
+            b = pd.DataFrame(index=insts, columns=base.columns, dtype=float)
+        if b["noc"].isna().any():
+            missing.append("baseline")
         if missing:
-            raise RClicksError(f"results for {ident}: missing clicker(s) {missing}; the groups summary needs baseline and g1..g10")
-        per_group = gdf.groupby("group").agg(noc=("noc", "mean"), nof=("fail", "sum"), iou=("iou_k", "mean"))
-        per_group = per_group.reindex(range(1, 11))
-        b_noc, b_nof, b_iou = float(bsel["noc"].mean()), float(bsel["fail"].sum()), float(bsel["iou_k"].mean())
-        s_noc, s_nof, s_iou = (float(per_group[c].mean()) for c in ("noc", "nof", "iou"))
-        g1, g10 = per_group.loc[1], per_group.loc[10]
-        inst = instance_nsr(gdf, k=None)
-        rows.append(
-            {
-                **ident,
-                "instances": int(gdf["instance"].nunique()),
-                f"Base NoC@{t}": b_noc,
-                f"Sample NoC@{t}": s_noc,
-                f"Sample NoC@{t} std": float(per_group["noc"].std(ddof=0)),
-                f"ΔSB NoC@{t}": _rel(s_noc, b_noc),
-                f"ΔGR NoC@{t}": _rel(float(g1["noc"]), float(g10["noc"])),
-                f"Base NoF@{t}": b_nof,
-                f"Sample NoF@{t}": s_nof,
-                f"Sample NoF@{t} std": float(per_group["nof"].std(ddof=0)),
-                f"ΔSB NoF@{t}": _rel(s_nof, b_nof),
-                f"ΔGR NoF@{t}": _rel(float(g1["nof"]), float(g10["nof"])),
-                f"Base IoU@{k}": b_iou,
-                f"Sample IoU@{k}": s_iou,
-                f"Sample IoU@{k} std": float(per_group["iou"].std(ddof=0)),
-                f"ΔSB IoU@{k}": s_iou - b_iou,
-                f"ΔGR IoU@{k}": float(g1["iou"]) - float(g10["iou"]),
-                f"NSR IoU@{k}": float(inst["nsr"].mean()),
-            }
-        )
+            raise RClicksError(
+                f"results for {ident}: missing clicker(s) {missing} on some instances; the RClicks table needs baseline and g1..g10 "
+                "on every instance (run --clicker groups)"
+            )
+        noc = block["noc"][list(range(1, 11))].to_numpy(dtype=np.float64).T  # 10 × n
+        auc = block["auc"][list(range(1, 11))].to_numpy(dtype=np.float64).T
+        mc = int(ident["max_clicks"])
+        fails = (noc == mc).sum(axis=1).astype(np.float64)  # F[g]
+        b_noc, b_auc, b_iou1 = (b[c].to_numpy(dtype=np.float64) for c in ("noc", "auc", "iou1"))
+        b_fail = float((b_noc == mc).sum())
+        h1, h2 = noc[:5], noc[5:]
+        a32 = auc.astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nsr = float(np.mean(a32.std(axis=0) / a32.mean(axis=0)))
+        rows.append({
+            **ident,
+            "instances": int(noc.shape[1]),
+            f"Base NoC@{t}": float(b_noc.mean()),
+            f"Sample NoC@{t}": float(noc.mean(axis=0).mean()),
+            f"Sample NoC@{t} std": float(noc.std(axis=0).mean()),
+            f"ΔSB NoC@{t} (%)": 100 * float(((noc.mean(axis=0) - b_noc) / b_noc).mean()),
+            f"ΔGR NoC@{t} (%)": 100 * float(((noc[0] - noc[9]) / noc[9]).mean()),
+            f"ΔHH NoC@{t} (%)": 100 * float(((h1 - h2) / h2).mean()),
+            f"Base NoF@{t}": b_fail,
+            f"Sample NoF@{t}": float(fails.mean()),
+            f"Sample NoF@{t} std": float(fails.std()),
+            f"ΔSB NoF@{t}": float(fails.mean() - b_fail),
+            f"ΔGR NoF@{t}": float(fails[0] - fails[9]),
+            f"ΔHH NoF@{t}": float((fails[:5] - fails[5:]).mean()),
+            "Base IoU (%)": 100 * float(b_auc.mean()),
+            "Sample IoU (%)": 100 * float(auc.mean(axis=0).mean()),
+            "Sample IoU std (%)": 100 * float(auc.std(axis=0).mean()),
+            "ΔSB IoU (%)": 100 * float((auc.mean(axis=0) - b_auc).mean()),
+            "ΔGR IoU (%)": 100 * float((auc[0] - auc[9]).mean()),
+            "ΔHH IoU (%)": 100 * float((auc[:5] - auc[5:]).mean()),
+            "NSR (%)": 100 * nsr,
+            "Base IoU@1 (%)": 100 * float(b_iou1.mean()),
+        })
     return pd.DataFrame(rows)
 
 
-def instance_nsr(df: pd.DataFrame, k: int | None = 1, max_clicks: int | None = None) -> pd.DataFrame:
-    """Per-instance noise-to-signal ratio ``std / mean`` (ddof = 0) of IoU@k over its clicking-group trajectories.
+#: The paper's tables: (title, [(column, format)]) — Tab. 4 main, Tabs. 9–11 supplementary.
+PAPER_TABLES: dict[str, list[tuple[str, str]]] = {
+    "main": [("Sample NoC@90", "pm"), ("ΔSB NoC@90 (%)", "{:.2f}"), ("ΔGR NoC@90 (%)", "{:.2f}")],
+    "noc": [("Sample NoC@90", "pm"), ("Base NoC@90", "{:.2f}"), ("ΔSB NoC@90 (%)", "{:.2f}"), ("ΔGR NoC@90 (%)", "{:.2f}"),
+            ("ΔHH NoC@90 (%)", "{:.2f}")],
+    "nof": [("Sample NoF@90", "pm1"), ("Base NoF@90", "{:.0f}"), ("ΔSB NoF@90", "{:.1f}"), ("ΔGR NoF@90", "{:.0f}"),
+            ("ΔHH NoF@90", "{:.1f}")],
+    "iou": [("Sample IoU (%)", "pm"), ("Base IoU (%)", "{:.2f}"), ("ΔSB IoU (%)", "{:.2f}"), ("ΔGR IoU (%)", "{:.2f}"),
+            ("ΔHH IoU (%)", "{:.2f}"), ("NSR (%)", "{:.2f}"), ("Base IoU@1 (%)", "{:.2f}")],
+}
 
-    ``df``: a results table (``k`` given) or a ``trajectory_table`` (``k=None``, uses its
-    ``iou_k``). Returns columns (model, dataset, policy, clickmap, instance, mean, std, nsr, n).
-    NSR is NaN when the mean IoU is 0.
+
+def paper_table(rc: pd.DataFrame, which: str = "main") -> pd.DataFrame:
+    """An RClicks table (``rclicks_table``) in the paper's layout: one row per model (and policy, click map),
+    per dataset the columns of ``PAPER_TABLES[which]`` formatted as printed (``m ± s`` for Sample values)."""
+    if which not in PAPER_TABLES:
+        raise RClicksError(f"unknown paper table {which!r}; known: {', '.join(PAPER_TABLES)}")
+    if rc.empty:
+        return pd.DataFrame()
+    row_keys = [k for k in ("model", "policy", "clickmap", "max_clicks") if k in rc.columns]
+    datasets = sorted(rc["dataset"].astype(str).unique())
+    out = []
+    for key, block in rc.groupby(row_keys, observed=True, sort=True):
+        row = dict(zip(row_keys, key if isinstance(key, tuple) else (key,)))
+        for ds in datasets:
+            sel = block[block["dataset"].astype(str) == ds]
+            for col, fmt in PAPER_TABLES[which]:
+                name = f"{ds} {col}"
+                if sel.empty:
+                    row[name] = "—"
+                    continue
+                r = sel.iloc[0]
+                if fmt in ("pm", "pm1"):
+                    std = col.replace(" (%)", " std (%)") if col.endswith("(%)") else f"{col} std"
+                    row[name] = (f"{r[col]:.1f} ± {r[std]:.2f}" if fmt == "pm1" else f"{r[col]:.2f} ± {r[std]:.2f}")
+                else:
+                    row[name] = fmt.format(r[col])
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def instance_nsr(df: pd.DataFrame, k: int = 1) -> pd.DataFrame:
+    """Per-instance first-click NSR (``NSR@k``): ``std / mean`` (ddof 0) of IoU after click ``k`` over the group trajectories.
+
+    Returns columns (model, dataset, policy, clickmap, max_clicks, instance, mean, std, nsr, n);
+    ``nsr`` is NaN when the mean is 0. (This is the per-instance difficulty of the paper's
+    Fig. 7 computed from the groups; the table's ``NSR (%)`` uses IoU-AuC instead.)
     """
-    if k is not None:
-        per = trajectory_table(df, 0.9, k, max_clicks)
-        parsed = per["clicker"].astype(str).map(parse_group)
-        per = per[parsed.notna()].copy()
-        per["clickmap"] = parsed[parsed.notna()].map(lambda p: p[1])
-    else:
-        per = df
-    keys = [c for c in ("model", "dataset", "policy", "clickmap", "instance") if c in per.columns]
+    tm = trajectory_matrix(df, ("iou",), attrs=("group", "clickmap"))
+    per = tm.keys.copy()
+    per["iou_k"] = iou_at_of(tm["iou"], tm.max_clicks, k)
+    per = per[per["group"].between(1, 10)]
+    keys = ["model", "dataset", "policy", "clickmap", "max_clicks", "instance"]
     g = per.groupby(keys, observed=True, sort=True)["iou_k"]
     out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "n": g.size()}).reset_index()
     out["nsr"] = np.where(out["mean"] > 0, out["std"] / out["mean"].where(out["mean"] > 0, 1.0), np.nan)
     return out
 
 
-def dataset_nsr(df: pd.DataFrame, k: int = 1, max_clicks: int | None = None) -> pd.DataFrame:
-    """Per-dataset NSR: the mean of the per-instance NSR (``instance_nsr``) over the dataset's instances."""
-    inst = instance_nsr(df, k, max_clicks)
-    keys = [c for c in ("model", "dataset", "policy", "clickmap") if c in inst.columns]
+def dataset_nsr(df: pd.DataFrame, k: int = 1) -> pd.DataFrame:
+    """Per-dataset first-click NSR: the mean of ``instance_nsr`` over the dataset's instances."""
+    inst = instance_nsr(df, k)
+    keys = ["model", "dataset", "policy", "clickmap", "max_clicks"]
     return inst.groupby(keys, observed=True, sort=True).agg(nsr=("nsr", "mean"), instances=("nsr", "size")).reset_index()
 
 
-def groups_report(df: pd.DataFrame, thr: float = 0.9, k: int = 5, nsr_k: int = 1, max_clicks: int | None = None) -> str:
-    """Printable RClicks report: the groups table (Sample values as ``mean ± std``), per-dataset and per-instance NSR of IoU@``nsr_k``."""
-    s = groups_summary(df, thr, k, max_clicks)
-    t = int(round(100 * thr))
-    keys = [c for c in ("model", "dataset", "policy", "clickmap") if c in s.columns]
-    view = s[keys + ["instances"]].copy()
-    view[f"Base NoC@{t}"] = s[f"Base NoC@{t}"].map("{:.3f}".format)
-    view[f"Sample NoC@{t}"] = [f"{m:.3f} ± {d:.3f}" for m, d in zip(s[f"Sample NoC@{t}"], s[f"Sample NoC@{t} std"])]
-    view[f"ΔSB NoC@{t}"] = s[f"ΔSB NoC@{t}"].map("{:+.1%}".format)
-    view[f"ΔGR NoC@{t}"] = s[f"ΔGR NoC@{t}"].map("{:+.1%}".format)
-    view[f"Base NoF@{t}"] = s[f"Base NoF@{t}"].map("{:.0f}".format)
-    view[f"Sample NoF@{t}"] = [f"{m:.1f} ± {d:.1f}" for m, d in zip(s[f"Sample NoF@{t}"], s[f"Sample NoF@{t} std"])]
-    view[f"ΔSB NoF@{t}"] = s[f"ΔSB NoF@{t}"].map("{:+.1%}".format)
-    view[f"ΔGR NoF@{t}"] = s[f"ΔGR NoF@{t}"].map("{:+.1%}".format)
-    view[f"Base IoU@{k}"] = s[f"Base IoU@{k}"].map("{:.4f}".format)
-    view[f"Sample IoU@{k}"] = [f"{m:.4f} ± {d:.4f}" for m, d in zip(s[f"Sample IoU@{k}"], s[f"Sample IoU@{k} std"])]
-    view[f"ΔSB IoU@{k}"] = s[f"ΔSB IoU@{k}"].map("{:+.4f}".format)
-    view[f"ΔGR IoU@{k}"] = s[f"ΔGR IoU@{k}"].map("{:+.4f}".format)
-    inst = instance_nsr(df, nsr_k, max_clicks)
-    ds = dataset_nsr(df, nsr_k, max_clicks)
-    with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_rows", 500, "display.precision", 4):
-        parts = [
-            "RClicks clicking groups (Sample = mean ± std over G1..G10; ΔSB = (Sample − Base)/Base, "
-            "ΔGR = (G1 − G10)/G10; IoU deltas are differences):",
-            view.T.to_string(header=False) if len(view) == 1 else view.to_string(index=False),
-            f"\nper-dataset NSR (std/mean of IoU@{nsr_k} over group trajectories, mean over instances):",
-            ds.to_string(index=False),
-            f"\nper-instance NSR of IoU@{nsr_k}:",
-            inst.to_string(index=False),
-        ]
-    return "\n".join(parts)
+def groups_report(df: pd.DataFrame, thr: float = 0.9) -> str:
+    """Printable RClicks report: the paper's main table and its NoC / NoF / IoU supplementary tables."""
+    rc = rclicks_table(df, thr)
+    parts = []
+    titles = {"main": "RClicks main table (Tab. 4): Sample NoC@90 ± std, ΔSB %, ΔGR %",
+              "noc": "NoC@90 (Tab. 9)", "nof": "NoF@90 (Tab. 10)", "iou": "IoU = IoU-AuC over all clicks, % (Tab. 11), NSR %"}
+    with pd.option_context("display.width", 250, "display.max_columns", 60, "display.max_rows", 500):
+        for which, title in titles.items():
+            parts.append(f"{title}:\n{paper_table(rc, which).to_string(index=False)}")
+    return "\n\n".join(parts)

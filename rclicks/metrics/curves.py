@@ -1,11 +1,27 @@
-"""Per-trajectory protocol metrics (NoC, NoF, mIoU@k, IoU-AuC@k) and table summaries.
+"""Per-trajectory protocol metrics (NoC, NoF, mIoU@k, IoU-AuC) and the standard summary.
 
-A trajectory's IoU sequence ``ious[k-1]`` is the IoU after click ``k``. Sequences that
-stopped early (target IoU reached) are padded with their last value up to ``max_clicks``.
+A trajectory's IoU sequence ``ious[k-1]`` is the IoU after click ``k``. Every row of the
+results table records the ``max_clicks`` its trajectory was run with; sequences that
+stopped early (``target_iou`` reached) are padded with their last value up to that
+``max_clicks``, never beyond. No function guesses ``max_clicks`` from other rows.
+
+Definitions (each has one function here; docs/realistic-clicks.md states them too):
+
+* ``NoC@t`` — the first click ``k`` with IoU ≥ ``t``, else ``max_clicks`` (RITM
+  ``compute_noc_metric``);
+* ``NoF@t`` — trajectories with ``NoC@t == max_clicks`` (RITM's and RClicks' rule; it
+  also counts reaching ``t`` exactly on the last click). The variant that counts only
+  trajectories that never reach ``t`` is ``NoF@t_never``;
+* ``mIoU@k`` — mean IoU after click ``k`` (``k ≤ max_clicks``);
+* ``IoU-AuC@k`` — trapezoid area under IoU-per-click over clicks ``1..k`` divided by
+  ``k − 1`` (TETRIS); ``IoU-AuC`` without ``@k`` is over all ``max_clicks`` clicks
+  (RClicks' "IoU": ``np.trapz(ious) / 19`` for 20 clicks). Undefined (NaN) when
+  ``k > max_clicks``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -13,127 +29,234 @@ import pandas as pd
 
 from rclicks.errors import RClicksError
 
-TRAJECTORY_KEYS = ["model", "dataset", "clicker", "policy", "seed", "instance"]
-SUMMARY_KEYS = ["model", "dataset", "clicker", "policy"]
+TRAJECTORY_KEYS = ["model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance"]
+SUMMARY_KEYS = ["model", "dataset", "clicker", "policy", "max_clicks"]
+#: NoC/NoF thresholds reported by default (the field reports NoC@85, @90 and @95).
+THRESHOLDS: tuple[float, ...] = (0.85, 0.90, 0.95)
+
+
+def tag(thr: float) -> str:
+    """Column tag of a threshold: ``0.9`` → ``"90"``."""
+    return f"{100 * thr:g}"
 
 
 def _pad(ious: Sequence[float], max_clicks: int) -> np.ndarray:
     arr = np.asarray(ious, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise RClicksError("an IoU sequence must be a non-empty 1-D list")
-    if arr.size >= max_clicks:
-        return arr[:max_clicks]
+    if max_clicks < 1:
+        raise RClicksError(f"max_clicks must be at least 1, got {max_clicks}")
+    if arr.size > max_clicks:
+        raise RClicksError(f"the IoU sequence has {arr.size} clicks, more than max_clicks={max_clicks}")
     return np.concatenate([arr, np.full(max_clicks - arr.size, arr[-1])])
 
 
 def noc(ious: Sequence[float], thr: float, max_clicks: int = 20) -> int:
-    """Number of clicks: the first click ``k`` (1-based) with IoU ≥ ``thr``, else ``max_clicks``."""
+    """Number of clicks: the first click ``k`` (1-based) with IoU ≥ ``thr``, else ``max_clicks`` (RITM)."""
     reached = _pad(ious, max_clicks) >= thr
     return int(np.argmax(reached)) + 1 if reached.any() else max_clicks
 
 
 def failed(ious: Sequence[float], thr: float, max_clicks: int = 20) -> bool:
-    """True when the trajectory never reaches ``thr`` within ``max_clicks`` (our NoF counts these)."""
+    """NoF's rule (RITM, RClicks): ``NoC@thr == max_clicks``, which includes reaching ``thr`` exactly on the last click."""
+    return noc(ious, thr, max_clicks) == max_clicks
+
+
+def never_reached(ious: Sequence[float], thr: float, max_clicks: int = 20) -> bool:
+    """The ``NoF@t_never`` variant: the trajectory never reaches ``thr`` within ``max_clicks``."""
     return not bool((_pad(ious, max_clicks) >= thr).any())
 
 
-def failed_ritm(ious: Sequence[float], thr: float, max_clicks: int = 20) -> bool:
-    """RITM's failure rule: ``NoC ≥ max_clicks``, which also counts reaching ``thr`` exactly on the last click."""
-    return noc(ious, thr, max_clicks) >= max_clicks
+def miou_at(ious: Sequence[float], k: int, max_clicks: int | None = None) -> float:
+    """IoU after click ``k`` (1-based) of a trajectory run with ``max_clicks`` (default: ``k`` or the sequence length)."""
+    max_clicks = max(k, len(ious)) if max_clicks is None else max_clicks
+    if k > max_clicks:
+        raise RClicksError(f"IoU@{k} needs at least {k} clicks; the trajectory ran max_clicks={max_clicks}")
+    return float(_pad(ious, max_clicks)[k - 1])
 
 
-def miou_at(ious: Sequence[float], k: int) -> float:
-    """IoU after click ``k`` (1-based); the last IoU when the trajectory stopped earlier."""
-    return float(_pad(ious, k)[k - 1])
+def iou_auc(ious: Sequence[float], k: int | None = None, max_clicks: int | None = None) -> float:
+    """IoU-AuC@k: trapezoid area under IoU-per-click over clicks ``1..k``, divided by ``k − 1`` (in [0, 1]).
 
-
-def iou_auc(ious: Sequence[float], k: int = 10) -> float:
-    """IoU-AuC@k: trapezoid area under IoU-per-click over clicks 1..k, divided by ``k - 1`` (in [0, 1]).
-
-    For ``k = 1`` it is the first IoU. (TETRIS, Moskalenko et al., AAAI 2024.)
+    ``max_clicks`` is what the trajectory was run with (default: the larger of ``k`` and
+    the sequence length); a shorter sequence stopped early and is padded with its
+    last IoU. ``k=None`` means all ``max_clicks`` clicks. For ``k = 1`` it is the first
+    IoU. (TETRIS, Moskalenko et al., AAAI 2024; RClicks' IoU is ``k = max_clicks = 20``.)
     """
-    arr = _pad(ious, k)
+    if max_clicks is None:
+        max_clicks = max(k or 0, len(ious))
+    k = max_clicks if k is None else k
+    if k > max_clicks:
+        raise RClicksError(f"IoU-AuC@{k} needs at least {k} clicks; the trajectory ran max_clicks={max_clicks}")
+    arr = _pad(ious, max_clicks)[:k]
     if k == 1:
         return float(arr[0])
     return float(((arr[:-1] + arr[1:]) / 2).sum() / (k - 1))
 
 
-def iou_matrix(df: pd.DataFrame, column: str = "iou", max_clicks: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Trajectories of a results table as a matrix: (keys DataFrame, ``n_traj × max_clicks`` array).
+@dataclass
+class TrajectoryMatrix:
+    """Trajectories of a results table as arrays.
 
-    Missing trailing clicks are forward-filled with the trajectory's last value.
+    ``keys``: one row per trajectory (``TRAJECTORY_KEYS`` plus attribute columns taken
+    from its first row). ``values[column]``: ``float64`` ``n × width`` (width = the
+    largest ``max_clicks``), forward-filled up to each trajectory's ``max_clicks`` and NaN
+    after it. ``max_clicks``: ``int64`` ``n``.
     """
+
+    keys: pd.DataFrame
+    values: dict[str, np.ndarray]
+    max_clicks: np.ndarray
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.values[column]
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, int]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        order = np.argsort(np.asarray([str(c) for c in cats], dtype=object), kind="stable") if len(cats) else np.arange(0)
+        rank = np.empty(len(cats), dtype=np.int64)
+        rank[order] = np.arange(len(cats))
+        codes = col.cat.codes.to_numpy()
+        return np.where(codes >= 0, rank[codes], -1), len(cats)
+    codes, uniques = pd.factorize(col, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs: Sequence[str] = ()) -> TrajectoryMatrix:
+    """Build a :class:`TrajectoryMatrix` of ``columns`` from a long-form results table (sorted by the keys)."""
     if df.empty:
         raise RClicksError("results table is empty: nothing to summarise")
-    keys = [k for k in TRAJECTORY_KEYS if k in df.columns]
-    max_clicks = int(max_clicks or df["click"].max())
-    wide = df.pivot_table(index=keys, columns="click", values=column, aggfunc="first", observed=True)
-    wide = wide.reindex(columns=range(1, max_clicks + 1)).ffill(axis=1)
-    return wide.index.to_frame(index=False), wide.to_numpy(dtype=np.float64)
+    missing = [k for k in TRAJECTORY_KEYS + ["click", *columns, *attrs] if k not in df.columns]
+    if missing:
+        raise RClicksError(f"results table lacks column(s) {missing}; expected the rclicks results contract (rclicks.results.SCHEMA)")
+    code = np.zeros(len(df), dtype=np.int64)
+    for k in TRAJECTORY_KEYS:
+        c, n = _codes(df[k])
+        if (c < 0).any():
+            raise RClicksError(f"results table has missing values in key column {k!r}")
+        if n and code.max(initial=0) > (np.iinfo(np.int64).max // max(n, 1)) - n:
+            _, code = np.unique(code, return_inverse=True)
+        code = code * n + c
+    uniq, first, tid = np.unique(code, return_index=True, return_inverse=True)
+    click = df["click"].to_numpy(dtype=np.int64)
+    mc_rows = df["max_clicks"].to_numpy(dtype=np.int64)
+    mc = mc_rows[first]
+    if (click > mc_rows).any() or (click < 1).any():
+        raise RClicksError("results table has click numbers outside 1..max_clicks")
+    width = int(mc.max())
+    cols = np.arange(width)
+    beyond = cols[None, :] >= mc[:, None]
+    out: dict[str, np.ndarray] = {}
+    rev = slice(None, None, -1)  # assign in reverse so the first of duplicate rows wins
+    for name in columns:
+        m = np.full((uniq.size, width), np.nan)
+        m[tid[rev], click[rev] - 1] = df[name].to_numpy(dtype=np.float64)[rev]
+        have = ~np.isnan(m)
+        idx = np.where(have, cols[None, :], 0)
+        np.maximum.accumulate(idx, axis=1, out=idx)
+        m = np.take_along_axis(m, idx, axis=1)
+        m[beyond] = np.nan
+        out[name] = m
+    keys = df.iloc[first][TRAJECTORY_KEYS + list(attrs)].reset_index(drop=True)
+    return TrajectoryMatrix(keys=keys, values=out, max_clicks=mc)
 
 
-def trajectory_metrics(df: pd.DataFrame, max_clicks: int | None = None) -> pd.DataFrame:
-    """One row per trajectory: NoC@85/90, failed@85/90 (ours and RITM's), IoU@1/5/10, AuC@10."""
-    max_clicks = int(max_clicks or df["click"].max())
-    keys, m = iou_matrix(df, "iou", max_clicks)
-    out = keys.copy()
-    for thr, tag in ((0.85, "85"), (0.90, "90")):
-        reached = m >= thr
-        any_ = reached.any(axis=1)
-        noc_ = np.where(any_, reached.argmax(axis=1) + 1, max_clicks)
-        out[f"noc{tag}"] = noc_
-        out[f"fail{tag}"] = ~any_
-        out[f"fail{tag}_ritm"] = noc_ >= max_clicks
-    for k in (1, 5, 10):
-        out[f"iou@{k}"] = m[:, min(k, max_clicks) - 1]
-    k = min(10, max_clicks)
-    out["auc@10"] = m[:, 0] if k == 1 else ((m[:, : k - 1] + m[:, 1:k]) / 2).sum(axis=1) / (k - 1)
-    _, b = iou_matrix(df, "biou", max_clicks)
+def noc_of(m: np.ndarray, max_clicks: np.ndarray, thr: float) -> np.ndarray:
+    """``int64`` NoC@thr per row of an IoU matrix (``max_clicks`` where never reached)."""
+    reached = np.nan_to_num(m, nan=-1.0) >= thr
+    return np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, max_clicks).astype(np.int64)
+
+
+def iou_at_of(m: np.ndarray, max_clicks: np.ndarray, k: int) -> np.ndarray:
+    """IoU after click ``k`` per row (NaN where ``k > max_clicks``)."""
+    if k > m.shape[1]:
+        return np.full(m.shape[0], np.nan)
+    return np.where(max_clicks >= k, m[:, k - 1], np.nan)
+
+
+def auc_of(m: np.ndarray, max_clicks: np.ndarray, k: int | None = None) -> np.ndarray:
+    """IoU-AuC@k per row (``k=None``: over each row's own ``max_clicks``); NaN where ``k > max_clicks``."""
+    n, width = m.shape
+    kk = max_clicks if k is None else np.full(n, int(k))
+    z = np.nan_to_num(m[:, : max(1, min(int(kk.max()), width))], nan=0.0)
+    trap = (z[:, :-1] + z[:, 1:]) / 2
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(trap, axis=1)], axis=1)
+    kc = np.clip(kk, 1, z.shape[1])
+    area = np.take_along_axis(csum, (kc - 1)[:, None], axis=1)[:, 0]
+    out = np.where(kk == 1, z[:, 0], area / np.maximum(kk - 1, 1))
+    return np.where(kk <= max_clicks, out, np.nan)
+
+
+def trajectory_metrics(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
+    """One row per trajectory: ``noc{t}``, ``fail{t}`` (NoC == max_clicks), ``never{t}``, ``iou@k`` for ``k`` in ``at``, AuCs, BIoU."""
+    tm = trajectory_matrix(df, ("iou", "biou"))
+    m, b, mc = tm["iou"], tm["biou"], tm.max_clicks
+    out = tm.keys.copy()
+    for thr in thresholds:
+        n = noc_of(m, mc, thr)
+        out[f"noc{tag(thr)}"] = n
+        out[f"fail{tag(thr)}"] = n == mc
+        out[f"never{tag(thr)}"] = ~(np.nan_to_num(m, nan=-1.0) >= thr).any(axis=1)
+    for k in sorted(set(at) | {1, 5, 10}):
+        out[f"iou@{k}"] = iou_at_of(m, mc, k)
+    out["iou@last"] = iou_at_of(m, mc, 1) if m.shape[1] == 0 else np.take_along_axis(m, (mc - 1)[:, None], axis=1)[:, 0]
+    out["auc@10"] = auc_of(m, mc, 10)
+    out["auc"] = auc_of(m, mc, None)
     out["biou@1"] = b[:, 0]
-    out["bauc@10"] = b[:, 0] if k == 1 else ((b[:, : k - 1] + b[:, 1:k]) / 2).sum(axis=1) / (k - 1)
+    out["bauc@10"] = auc_of(b, mc, 10)
     return out
 
 
-def summarize(df: pd.DataFrame, max_clicks: int | None = None) -> pd.DataFrame:
-    """The standard protocol summary per (model, dataset, clicker, policy).
+def summarize(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS) -> pd.DataFrame:
+    """The standard protocol summary per (model, dataset, clicker, policy, max_clicks).
 
-    Columns: ``n`` trajectories, ``NoC@85``, ``NoC@90`` (means), ``NoF@85``, ``NoF@90``
-    (trajectories never reaching the threshold), ``NoF@85_ritm``/``NoF@90_ritm`` (RITM's
-    count of NoC == max_clicks), ``mIoU@1/5/10``, ``IoU-AuC@10``, ``BIoU@1``, ``BIoU-AuC@10``.
+    Columns: ``n`` trajectories; per threshold ``t``: ``NoC@t`` (mean), ``NoF@t`` (count
+    of NoC == max_clicks) and ``NoF@t_never`` (count never reaching t); ``mIoU@1/5/10``,
+    ``IoU-AuC@10``, ``IoU-AuC`` (all clicks), ``BIoU@1``, ``BIoU-AuC@10``. A metric needing
+    more clicks than ``max_clicks`` is NaN.
     """
-    per = trajectory_metrics(df, max_clicks)
-    keys = [k for k in SUMMARY_KEYS if k in per.columns]
-    g = per.groupby(keys, observed=True, sort=True)
-    out = pd.DataFrame(
-        {
-            "n": g.size(),
-            "NoC@85": g["noc85"].mean(),
-            "NoC@90": g["noc90"].mean(),
-            "NoF@85": g["fail85"].sum(),
-            "NoF@90": g["fail90"].sum(),
-            "NoF@85_ritm": g["fail85_ritm"].sum(),
-            "NoF@90_ritm": g["fail90_ritm"].sum(),
-            "mIoU@1": g["iou@1"].mean(),
-            "mIoU@5": g["iou@5"].mean(),
-            "mIoU@10": g["iou@10"].mean(),
-            "IoU-AuC@10": g["auc@10"].mean(),
-            "BIoU@1": g["biou@1"].mean(),
-            "BIoU-AuC@10": g["bauc@10"].mean(),
-        }
-    )
-    return out.reset_index()
+    per = trajectory_metrics(df, thresholds)
+    g = per.groupby(SUMMARY_KEYS, observed=True, sort=True)
+    cols: dict[str, pd.Series] = {"n": g.size()}
+    for thr in thresholds:
+        t = tag(thr)
+        cols[f"NoC@{t}"] = g[f"noc{t}"].mean()
+    for thr in thresholds:
+        t = tag(thr)
+        cols[f"NoF@{t}"] = g[f"fail{t}"].sum()
+        cols[f"NoF@{t}_never"] = g[f"never{t}"].sum()
+    for k in (1, 5, 10):
+        cols[f"mIoU@{k}"] = g[f"iou@{k}"].mean()
+    cols["IoU-AuC@10"] = g["auc@10"].mean()
+    cols["IoU-AuC"] = g["auc"].mean()
+    cols["BIoU@1"] = g["biou@1"].mean()
+    cols["BIoU-AuC@10"] = g["bauc@10"].mean()
+    return pd.DataFrame(cols).reset_index()
 
 
-def per_click_curve(df: pd.DataFrame, max_clicks: int | None = None) -> pd.DataFrame:
-    """Mean IoU and BIoU after each click, per (model, dataset, clicker, policy), long form."""
-    max_clicks = int(max_clicks or df["click"].max())
-    keys, m = iou_matrix(df, "iou", max_clicks)
-    _, b = iou_matrix(df, "biou", max_clicks)
-    group = [k for k in SUMMARY_KEYS if k in keys.columns]
+def per_click_curve(df: pd.DataFrame, metrics: Sequence[str] = ("iou", "biou")) -> pd.DataFrame:
+    """Mean of each per-click metric after each click, per (model, dataset, clicker, policy, max_clicks), long form.
+
+    ``metrics``: ``iou``, ``biou`` or any metric of :data:`rclicks.metrics.mask.COUNT_METRICS`
+    (derived from the rows' confusion counts).
+    """
+    from rclicks.metrics.mask import COUNT_METRICS, metric_from_counts
+
+    df = df.copy() if any(m in COUNT_METRICS and m not in df.columns for m in metrics) else df
+    for name in metrics:
+        if name not in df.columns:
+            if name not in COUNT_METRICS:
+                raise RClicksError(f"unknown per-click metric {name!r}; known: iou, biou, {', '.join(COUNT_METRICS)}")
+            df[name] = metric_from_counts(name, df["tp"], df["fp"], df["fn"], df["tn"])
+    tm = trajectory_matrix(df, tuple(metrics))
+    keys = tm.keys[SUMMARY_KEYS]
     rows = []
-    for gkey, idx in keys.groupby(group, observed=True, sort=True).groups.items():
-        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
-        mi, bi = m[idx].mean(axis=0), b[idx].mean(axis=0)
-        for c in range(max_clicks):
-            rows.append({**dict(zip(group, gkey)), "click": c + 1, "iou": mi[c], "biou": bi[c]})
+    for gkey, idx in keys.groupby(SUMMARY_KEYS, observed=True, sort=True).groups.items():
+        idx = np.asarray(idx)
+        width = int(tm.max_clicks[idx].max())
+        means = {name: np.nanmean(tm[name][idx, :width], axis=0) for name in metrics}
+        for c in range(width):
+            rows.append({**dict(zip(SUMMARY_KEYS, gkey)), "click": c + 1, **{n: float(v[c]) for n, v in means.items()}})
     return pd.DataFrame(rows)

@@ -43,10 +43,14 @@ def confusion(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None)
     return tp, fp, fn, tn
 
 
+def iou_from_counts(tp: int, fp: int, fn: int, tn: int = 0) -> float:
+    """IoU ``tp / (tp + fp + fn)`` from confusion counts; 1.0 when the union is empty."""
+    return _ratio(tp, tp + fp + fn)
+
+
 def iou(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
     """Intersection over union ``|G∩P| / |G∪P|`` over valid pixels (RITM's ``get_iou``)."""
-    tp, fp, fn, _ = confusion(gt, pred, valid)
-    return _ratio(tp, tp + fp + fn)
+    return iou_from_counts(*confusion(gt, pred, valid))
 
 
 def dice(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
@@ -100,3 +104,39 @@ def boundary_iou(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = No
     gt, pred, valid = _check(gt, pred, valid)
     width = boundary_width(gt.shape, ratio)
     return iou(boundary(gt, width), boundary(pred, width), valid)
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.ones_like(num), where=den != 0)
+
+
+#: Per-click metrics derived from confusion counts ``(tp, fp, fn, tn)`` over valid pixels
+#: (the IPOL 2024 demo's metrics). An empty denominator scores 1.0, as for IoU.
+COUNT_METRICS: dict[str, str] = {
+    "iou": "tp / (tp + fp + fn)",
+    "dice": "2 tp / (2 tp + fp + fn)",
+    "precision": "tp / (tp + fp)",
+    "recall": "tp / (tp + fn)",
+    "accuracy": "(tp + tn) / (tp + fp + fn + tn)",
+    "fscore": "F1 = 2 P R / (P + R), equal to Dice on binary masks",
+}
+
+
+def metric_from_counts(name: str, tp, fp, fn, tn) -> np.ndarray:
+    """A :data:`COUNT_METRICS` metric, vectorised over arrays of confusion counts; ``float64``."""
+    tp, fp, fn, tn = (np.asarray(v, dtype=np.float64) for v in (tp, fp, fn, tn))
+    if name == "iou":
+        return _safe_ratio(tp, tp + fp + fn)
+    if name == "dice":
+        return _safe_ratio(2 * tp, 2 * tp + fp + fn)
+    if name == "precision":
+        return _safe_ratio(tp, tp + fp)
+    if name == "recall":
+        return _safe_ratio(tp, tp + fn)
+    if name == "accuracy":
+        return _safe_ratio(tp + tn, tp + fp + fn + tn)
+    if name == "fscore":
+        p, r = _safe_ratio(tp, tp + fp), _safe_ratio(tp, tp + fn)
+        return np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) != 0)
+    raise RClicksError(f"unknown count metric {name!r}; known: {', '.join(COUNT_METRICS)}")

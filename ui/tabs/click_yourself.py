@@ -8,7 +8,7 @@ import pandas as pd
 from rclicks.clickers.baseline import baseline_click
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.evaluate import evaluate
+from rclicks.runner import evaluate
 from rclicks.metrics.mask import iou
 from rclicks.types import Click
 from rclicks.viz import draw_clicks, iou_figure, overlay_mask

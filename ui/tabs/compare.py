@@ -10,8 +10,8 @@ import pandas as pd
 
 from rclicks.config import data_root
 from rclicks.errors import RClicksError
-from rclicks.evaluate import evaluate
-from rclicks.metrics.curves import noc
+from rclicks.runner import evaluate
+from rclicks.metrics.curves import trajectory_metrics
 from rclicks.metrics.rle import rle_decode
 from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
@@ -36,17 +36,17 @@ def compare_bundled(dataset: str, index: int, model: str, clickers: list[str], m
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per clicker: IoU after click 1, 3 and the last click, NoC@85/90 — the numbers the page shows."""
-    rows = []
-    max_clicks = int(df["click"].max())
-    for name, g in df.groupby("clicker", sort=False):
-        ious = g.sort_values("click")["iou"].tolist()
-        rows.append({
-            "clicker": name, "IoU@1": round(ious[0], 4), "IoU@3": round(ious[min(2, len(ious) - 1)], 4),
-            f"IoU@{max_clicks}": round(ious[-1], 4), "BIoU@1": round(float(g.sort_values("click")["biou"].iloc[0]), 4),
-            "NoC@85": noc(ious, 0.85, max_clicks), "NoC@90": noc(ious, 0.90, max_clicks),
-        })
-    return pd.DataFrame(rows)
+    """Per clicker: IoU after click 1, 3 and the last click, NoC@85/90 — the numbers the page shows (``trajectory_metrics``)."""
+    per = trajectory_metrics(df, thresholds=(0.85, 0.90), at=(1, 3)).set_index("clicker")
+    order = list(dict.fromkeys(df["clicker"].astype(str)))
+    per = per.loc[order]
+    max_clicks = int(per["max_clicks"].iloc[0])
+    return pd.DataFrame({
+        "clicker": order, "IoU@1": per["iou@1"].round(4).to_numpy(),
+        "IoU@3": per["iou@3"].fillna(per["iou@last"]).round(4).to_numpy(),
+        f"IoU@{max_clicks}": per["iou@last"].round(4).to_numpy(), "BIoU@1": per["biou@1"].round(4).to_numpy(),
+        "NoC@85": per["noc85"].to_numpy(), "NoC@90": per["noc90"].to_numpy(),
+    })
 
 
 def panels(sample: Sample, df: pd.DataFrame, upto: int) -> list[tuple[np.ndarray, str]]:

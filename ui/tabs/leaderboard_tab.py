@@ -63,10 +63,10 @@ def scatter(table: pd.DataFrame, dataset: str):
     """Sample NoC@90 vs ΔGR per model on ``dataset`` (plotly)."""
     import plotly.express as px
 
-    x, y = f"{dataset} Sample NoC@90", f"{dataset} ΔGR"
+    x, y = f"{dataset} Sample NoC@90", f"{dataset} ΔGR (%)"
     if x not in table or y not in table:
         return None
-    fig = px.scatter(table, x=x, y=y, text="model", color="family", title=f"{dataset}: Sample NoC@90 vs ΔGR (lower-left is better)",
+    fig = px.scatter(table, x=x, y=y, text="model", color="family", title=f"{dataset}: Sample NoC@90 vs ΔGR % (lower-left is better)",
                      height=360)
     return fig.update_traces(textposition="top center", marker={"size": 10})
 
@@ -82,7 +82,7 @@ def build() -> None:
         query = gr.Textbox(label="search model", elem_id="lb-search")
         families = gr.CheckboxGroup(sorted(set(table["family"])), label="family", elem_id="lb-family")
         ds = gr.CheckboxGroup(datasets, value=datasets, label="datasets", elem_id="lb-datasets")
-    columns = gr.CheckboxGroup(metrics, value=[m for m in metrics if m in ("NoC@90", "Sample NoC@90", "ΔSB", "ΔGR", "NoF@90", "IoU@1")],
+    columns = gr.CheckboxGroup(metrics, value=[m for m in metrics if m in ("NoC@90", "Sample NoC@90", "ΔSB (%)", "ΔGR (%)", "NoF@90", "IoU@1")],
                                label="columns", elem_id="lb-columns")
     view = gr.Dataframe(filtered(table, "", [], datasets, columns.value), interactive=False, elem_id="lb-table", wrap=True)
     with gr.Row():

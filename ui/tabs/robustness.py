@@ -11,7 +11,7 @@ import numpy as np
 from rclicks.attacks.heatmap import click_heatmap, heatmap_png
 from rclicks.clickers import build_clicker
 from rclicks.errors import RClicksError
-from rclicks.evaluate import run_trajectory
+from rclicks.runner import run_trajectory
 from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, iou_figure
 from ui import pool

@@ -23,7 +23,7 @@ import pandas as pd
 from rclicks.clickers.base import Clicker, available_clickers, build_clicker
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.metrics.mask import boundary_iou, iou
+from rclicks.metrics.mask import boundary_iou, confusion, iou_from_counts
 from rclicks.metrics.rle import rle_encode
 from rclicks.models.base import ISModel, build_model
 from rclicks.models.multimask import apply_policy, check_policy, wants_multimask
@@ -38,23 +38,39 @@ PROTOCOLS: dict[str, list[str]] = {
 }
 
 
-def expand_clickers(clicker: str | Sequence[str]) -> list[str]:
-    """Clicker names for a clicker name, a protocol name, a comma-separated list, or a list."""
+def clicker_protocols(clicker: str | Sequence[str]) -> dict[str, str]:
+    """Clicker name → the protocol it was asked under, for a clicker, a protocol, a comma-separated list, or a list.
+
+    A clicker named directly is its own protocol (``baseline`` → ``baseline``); a clicker
+    reached through a protocol name records that name (``g3`` of ``groups`` → ``groups``).
+    The first mention of a clicker wins.
+    """
     names = [clicker] if isinstance(clicker, str) else list(clicker)
-    out: list[str] = []
+    out: dict[str, str] = {}
     for name in names:
         for part in str(name).split(","):
             part = part.strip()
             if not part:
                 continue
-            out.extend(PROTOCOLS.get(part, [part]))
+            for c in PROTOCOLS.get(part, [part]):
+                out.setdefault(c, part)
     known = available_clickers()
     unknown = [n for n in out if n not in known]
     if unknown:
         raise RClicksError(
             f"unknown clicker(s) {unknown}; known clickers: {', '.join(sorted(known))}; protocols: {', '.join(PROTOCOLS)}"
         )
-    return list(dict.fromkeys(out))
+    return out
+
+
+def expand_clickers(clicker: str | Sequence[str]) -> list[str]:
+    """Clicker names for a clicker name, a protocol name, a comma-separated list, or a list."""
+    return list(clicker_protocols(clicker))
+
+
+def clicker_provenance(clicker: Clicker) -> dict[str, Any]:
+    """The ``clickmap`` (name and parameters, "" for robots) and ``group`` (1..10, 0 otherwise) a clicker declares."""
+    return {"clickmap": str(getattr(clicker, "clickmap_label", "")), "group": int(getattr(clicker, "group", 0))}
 
 
 def trajectory_rng(seed: int, dataset: str, instance: str, clicker: str) -> np.random.Generator:
@@ -99,7 +115,9 @@ def run_trajectory(
         pred_mask = pred.mask
         if pred_mask.shape != sample.mask.shape:
             raise RClicksError(f"model {getattr(model, 'name', model)!r} returned a {pred_mask.shape} mask for a {sample.mask.shape} image")
-        traj.ious.append(iou(sample.mask, pred_mask, valid))
+        counts = confusion(sample.mask, pred_mask, valid)
+        traj.counts.append(counts)
+        traj.ious.append(iou_from_counts(*counts))
         traj.bious.append(boundary_iou(sample.mask, pred_mask, valid))
         if keep_masks:
             traj.masks_rle.append(rle_encode(pred_mask))
@@ -110,13 +128,19 @@ def run_trajectory(
 
 
 def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
-    """Long-form rows (one per click) of a trajectory, with constant columns ``const``."""
+    """Long-form rows (one per click) of a trajectory, with constant columns ``const``.
+
+    ``const`` carries the run's contract columns (model, policy, seed, max_clicks,
+    target_iou, protocol, clickmap, group, checksums; see ``rclicks.results.SCHEMA``).
+    """
     rows = []
     for k, click in enumerate(traj.clicks):
+        tp, fp, fn, tn = traj.counts[k]
         row = {
             "dataset": traj.dataset, "instance": traj.instance, **const, "click": k + 1,
             "x": click.x, "y": click.y, "positive": click.positive,
             "iou": traj.ious[k], "biou": traj.bious[k], "time_s": traj.times[k],
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn,
         }
         if traj.masks_rle is not None:
             import json
@@ -165,7 +189,10 @@ def _run_group(model: ISModel, dataset: Sequence[Sample], indices: list[int], cl
                 model, sample, clicker, max_clicks=cfg["max_clicks"], rng=rng, target_iou=cfg["target_iou"],
                 keep_masks=cfg["keep_masks"], policy=cfg["policy"], set_image=False,
             )
-            rows += trajectory_rows(traj, clicker=getattr(clicker, "name", cname), **cfg["const"])
+            rows += trajectory_rows(
+                traj, clicker=getattr(clicker, "name", cname), protocol=cfg["protocols"].get(cname, cname),
+                **clicker_provenance(clicker), **cfg["const"],
+            )
     return rows, skipped
 
 
@@ -223,7 +250,8 @@ def evaluate(
         raise RClicksError(f"workers must be at least 1, got {workers}")
     model_kwargs = dict(model_kwargs or {})
     ds = load_dataset(dataset) if isinstance(dataset, (str, os.PathLike)) else dataset
-    names = expand_clickers(clicker)
+    protocols = clicker_protocols(clicker)
+    names = list(protocols)
     if isinstance(model, str):
         model_name = model
         model_obj = build_model(model, **model_kwargs)
@@ -232,10 +260,14 @@ def evaluate(
             raise RClicksError("workers > 1 needs the model given by registry name, not as an object")
         model_obj, model_name = model, getattr(model, "name", type(model).__name__)
     fingerprint = ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"
+    if target_iou is not None and not (0.0 < float(target_iou) <= 1.0):
+        raise RClicksError(f"target_iou must be in (0, 1], got {target_iou}")
     cfg = {
         "seed": int(seed), "max_clicks": int(max_clicks), "target_iou": target_iou, "keep_masks": keep_masks, "policy": policy,
+        "protocols": protocols,
         "const": {"model": model_name, "seed": int(seed), "policy": policy,
-                  "model_sha256": getattr(model_obj, "weights_sha256", "unknown"), "dataset_fingerprint": fingerprint},
+                  "model_sha256": getattr(model_obj, "weights_sha256", "unknown"), "dataset_fingerprint": fingerprint,
+                  "max_clicks": int(max_clicks), "target_iou": float("nan") if target_iou is None else float(target_iou)},
     }
     groups = _image_groups(ds, limit)
     total = sum(len(g) for g in groups)
@@ -282,7 +314,7 @@ def evaluate(
         meta = run_metadata(
             model=model_name, model_sha256=cfg["const"]["model_sha256"], dataset=getattr(ds, "name", "dataset"),
             dataset_fingerprint=fingerprint, clickers=names, seed=int(seed), max_clicks=int(max_clicks), policy=policy,
-            target_iou=target_iou, clicker_kwargs=clicker_kwargs or {}, model_kwargs={k: str(v) for k, v in model_kwargs.items()},
+            target_iou=target_iou, protocols=protocols, clicker_kwargs=clicker_kwargs or {}, model_kwargs={k: str(v) for k, v in model_kwargs.items()},
             skipped=skipped, workers=workers, wall_s=df.attrs["wall_s"],
         )
         write_results(df, out, meta)
@@ -291,6 +323,7 @@ def evaluate(
 
 def iter_trajectories(df: pd.DataFrame) -> Iterable[tuple[tuple, pd.DataFrame]]:
     """(keys, rows) of each trajectory in a results table, rows sorted by click."""
-    keys = ["model", "dataset", "clicker", "policy", "seed", "instance"]
-    for k, g in df.groupby(keys, observed=True, sort=True):
+    from rclicks.metrics.curves import TRAJECTORY_KEYS
+
+    for k, g in df.groupby(TRAJECTORY_KEYS, observed=True, sort=True):
         yield k, g.sort_values("click")
