@@ -5,6 +5,8 @@
 The gt is a real DAVIS object mask resized to each size; the prediction is the gt
 shifted by 3 % of the width with a missed blob, so both FN and FP regions are large —
 close to the worst case (error regions spanning the object) for the bounding-box crop.
+Distances are exact integer squares: OpenCV's float32 transform only screens the
+candidates for the maximum, whose distances are then computed exactly.
 """
 
 from __future__ import annotations
