@@ -96,6 +96,7 @@ def _load_builtin_models() -> None:
         from rclicks.models import zoo  # noqa: F401
     except ImportError:
         pass
+    from rclicks.models import ritm  # noqa: F401  (registers ritm:*; imports neither torch nor ritm_annotation)
 
 
 def available_models() -> dict[str, ModelSpec]:
