@@ -24,6 +24,7 @@ ProbabilityMap = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", Sequence
 
 
 def _valid(gt: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """``bool`` ``H×W`` valid pixels, all True when there is no ignore region."""
     return np.ones(gt.shape, bool) if valid is None else valid
 
 
