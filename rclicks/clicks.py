@@ -181,6 +181,52 @@ def replay(model, dataset: Sequence[Sample], table: pd.DataFrame, *, device: str
     return pd.DataFrame(rows)
 
 
+def sampled_first_clicks(
+    table: pd.DataFrame, dataset: Sequence[Sample], clickmap: str = "distance", *, seed: int = 0, device: str | None = None,
+    **clickmap_kwargs,
+) -> pd.DataFrame:
+    """RClicks' ``SamplingUsersCount`` clicks (NUser@1): per instance, as many first clicks drawn from a click map
+    as the table holds real first clicks.
+
+    Each real first-click row of a sample is copied with its ``(x, y)`` replaced by an
+    i.i.d. draw from ``clickmap`` over the object (the first click's error region is the
+    whole valid object) and ``(w, h)`` set to the image size. Draws come from a Generator
+    seeded by (seed, dataset, instance), so the table is reproducible. Returns a clicks
+    table (``CLICKS_SCHEMA``) that ``replay`` runs like real clicks.
+    """
+    from rclicks.clickmaps import build_clickmap
+    from rclicks.runner import trajectory_rng
+
+    cmap_model = build_clickmap(clickmap, cache_size=0, **clickmap_kwargs)
+    parts = []
+    for sample in dataset:
+        dset, stem, obj = sample_key(sample)
+        sel = table[
+            (table["dataset"].str.lower() == dset) & (table["image_stem"] == stem)
+            & (table["object_stem"].fillna("") == obj) & (table["click_type"] == "first")
+        ]
+        if device is not None:
+            sel = sel[sel["device"] == device]
+        if sel.empty:
+            continue
+        region = sample.mask & sample.valid
+        m = np.asarray(cmap_model.click_map(sample.image, sample.mask, region), dtype=np.float64)
+        m = np.where(region, np.nan_to_num(m, nan=0.0), 0.0)
+        if not m.sum() > 0:
+            m = region.astype(np.float64)
+        flat = m.ravel() / m.sum()
+        rng = trajectory_rng(seed, sample.dataset, sample.instance, f"nuser@{clickmap}")
+        idx = rng.choice(flat.size, size=len(sel), p=flat)
+        h, w = sample.mask.shape
+        out = sel.copy()
+        out["y"], out["x"] = np.divmod(idx, w)
+        out["w"], out["h"] = w, h
+        parts.append(out)
+    if not parts:
+        raise RClicksError("no recorded first clicks match the dataset's instances: nothing to match the sampled clicks to")
+    return validate_clicks(pd.concat(parts, ignore_index=True), "sampled clicks")
+
+
 def replay_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """User IoU@1 per instance (mean, std, NSR, n) and per dataset (means over instances), as the RClicks notebook.
 

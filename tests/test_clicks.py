@@ -130,3 +130,28 @@ def test_replay_summary_by_hand():
     assert a.loc["a", "nsr"] == pytest.approx(0.1 / 0.6) and a.loc["b", "nsr"] == 0
     assert ds["User IoU@1"].iloc[0] == pytest.approx(0.7)
     assert ds["NSR"].iloc[0] == pytest.approx((0.1 / 0.6) / 2)
+
+
+def test_sampled_first_clicks_match_the_real_count_and_follow_the_map():
+    """NUser@1's clicks: as many draws per instance as real users, inside the object, distributed like the map."""
+    from rclicks.clickmaps import build_clickmap
+    from rclicks.clicks import sampled_first_clicks
+    from rclicks.data import load_dataset
+
+    ds = load_dataset("grabcut")
+    samples = [ds[0], ds[1]]
+    rows = []
+    for s, n in zip(samples, (3, 400)):
+        rows += [dict(dataset="GrabCut", full_stem=f"{s.name}-{k}", image_stem=s.name, object_stem="", click_type="first",
+                      model_type="", device="pc", x=1, y=1, w=10, h=10) for k in range(n)]
+    table = validate_clicks(pd.DataFrame(rows))
+    drawn = sampled_first_clicks(table, samples, "distance", seed=3)
+    again = sampled_first_clicks(table, samples, "distance", seed=3)
+    pd.testing.assert_frame_equal(drawn, again)
+    assert drawn.groupby("image_stem").size().to_dict() == {samples[0].name: 3, samples[1].name: 400}
+    s = samples[1]
+    d = drawn[drawn.image_stem == s.name]
+    assert (d["w"] == s.mask.shape[1]).all() and s.mask[d["y"], d["x"]].all()
+    # the distance map puts most mass deep inside the object: the draws' mean map value beats a uniform draw's
+    m = build_clickmap("distance", cache_size=0).click_map(s.image, s.mask, s.mask & s.valid)
+    assert m[d["y"], d["x"]].mean() > m[s.mask & s.valid].mean()

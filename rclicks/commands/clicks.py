@@ -27,6 +27,10 @@ def add_parser(sub) -> None:
     pr.add_argument("--device", choices=["pc", "mobile"], default=None, help="only clicks recorded on this device")
     pr.add_argument("--limit", type=int, default=None, help="only the first N samples")
     pr.add_argument("--out", default=None, help="write the per-click rows to this .csv")
+    pr.add_argument("--sampled", default=None, metavar="CLICKMAP",
+                    help="also replay as many clicks drawn from this click map as there are real users (RClicks NUser@1), "
+                         "e.g. distance (default: off)")
+    pr.add_argument("--seed", type=int, default=0, help="seed of the sampled clicks (default: 0)")
     pr.set_defaults(func=_replay)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -59,6 +63,14 @@ def _replay(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 4):
         print("per dataset (User IoU@1 mean, mean per-instance std, mean per-instance NSR):")
         print(per_ds.to_string(index=False))
+        if args.sampled:
+            from rclicks.clicks import sampled_first_clicks
+
+            drawn = sampled_first_clicks(table, samples, args.sampled, seed=args.seed, device=args.device)
+            _, sampled_ds = replay_summary(replay(model, samples, drawn, device=args.device, model_name=args.model))
+            sampled_ds = sampled_ds.rename(columns=lambda c: c.replace("User", "NUser"))
+            print(f"\nper dataset, {args.sampled} click map samples matched to the number of real users (NUser IoU@1):")
+            print(sampled_ds.to_string(index=False))
         print("\nper instance:")
         print(inst.to_string(index=False))
     if args.out:

@@ -110,9 +110,9 @@ def _rows(m, s, method, k):
         traj, used = attack_trajectory(m, s, direction, max_clicks=k, method=method)
         assert used == method
         trajs[direction] = traj
-        rows += trajectory_rows(traj, clicker=f"adv_{direction}", model="disk", seed=0, policy="single")
+        rows += trajectory_rows(traj, clicker=f"adv_{direction}", model="disk", seed=0, policy="single", max_clicks=k)
     base = run_trajectory(m, s, build_clicker("baseline"), max_clicks=k)
-    rows += trajectory_rows(base, clicker="baseline", model="disk", seed=0, policy="single")
+    rows += trajectory_rows(base, clicker="baseline", model="disk", seed=0, policy="single", max_clicks=k)
     return pd.DataFrame(rows), trajs
 
 
