@@ -57,9 +57,44 @@ def write_bytes_atomic(url: str, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_dir(os.path.dirname(os.path.abspath(path)))
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def fsync_dir(folder: str) -> None:
+    """``fsync`` a folder so a rename inside it survives a power loss (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def clean_tmp(root: str, older_than_s: float = 300.0) -> list[str]:
+    """Remove ``*.tmp`` files under a local folder older than ``older_than_s`` (orphans of a writer that died
+    between write and rename; younger ones may belong to a live writer); return the removed paths."""
+    import time
+
+    removed = []
+    cutoff = time.time() - older_than_s
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            if n.endswith(".tmp"):
+                p = os.path.join(dirpath, n)
+                try:
+                    if os.stat(p).st_mtime < cutoff:
+                        os.remove(p)
+                        removed.append(p)
+                except FileNotFoundError:
+                    pass
+    return removed
 
 
 def safe_segment(name: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from leaderboard import _fs, envs
 from leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
-from leaderboard.shard import ShardTask, run_shard
+from leaderboard.shard import ShardTask, run_shard, run_shard_sandboxed
 from leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 
@@ -102,6 +102,10 @@ class Backend:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.log = log or (lambda msg: print(msg, flush=True))
         self._lock = threading.Lock()
+        self.limits = envs.shard_limits()
+        self.max_attempts = envs.max_attempts()
+        self._lost = threading.Event()  # set when a heartbeat is refused: another worker owns the request now
+        self._reported: set[str] = set()
 
     # -- planning -------------------------------------------------------------------
     def tasks_for(self, req: Request) -> list[ShardTask]:
@@ -154,23 +158,56 @@ class Backend:
             return
         if self.ray_address:
             self._execute_ray(tasks, on_done)
-        elif self.workers == 1 or len(tasks) == 1:
-            for t in tasks:
-                on_done(run_shard(t))
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            return
+        # every shard runs in its own child process under the limits of envs.shard_limits();
+        # threads here only wait on those children
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            n = min(self.workers, len(tasks))
+        n = min(self.workers, len(tasks))
+        if n > 1:
             threads = max(1, (os.cpu_count() or 1) // n)
             tasks = [replace(t, threads=threads) for t in tasks]
-            with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
-                futures = {pool.submit(run_shard, t): t for t in tasks}
+        staging = Path(self.logs_dir) / ".staging" / f"{_fs.safe_segment(tasks[0].request_id)}.{uuid.uuid4().hex[:8]}"
+
+        def one(t: ShardTask) -> dict[str, Any]:
+            if self._lost.is_set():
+                return {"shard": t.key.name, "error": "not run: the backend lost its claim on the request", "lost": True}
+            return run_shard_sandboxed(t, staging, self.limits, should_stop=self._lost.is_set)
+
+        try:
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                futures = {pool.submit(one, t): t for t in tasks}
                 for fut in as_completed(futures):
                     try:
-                        on_done(fut.result())
-                    except Exception as exc:  # a worker process died
-                        on_done({"shard": futures[fut].key.name, "error": f"worker crashed: {exc}"})
+                        res = fut.result()
+                    except Exception as exc:  # the sandbox itself failed (cannot spawn, ...)
+                        self.log(f"shard {futures[fut].key.name}: sandbox error {type(exc).__name__}: {exc}")
+                        res = {"shard": futures[fut].key.name, "error": "internal error starting the evaluation process"}
+                    on_done(self._commit(futures[fut], res))
+        finally:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(self, task: ShardTask, res: dict[str, Any]) -> dict[str, Any]:
+        """Move a staged shard into the results store, only while this worker still holds the request."""
+        staged = res.pop("staged", None)
+        if staged is None:
+            return res
+        from rclicks.results import read_results
+
+        with self._lock:
+            if self._lost.is_set() or not self.requests.heartbeat(Request(**{**_blank(task.request_id)}), self.worker_id):
+                self._lost.set()
+                return {"shard": res["shard"], "error": "discarded: the backend lost its claim on the request", "lost": True}
+            current = self.results.shard_metadata(task.key)
+            if current and current.get("request_id") not in (None, task.request_id):
+                # results of different requests never share a shard path
+                return {"shard": res["shard"], "error": f"the results path of {task.key.name} already holds request "
+                        f"{current.get('request_id')}'s results; a maintainer must withdraw them first"}
+            df = read_results(staged)
+            url = self.results.write_shard(task.key, df, res.pop("metadata", {}))
+        return {**res, "url": url}
 
     def _execute_ray(self, tasks: list[ShardTask], on_done: Callable[[dict[str, Any]], None]) -> None:
         try:
@@ -204,17 +241,27 @@ class Backend:
         while not stop.wait(every):
             with self._lock:
                 try:
-                    self.requests.heartbeat(req, self.worker_id)
+                    if not self.requests.heartbeat(req, self.worker_id):
+                        self.log(f"[{req.id}] heartbeat refused: another worker holds the request; stopping and discarding")
+                        self._lost.set()
+                        return
                 except Exception as exc:  # a transient store error must not kill the run
                     self.log(f"heartbeat for {req.id} failed: {exc}")
 
     def process(self, req: Request) -> Request:
-        """Evaluate every missing shard of a RUNNING request and mark it FINISHED or FAILED."""
+        """Evaluate every missing shard of a RUNNING request and mark it FINISHED or FAILED.
+
+        A worker that loses the request meanwhile (its heartbeat refused) stops its shards,
+        discards their results and leaves the request to its new owner.
+        """
+        self._lost.clear()
         try:
             tasks = self.tasks_for(req)
         except Exception as exc:
             self.log(f"[{req.id}] cannot build model: {exc}")
-            return self.requests.transition(req, FAILED, error=f"{type(exc).__name__}: {exc}")
+            from leaderboard.shard import _clean_reason
+
+            return self.requests.transition(req, FAILED, error=_clean_reason(exc), owner=self.worker_id)
         todo = [t for t in tasks if not self.is_done(t)]
         for t in tasks:
             if t not in todo:
@@ -226,12 +273,15 @@ class Backend:
         beat.start()
 
         def on_done(res: dict[str, Any]) -> None:
+            if res.get("lost"):
+                return
             status = FAILED if "error" in res else FINISHED
             if "error" in res:
                 errors.append(f"{res['shard']}: {res['error']}")
             with self._lock:
                 req.shards[res["shard"]] = {"status": status, **{k: v for k, v in res.items() if k != "shard"}}
-                self.requests.heartbeat(req, self.worker_id)
+                if not self.requests.heartbeat(req, self.worker_id):
+                    self._lost.set()
             n = sum(1 for v in req.shards.values() if v.get("status") == FINISHED)
             self.log(f"[{req.id}] {res['shard']}: {status} ({n}/{len(tasks)} stored) {res.get('error', '')}".rstrip())
 
@@ -243,21 +293,43 @@ class Backend:
             stop.set()
             beat.join()
         with self._lock:
-            if errors:
-                return self.requests.transition(req, FAILED, error="; ".join(errors)[:4000])
-            return self.requests.transition(req, FINISHED)
+            if self._lost.is_set():
+                self.log(f"[{req.id}] lost the request to another worker; its results from here were discarded")
+                return self.requests.get(req.id)
+            try:
+                if errors:
+                    return self.requests.transition(req, FAILED, error="; ".join(errors)[:4000], owner=self.worker_id)
+                return self.requests.transition(req, FINISHED, owner=self.worker_id)
+            except RClicksError as exc:  # lost between the last heartbeat and here
+                self.log(f"[{req.id}] {exc}")
+                return self.requests.get(req.id)
+
+    def _report(self, errors: list[str]) -> None:
+        for e in errors:
+            if e not in self._reported:  # each bad file once per backend, not on every poll
+                self._reported.add(e)
+                self.log(f"warning: {e}")
 
     def run_once(self) -> list[Request]:
-        """Requeue dead RUNNING requests, then process every PENDING request once (oldest first)."""
-        for rid in self.requests.requeue_stale(self.timeout):
-            self.log(f"[{rid}] worker died; requeued")
+        """Requeue dead RUNNING requests, then process every PENDING request once (oldest first).
+
+        Claims are exclusive (see ``RequestsStore.claim``); a request whose workers died
+        ``max_attempts`` times ends FAILED; malformed request files are skipped and named in the log.
+        """
+        for tmp in self.requests.clean_tmp():
+            self.log(f"removed orphaned temporary file {tmp}")
+        errors: list[str] = []
+        for rid in self.requests.requeue_stale(self.timeout, max_attempts=self.max_attempts, errors=errors):
+            after = self.requests.get(rid)
+            self.log(f"[{rid}] worker died; " + ("requeued" if after.status == PENDING else f"FAILED: {after.error}"))
         done = []
-        for req in self.requests.by_status(PENDING):
-            claimed = self.requests.claim(req, self.worker_id)
+        for req in self.requests.by_status(PENDING, errors):
+            claimed = self.requests.claim(req, self.worker_id, lease_s=self.timeout)
             if claimed is None:
                 continue
-            self.log(f"[{req.id}] claimed by {self.worker_id}")
+            self.log(f"[{req.id}] claimed by {self.worker_id} (attempt {claimed.attempts})")
             done.append(self.process(claimed))
+        self._report(errors)
         return done
 
     def loop(self, poll_s: float = 60.0) -> None:
@@ -265,6 +337,11 @@ class Backend:
         while True:
             self.run_once()
             time.sleep(poll_s)
+
+
+def _blank(request_id: str) -> dict[str, Any]:
+    """Fields of a placeholder Request carrying only an id (a heartbeat that adds no progress)."""
+    return dict(id=request_id, model="", kind="", weights_sha256="", submitter="", license="")
 
 
 def build_parser() -> argparse.ArgumentParser:

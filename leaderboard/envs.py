@@ -15,6 +15,11 @@
 | ``RCLICKS_LB_ATTACKS`` | ``0`` | ``1`` adds the ``attacks`` protocol (adversarial min/max clicks) |
 | ``RCLICKS_LB_MAX_CLICKS`` | ``20`` | clicks per trajectory |
 | ``RCLICKS_LB_SEED`` | ``0`` | seed of every stochastic clicker |
+| ``RCLICKS_SHARD_TIMEOUT_S`` | ``3600`` | wall-clock limit of one shard's child process; it is killed after that |
+| ``RCLICKS_SHARD_MEMORY_MB`` | ``6144`` | resident memory (RSS) limit of one shard's child process, watched by the backend |
+| ``RCLICKS_SHARD_ADDRESS_SPACE_MB`` | ``32768`` | ``RLIMIT_AS`` of one shard's child process (``0``: none; CUDA needs a large address space) |
+| ``RCLICKS_MAX_ATTEMPTS`` | ``3`` | claims of one request before it ends FAILED (a worker died or was killed each time) |
+| ``RCLICKS_OPERATOR`` | unset | local submitter identity of the app's Submit tab when there is no Hugging Face login |
 """
 
 from __future__ import annotations
@@ -97,6 +102,40 @@ def limits() -> Limits:
         max_bytes=_int("RCLICKS_MAX_SUBMISSION_BYTES", 2_000_000_000),
         max_pending=_int("RCLICKS_MAX_PENDING", 3),
     )
+
+
+@dataclass
+class ShardLimits:
+    """What one shard's child process may spend: wall-clock seconds, resident MB, address-space MB (0 = unlimited)."""
+
+    timeout_s: float = 3600.0
+    memory_mb: int = 6144
+    address_space_mb: int = 32768
+
+
+def shard_limits() -> ShardLimits:
+    """Shard sandbox limits from the environment (``RCLICKS_SHARD_TIMEOUT_S``, ``_MEMORY_MB``, ``_ADDRESS_SPACE_MB``)."""
+    out = ShardLimits(
+        timeout_s=float(_int("RCLICKS_SHARD_TIMEOUT_S", 3600)),
+        memory_mb=_int("RCLICKS_SHARD_MEMORY_MB", 6144),
+        address_space_mb=_int("RCLICKS_SHARD_ADDRESS_SPACE_MB", 32768),
+    )
+    if out.timeout_s <= 0 or out.memory_mb < 0 or out.address_space_mb < 0:
+        raise RClicksError("RCLICKS_SHARD_TIMEOUT_S must be > 0 and RCLICKS_SHARD_*_MB >= 0 (0 = unlimited)")
+    return out
+
+
+def max_attempts() -> int:
+    """Claims of one request before it ends FAILED (``RCLICKS_MAX_ATTEMPTS``, default 3)."""
+    n = _int("RCLICKS_MAX_ATTEMPTS", 3)
+    if n < 1:
+        raise RClicksError(f"RCLICKS_MAX_ATTEMPTS={n} must be at least 1")
+    return n
+
+
+def operator_identity() -> str | None:
+    """The explicit local submitter identity (``RCLICKS_OPERATOR``), used when there is no Hugging Face login."""
+    return (os.environ.get("RCLICKS_OPERATOR") or "").strip() or None
 
 
 def heartbeat_timeout_s() -> int:

@@ -4,12 +4,23 @@ A request moves through ``PENDING → RUNNING → FINISHED | FAILED``. A RUNNING
 whose worker stopped sending heartbeats returns to PENDING (``requeue_stale``); a
 maintainer may send a FAILED request back to PENDING (``retry``). Any other transition
 raises ``RClicksError``. Files are written atomically (see ``leaderboard._fs``).
+
+Every change of a request is a read-modify-write done under an exclusive lock: locally an
+``O_EXCL`` lock file ``<url>/.locks/<id>.lock``, on the Hub a commit conditional on the
+revision that was read (``parent_commit``), retried when another writer got there first.
+So two backends can never both claim one request, and a worker whose heartbeat is refused
+knows it lost the request. Each claim counts an attempt; a request whose workers died
+``RCLICKS_MAX_ATTEMPTS`` times ends FAILED. Files are validated field by field on read; a
+bad file is skipped and named, never fatal to the queue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -64,6 +75,8 @@ class Request:
     started_time: str | None = None
     finished_time: str | None = None
     shards: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0  # claims so far; see RCLICKS_MAX_ATTEMPTS
+    lease_s: float | None = None  # the owner's heartbeat timeout: nobody requeues it sooner
 
     def to_json(self) -> str:
         """Pretty JSON of every field."""
@@ -73,13 +86,31 @@ class Request:
     def from_dict(cls, data: dict[str, Any], source: str = "request") -> "Request":
         """Build from parsed JSON, or raise RClicksError naming ``source``."""
         known = {f for f in cls.__dataclass_fields__}
+        if not isinstance(data, dict):
+            raise RClicksError(f"{source}: expected a JSON object, got {type(data).__name__}")
         missing = [k for k in ("id", "model", "kind", "weights_sha256", "submitter", "license") if k not in data]
         if missing:
             raise RClicksError(f"{source}: missing field(s) {missing}")
+        for name, types in _FIELD_TYPES.items():
+            if name in data and not isinstance(data[name], types) or isinstance(data.get(name), bool) and bool not in types:
+                want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+                raise RClicksError(f"{source}: field {name!r} must be {want}, got {type(data[name]).__name__}")
         req = cls(**{k: v for k, v in data.items() if k in known})
         if req.status not in STATUSES:
             raise RClicksError(f"{source}: unknown status {req.status!r}; expected one of {STATUSES}")
         return req
+
+
+_STR, _OPT_STR, _NUM = (str,), (str, type(None)), (int, float)
+#: JSON types of every field, checked on read so a hand-edited or hostile file is refused by name.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": _STR, "model": _STR, "kind": _STR, "weights_sha256": _STR, "submitter": _STR, "license": _STR,
+    "submitted_time": _STR, "status": _STR, "error": _OPT_STR, "files_url": _OPT_STR, "model_bytes": (int,),
+    "config": (dict,), "worker": _OPT_STR, "heartbeat": (int, float, type(None)), "started_time": _OPT_STR,
+    "finished_time": _OPT_STR, "shards": (dict,), "attempts": (int,), "lease_s": (int, float, type(None)),
+}
+#: A lock older than this is from a dead process (a holder keeps it for one read-modify-write).
+LOCK_STALE_S = 30.0
 
 
 class RequestsStore:
@@ -109,32 +140,133 @@ class RequestsStore:
             raise RClicksError(f"{url}: unreadable request file ({exc})") from exc
         return Request.from_dict(data, url)
 
+    # -- exclusive read-modify-write --------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self, request_id: str, wait_s: float = 60.0):
+        """Hold the request's lock: an ``O_EXCL`` file locally; on remote stores nothing (see :meth:`update`)."""
+        fs, root = _fs.url_to_fs(self.url)
+        if not _fs.is_local(fs):
+            yield
+            return
+        folder = os.path.join(root, ".locks")
+        os.makedirs(folder, exist_ok=True)
+        lock = os.path.join(folder, f"{_fs.safe_segment(request_id)}.lock")
+        end = time.monotonic() + wait_s
+        while True:
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                try:
+                    if time.time() - os.stat(lock).st_mtime > LOCK_STALE_S:
+                        # a holder died mid-update; rename first so two breakers cannot remove a fresh lock
+                        grave = f"{lock}.{uuid.uuid4().hex}.stale"
+                        os.rename(lock, grave)
+                        os.remove(grave)
+                        continue
+                except FileNotFoundError:
+                    continue
+                if time.monotonic() > end:
+                    raise RClicksError(f"{lock}: request {request_id} stayed locked for {wait_s:.0f} s; remove the file if no backend runs")
+                time.sleep(0.005 + 0.01 * (uuid.uuid4().int % 5) / 5)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.close(fd)
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(lock)
+
+    def update(self, request_id: str, change) -> Request:
+        """Apply ``change(current) -> Request | None`` exclusively and save the result; return what is stored.
+
+        ``change`` returns None to leave the request as it is. Locally the lock makes it exclusive;
+        on ``hf://`` the commit is conditional on the revision read, and retried when it moved on.
+        """
+        fs, _ = _fs.url_to_fs(self.url)
+        if not _fs.is_local(fs):
+            return self._update_hub(request_id, change)
+        with self._locked(request_id):
+            current = self.get(request_id)
+            new = change(current)
+            if new is None:
+                return current
+            self.save(new)
+            return new
+
+    def _update_hub(self, request_id: str, change, tries: int = 8) -> Request:
+        """Optimistic concurrency on a Hub dataset repo: read at revision R, commit with ``parent_commit=R``."""
+        from huggingface_hub import CommitOperationAdd, HfApi, HfFileSystem
+        from huggingface_hub.utils import HfHubHTTPError
+
+        hfs = HfFileSystem()
+        resolved = hfs.resolve_path(_fs.url_to_fs(self._url(request_id))[1])
+        api = HfApi()
+        for attempt in range(tries):
+            head = api.repo_info(resolved.repo_id, repo_type=resolved.repo_type, revision=resolved.revision).sha
+            raw = api.hf_hub_download(resolved.repo_id, resolved.path_in_repo, repo_type=resolved.repo_type, revision=head)
+            with open(raw, "rb") as fh:
+                current = Request.from_dict(json.loads(fh.read()), self._url(request_id))
+            new = change(current)
+            if new is None:
+                return current
+            try:
+                api.create_commit(resolved.repo_id, repo_type=resolved.repo_type, parent_commit=head,
+                                  operations=[CommitOperationAdd(resolved.path_in_repo, new.to_json().encode())],
+                                  commit_message=f"request {request_id}: {new.status}")
+                return new
+            except HfHubHTTPError as exc:  # 412: someone committed since we read; read again
+                if getattr(exc.response, "status_code", None) not in (409, 412):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise RClicksError(f"request {request_id}: the Hub repo kept changing; gave up after {tries} conditional commits")
+
     def exists(self, request_id: str) -> bool:
         """True when a request with this id is stored."""
         fs, path = _fs.url_to_fs(self._url(request_id))
         return bool(fs.exists(path))
 
     def all(self, errors: list[str] | None = None) -> list[Request]:
-        """Every readable request, oldest submission first; unreadable files are reported in ``errors``."""
+        """Every valid request, oldest submission first; each bad file is skipped and named in ``errors``."""
         fs, path = _fs.url_to_fs(self.url)
         if not fs.exists(path):
             return []
         out = []
         for p in sorted(fs.glob(f"{path.rstrip('/')}/*.json")):
+            name = p.rsplit("/", 1)[-1]
             try:
-                out.append(Request.from_dict(json.loads(fs.cat_file(p)), p))
-            except (ValueError, OSError, RClicksError, TypeError) as exc:
+                out.append(Request.from_dict(json.loads(fs.cat_file(p)), name))
+            except RClicksError as exc:
                 if errors is not None:
-                    errors.append(f"{p}: skipped ({exc})")
+                    errors.append(f"skipped {exc}")
+            except (ValueError, OSError, TypeError) as exc:  # truncated or not JSON
+                if errors is not None:
+                    errors.append(f"skipped {name}: not a valid request file ({exc})")
         return sorted(out, key=lambda r: (r.submitted_time, r.id))
 
-    def by_status(self, status: str) -> list[Request]:
-        """Requests with ``status``, oldest first."""
-        return [r for r in self.all() if r.status == status]
+    def by_status(self, status: str, errors: list[str] | None = None) -> list[Request]:
+        """Requests with ``status``, oldest first (bad files named in ``errors``)."""
+        return [r for r in self.all(errors) if r.status == status]
 
-    def transition(self, req: Request, status: str, *, error: str | None = None, worker: str | None = None) -> Request:
-        """Move ``req`` to ``status`` (checked against :data:`TRANSITIONS`), save and return it."""
-        current = self.get(req.id)
+    def clean_tmp(self, older_than_s: float = 300.0) -> list[str]:
+        """Remove orphaned ``*.tmp`` files (a writer died between write and rename); return their names."""
+        fs, root = _fs.url_to_fs(self.url)
+        return _fs.clean_tmp(root, older_than_s) if _fs.is_local(fs) and os.path.isdir(root) else []
+
+    def transition(self, req: Request, status: str, *, error: str | None = None, worker: str | None = None,
+                   owner: str | None = None) -> Request:
+        """Move ``req`` to ``status`` (checked against :data:`TRANSITIONS`), save and return it.
+
+        With ``owner`` set, the change happens only while that worker still holds the RUNNING
+        request (else RClicksError): a worker that lost its claim never overwrites the new owner.
+        """
+        return self.update(req.id, lambda current: self._apply(current, req, status, error, worker, owner))
+
+    @staticmethod
+    def _apply(current: Request, req: Request, status: str, error: str | None, worker: str | None,
+               owner: str | None) -> Request:
+        if owner is not None and (current.status != RUNNING or current.worker != owner):
+            raise RClicksError(f"request {req.id}: worker {owner} no longer holds it (now {current.status}, {current.worker})")
         if status not in TRANSITIONS.get(current.status, set()):
             raise RClicksError(f"request {req.id}: cannot go from {current.status} to {status}")
         current.status = status
@@ -150,47 +282,83 @@ class RequestsStore:
             current.heartbeat = None
         # keep progress written meanwhile by the worker (shards) from `req`
         current.shards = {**current.shards, **req.shards}
-        self.save(current)
         return current
 
-    def claim(self, req: Request, worker: str) -> Request | None:
-        """Take a PENDING request for ``worker``; None if someone else got it first."""
+    def claim(self, req: Request, worker: str, lease_s: float | None = None) -> Request | None:
+        """Take a PENDING request for ``worker`` exclusively; None if someone else got it first.
+
+        Counts an attempt and records ``lease_s`` (the worker's heartbeat timeout) in the request.
+        """
+        def change(current: Request) -> Request | None:
+            if current.status != PENDING:
+                return None
+            out = self._apply(current, current, RUNNING, None, worker, None)
+            out.attempts += 1
+            out.lease_s = lease_s
+            return out
+
         try:
-            claimed = self.transition(req, RUNNING, worker=worker)
+            claimed = self.update(req.id, change)
         except RClicksError:
             return None
-        return claimed if self.get(req.id).worker == worker else None
+        return claimed if claimed.status == RUNNING and claimed.worker == worker else None
 
     def heartbeat(self, req: Request, worker: str) -> bool:
         """Refresh the heartbeat of a RUNNING request owned by ``worker``; False if it is no longer ours."""
-        current = self.get(req.id)
-        if current.status != RUNNING or current.worker != worker:
-            return False
-        current.heartbeat = time.time()
-        current.shards = {**current.shards, **req.shards}
-        self.save(current)
-        return True
+        ok = []
 
-    def requeue_stale(self, timeout_s: float, now: float | None = None) -> list[str]:
-        """Send RUNNING requests whose heartbeat is older than ``timeout_s`` back to PENDING; return their ids."""
-        now = time.time() if now is None else now
+        def change(current: Request) -> Request | None:
+            if current.status != RUNNING or current.worker != worker:
+                return None
+            current.heartbeat = time.time()
+            current.shards = {**current.shards, **req.shards}
+            ok.append(True)
+            return current
+
+        self.update(req.id, change)
+        return bool(ok)
+
+    def requeue_stale(self, timeout_s: float, now: float | None = None, max_attempts: int | None = None,
+                      errors: list[str] | None = None) -> list[str]:
+        """Send RUNNING requests whose heartbeat is older than their lease back to PENDING; return their ids.
+
+        The lease is the larger of ``timeout_s`` and the owner's recorded ``lease_s``, so a backend
+        with a shorter timeout never requeues a live request. A request already claimed
+        ``max_attempts`` times (default ``RCLICKS_MAX_ATTEMPTS``) ends FAILED instead.
+        """
+        from leaderboard import envs
+
+        limit = envs.max_attempts() if max_attempts is None else max_attempts
         out = []
-        for req in self.by_status(RUNNING):
-            if req.heartbeat is None or now - req.heartbeat > timeout_s:
-                self.transition(req, PENDING, error=f"worker {req.worker} stopped (no heartbeat for {timeout_s:.0f} s); requeued")
-                out.append(req.id)
+
+        def change(current: Request) -> Request | None:
+            now_ = time.time() if now is None else now
+            lease = max(float(timeout_s), float(current.lease_s or 0))
+            if current.status != RUNNING or (current.heartbeat is not None and now_ - current.heartbeat <= lease):
+                return None
+            why = f"worker {current.worker} stopped (no heartbeat for {lease:.0f} s)"
+            if current.attempts >= limit:
+                new = self._apply(current, current, FAILED, f"{why}; gave up after {current.attempts} attempt(s) (limit {limit})",
+                                  None, None)
+            else:
+                new = self._apply(current, current, PENDING, f"{why}; requeued (attempt {current.attempts} of {limit})", None, None)
+            out.append(new.id)
+            return new
+
+        for req in self.by_status(RUNNING, errors):
+            self.update(req.id, change)
         return out
 
     def retry(self, request_id: str) -> Request:
         """Maintainers: send a FAILED request back to PENDING."""
         return self.transition(self.get(request_id), PENDING)
 
-    def table(self) -> pd.DataFrame:
-        """All requests as a DataFrame (id, model, kind, submitter, license, status, error, times)."""
+    def table(self, errors: list[str] | None = None) -> pd.DataFrame:
+        """All requests as a DataFrame (id, model, kind, submitter, license, status, error, times); bad files named in ``errors``."""
         import pandas as pd
 
         cols = ["id", "model", "kind", "submitter", "license", "status", "error", "submitted_time", "finished_time"]
-        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.all()], columns=cols)
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.all(errors)], columns=cols)
 
 
 def queue_builtin(model: str, store: RequestsStore | None = None, *, policy: str = "score", submitter: str = "rclicks") -> Request:

@@ -127,3 +127,156 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         for h in list(log.handlers):
             log.removeHandler(h)
             h.close()
+
+
+# -- the sandbox: one child process per shard, with limits -------------------------------
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants (Linux ``/proc``; 0 when unavailable)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None, should_stop=None) -> dict[str, Any]:
+    """Run one shard in a fresh child process under wall-clock, resident-memory and address-space limits.
+
+    The child (``python -m leaderboard.shard``) evaluates and writes the table to ``staging``
+    only; it never touches the stores. Returns ``{"shard", "staged", "rows", "seconds", "metadata"}``
+    or ``{"shard", "error"}`` (``error`` a clean reason for the submitter; details in the shard log).
+    ``should_stop()`` returning True kills the child (its owner lost the request).
+    """
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from leaderboard import envs
+
+    limits = limits or envs.shard_limits()
+    staging = Path(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    stem = f"{_fs.safe_segment(task.key.dataset)}__{_fs.safe_segment(task.key.protocol)}"
+    task_file, out_file, res_file = (staging / f"{stem}.{ext}" for ext in ("task.json", "parquet", "result.json"))
+    for f in (out_file, res_file):
+        f.unlink(missing_ok=True)
+    task_file.write_text(json.dumps(asdict(task)))
+    aspace = int(limits.address_space_mb) * 1024 * 1024
+
+    def _limit():  # in the child, before exec
+        try:  # die with the backend: a SIGKILLed backend leaves no orphan evaluating on
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if aspace:
+            resource.setrlimit(resource.RLIMIT_AS, (aspace, aspace))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    log_path = task.log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with open(log_path, "ab") as log_fh:
+        proc = subprocess.Popen([sys.executable, "-m", "leaderboard.shard", str(task_file), str(out_file), str(res_file)],
+                                stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, preexec_fn=_limit,
+                                start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
+    reason, peak = None, 0
+    try:
+        while proc.poll() is None:
+            elapsed = time.monotonic() - start
+            rss = _rss_bytes(proc.pid)
+            peak = max(peak, rss)
+            if elapsed > limits.timeout_s:
+                reason = f"exceeded the time limit of {limits.timeout_s:g} s (RCLICKS_SHARD_TIMEOUT_S)"
+            elif limits.memory_mb and rss > limits.memory_mb * 1024 * 1024:
+                reason = f"exceeded the memory limit of {limits.memory_mb} MB (RCLICKS_SHARD_MEMORY_MB)"
+            elif should_stop is not None and should_stop():
+                reason = "stopped: the backend lost its claim on the request"
+            if reason:
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+    seconds = round(time.monotonic() - start, 3)
+    with open(log_path, "a") as fh:
+        fh.write(f"child pid {proc.pid} exit {proc.returncode} after {seconds} s, peak rss {peak >> 20} MB"
+                 f"{'; killed: ' + reason if reason else ''}\n")
+    if reason:
+        return {"shard": task.key.name, "error": reason, "peak_rss_mb": peak >> 20}
+    try:
+        res = json.loads(res_file.read_text())
+    except (OSError, ValueError):
+        res = None
+    if proc.returncode != 0 or res is None:
+        why = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+        if proc.returncode == 1 and res is None:
+            why += " (likely out of address space: RCLICKS_SHARD_ADDRESS_SPACE_MB)" if aspace else ""
+        return {"shard": task.key.name, "error": f"evaluation process ended without a result ({why})", "peak_rss_mb": peak >> 20}
+    if "error" in res:
+        return {"shard": task.key.name, "error": res["error"], "peak_rss_mb": peak >> 20}
+    return {"shard": task.key.name, "staged": str(out_file), "rows": res["rows"], "seconds": seconds,
+            "metadata": res["metadata"], "peak_rss_mb": peak >> 20}
+
+
+def _clean_reason(exc: BaseException) -> str:
+    """The submitter-facing reason: exception type and first line, with absolute paths cut to their file names."""
+    import re
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = re.sub(r"(?<![\w.])/(?:[^\s'\":]+/)+([^\s'\":/]*)", r"\1", text)
+    return f"{type(exc).__name__}: {text[:500]}"
+
+
+def _child_main(task_file: str, out_file: str, res_file: str) -> int:
+    """The child side of :func:`run_shard_sandboxed`: evaluate, write the staged table, report."""
+    from rclicks.results import write_results
+
+    data = json.loads(Path(task_file).read_text())
+    data["key"] = ShardKey(**data["key"])
+    task = ShardTask(**data)
+    log = _logger(task)
+    log.info("start shard %s (request %s, model %s, pid %d)", task.key.name, task.request_id, task.model_spec, os.getpid())
+    start = time.perf_counter()
+    try:
+        df = evaluate_shard(task)
+        meta = {**task.metadata, "request_id": task.request_id, "config_hash": task.config_hash(),
+                "model_spec": task.model_spec, "policy": task.policy, "seed": task.seed,
+                "max_clicks": task.max_clicks, "limit": task.limit,
+                "clickers": sorted(df["clicker"].astype(str).unique().tolist()) if len(df) else [],
+                "dataset_fingerprint": str(df["dataset_fingerprint"].iloc[0]) if len(df) else None,
+                "weights_sha256": str(df["model_sha256"].iloc[0]) if len(df) else None}
+        write_results(df, out_file, meta)
+        log.info("done: %d rows in %.1f s (staged)", len(df), time.perf_counter() - start)
+        res = {"rows": int(len(df)), "metadata": meta}
+    except MemoryError:
+        log.error("shard failed: out of memory\n%s", traceback.format_exc())
+        res = {"error": "ran out of memory (RCLICKS_SHARD_ADDRESS_SPACE_MB)"}
+    except Exception as exc:
+        log.error("shard failed: %s\n%s", exc, traceback.format_exc())
+        res = {"error": _clean_reason(exc)}
+    Path(res_file).write_text(json.dumps(res, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_child_main(*sys.argv[1:4]))

@@ -114,7 +114,8 @@ def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
     req = queue_builtin("random_walker", requests)
     protocols = "baseline,gto99,random"
     cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", protocols,
-           "--limit", "1", "--max-clicks", "3", "--results", results.url, "--requests", requests.url]
+           "--limit", "1", "--max-clicks", "3", "--results", results.url, "--requests", requests.url,
+           "--heartbeat-timeout", "1"]  # the owner's lease: nobody requeues it before 1 s of silence
     env = {**os.environ, "RCLICKS_LOGS_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(REPO)}
     first = ShardKey("random_walker", "grabcut", "baseline")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -132,7 +133,7 @@ def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
     before = (first_path.stat().st_mtime_ns, first_path.read_bytes())
 
     time.sleep(1.2)
-    out = subprocess.run(cmd + ["--heartbeat-timeout", "1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "requeued" in out.stdout and "1 already stored, 2 to run" in out.stdout
     final = requests.get(req.id)
