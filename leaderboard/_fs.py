@@ -109,3 +109,10 @@ def safe_segment(name: str) -> str:
         keep = (ch.isascii() and ch.isalnum()) or ch in "-_" or (ch == "." and i > 0)
         out.append(ch if keep else "".join(f"~{b:02x}" for b in ch.encode()))
     return "".join(out)
+
+
+def scrub_paths(text: str) -> str:
+    """``text`` with absolute server paths cut to their last component (what a submitter may see)."""
+    import re
+
+    return re.sub(r"(?<![\w./])/(?!/)(?:[^\s'\":/]+/)+([^\s'\":/]*)", r"\1", text)

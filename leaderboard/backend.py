@@ -288,7 +288,8 @@ class Backend:
         try:
             self._execute(todo, on_done)
         except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
+            self.log(f"[{req.id}] execution failed: {type(exc).__name__}: {exc}")
+            errors.append(f"{type(exc).__name__}: {_fs.scrub_paths(str(exc))}")
         finally:
             stop.set()
             beat.join()

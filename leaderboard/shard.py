@@ -238,11 +238,8 @@ def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None
 
 def _clean_reason(exc: BaseException) -> str:
     """The submitter-facing reason: exception type and first line, with absolute paths cut to their file names."""
-    import re
-
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = re.sub(r"(?<![\w.])/(?:[^\s'\":]+/)+([^\s'\":/]*)", r"\1", text)
-    return f"{type(exc).__name__}: {text[:500]}"
+    return f"{type(exc).__name__}: {_fs.scrub_paths(text)[:500]}"
 
 
 def _child_main(task_file: str, out_file: str, res_file: str) -> int:

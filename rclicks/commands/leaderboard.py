@@ -99,7 +99,10 @@ def run_requests(args: argparse.Namespace) -> int:
     store = RequestsStore(args.requests)
     if args.retry:
         print(f"{store.retry(args.retry).id}: PENDING")
-    table = store.table()
+    errors: list[str] = []
+    table = store.table(errors)
+    for e in errors:
+        print(f"warning: {e}")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False) if len(table) else f"no requests in {store.url}")
     return 0

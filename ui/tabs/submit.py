@@ -14,9 +14,20 @@ def queue_table() -> pd.DataFrame:
     """Requests of the store with their status."""
     from leaderboard.requests import RequestsStore
 
-    t = RequestsStore().table()
+    from leaderboard._fs import scrub_paths
+
+    errors: list[str] = []
+    t = RequestsStore().table(errors)
     cols = [c for c in ("model", "kind", "submitter", "status", "submitted_time", "error") if c in t.columns]
-    return t[cols] if len(t) else pd.DataFrame(columns=cols)
+    t = t[cols] if len(t) else pd.DataFrame(columns=cols)
+    # submitters see a clean reason; the full text stays in the backend's logs
+    t["error"] = [scrub_paths(e) if isinstance(e, str) else e for e in t["error"]]
+    if errors:  # a bad request file is named, never fatal to the table
+        print("\n".join(f"warning: {e}" for e in errors), flush=True)
+        bad = pd.DataFrame([{"model": e.split(":", 1)[0].removeprefix("skipped "), "status": "unreadable", "error": e}
+                            for e in errors], columns=cols)
+        t = pd.concat([t, bad], ignore_index=True)
+    return t
 
 
 def _unpack(path: str) -> Path:
