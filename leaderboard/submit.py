@@ -44,7 +44,7 @@ class SubmissionRejected(RClicksError):
 
 
 def _check_name(value: str, what: str, pattern: re.Pattern = NAME_RE) -> str:
-    if not isinstance(value, str) or not pattern.match(value) or ".." in value:
+    if not isinstance(value, str) or not pattern.fullmatch(value) or ".." in value:
         raise SubmissionRejected(
             f"{what} {value!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
@@ -69,7 +69,7 @@ def _files(path: Path) -> list[Path]:
     if path.is_symlink():
         raise SubmissionRejected(f"{path.name}: symbolic links are not accepted; upload the file itself")
     if path.is_file():
-        if not FILE_RE.match(path.name) or not path.name.endswith(CHECKPOINT_EXTS):
+        if not FILE_RE.fullmatch(path.name) or not path.name.endswith(CHECKPOINT_EXTS):
             raise SubmissionRejected(
                 f"{path.name}: a checkpoint must be a .safetensors, .pt or .pth file with a plain name"
             )
@@ -82,7 +82,7 @@ def _files(path: Path) -> list[Path]:
             raise SubmissionRejected(f"{child.name}: symbolic links are not accepted inside a submission folder")
         if child.is_dir():
             raise SubmissionRejected(f"{child.name}/: nested folders are not accepted; put every file at the top level")
-        if not FILE_RE.match(child.name) or ".." in child.name:
+        if not FILE_RE.fullmatch(child.name) or ".." in child.name:
             raise SubmissionRejected(f"{child.name!r}: file names may only use letters, digits, '.', '_' and '-'")
         if not child.name.endswith(FOLDER_EXTS):
             raise SubmissionRejected(f"{child.name}: unexpected file type; a folder holds only {', '.join(FOLDER_EXTS)} files")
@@ -90,6 +90,38 @@ def _files(path: Path) -> list[Path]:
     if not any(f.suffix == ".onnx" for f in files):
         raise SubmissionRejected(f"{path.name}/: no .onnx file; see docs/submission.md for the ONNX contract")
     return files
+
+
+def reserved_names() -> set[str]:
+    """Case-folded names a submission may not take: every model of the rclicks registry and its family prefix."""
+    try:
+        from rclicks.models.base import available_models
+    except ImportError:
+        return set()
+    names = set()
+    for name in available_models():
+        names.add(name.casefold())
+        names.add(name.partition(":")[0].casefold())
+    return names
+
+
+def check_archive_size(path: Path, max_bytes: int, max_members: int = 100_000) -> None:
+    """A ``.pt``/``.pth`` zip archive must not inflate beyond ``max_bytes`` (checked from its directory, before loading)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionRejected(f"{path.name}: not a readable checkpoint archive ({exc})") from exc
+    if len(infos) > max_members:
+        raise SubmissionRejected(f"{path.name}: {len(infos)} archive members exceed the limit of {max_members}")
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        raise SubmissionRejected(f"{path.name}: inflates to {total} bytes, over the size limit of {max_bytes} bytes "
+                                 "(RCLICKS_MAX_SUBMISSION_BYTES); store tensors uncompressed or submit .safetensors")
 
 
 def safe_load_checkpoint(path: Path) -> int:
@@ -170,6 +202,7 @@ def submit(
     models_url: str | None = None,
     max_bytes: int | None = None,
     max_pending: int | None = None,
+    results_url: str | None = None,
 ) -> Request:
     """Validate a submission and queue it; return the PENDING request or raise SubmissionRejected.
 
@@ -188,6 +221,8 @@ def submit(
 
     _check_name(model, "model name")
     _check_name(submitter, "submitter")
+    if model.casefold() in reserved_names():
+        raise SubmissionRejected(f"model name {model!r} is reserved for a built-in rclicks model; choose another name")
     if not license or not str(license).strip():
         raise SubmissionRejected("license is required (an SPDX id such as apache-2.0 or mit)")
     _check_name(str(license).strip(), "license", LICENSE_RE)
@@ -200,7 +235,8 @@ def submit(
     if policy not in POLICIES:
         raise SubmissionRejected(f"config policy {policy!r} is not one of {POLICIES} (the oracle is computed separately)")
 
-    active = [r for r in requests.all() if r.submitter == submitter and r.status in (PENDING, RUNNING)]
+    # identities compare case-folded: "Alice" and "alice" share one quota
+    active = [r for r in requests.all() if r.submitter.casefold() == submitter.casefold() and r.status in (PENDING, RUNNING)]
     if len(active) >= max_pending:
         raise SubmissionRejected(
             f"submitter {submitter!r} already has {len(active)} pending request(s) (limit {max_pending}); wait for them to finish"
@@ -223,6 +259,7 @@ def submit(
             hint = " (an ONNX submission is a folder, uploaded as a .zip in the app)" if kind == "onnx" else ""
             raise SubmissionRejected(f"{path.name}: a single file must be a checkpoint of kind {', '.join(SAM_KINDS)}; got {kind!r}{hint}")
         _check_name(str(config.get("variant", "")), f"config variant for {kind}")
+        check_archive_size(path, max_bytes)
         safe_load_checkpoint(path)
     assert kind in KINDS
 
@@ -230,9 +267,16 @@ def submit(
     for other in requests.all():
         if other.weights_sha256 == sha and other.status != FAILED:
             raise SubmissionRejected(f"these weights (sha256 {sha[:12]}…) were already submitted as {other.id} ({other.status})")
-        if other.model == model and other.status != FAILED:
+        if other.model.casefold() == model.casefold() and other.status != FAILED:
             # results are stored under the model name: one live request per name
             raise SubmissionRejected(f"model name {model!r} is already taken by {other.id}; choose another name")
+
+    from leaderboard.store import ResultsStore
+
+    store = ResultsStore(results_url)
+    fs, held = _fs.url_to_fs(_fs.join(store.url, _fs.safe_segment(model)))
+    if fs.exists(held):  # results of different requests never share a shard path
+        raise SubmissionRejected(f"model name {model!r} already has results on the leaderboard; choose another name")
 
     rid = f"{submitter}__{model}__{sha[:12]}"
     if requests.exists(rid):
