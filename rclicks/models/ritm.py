@@ -197,11 +197,13 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, Any]]:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError (a global outside the safe set), zip errors, EOF...
         text = str(exc)
-        detail = next((ln.strip() for ln in text.splitlines() if "Unsupported global" in ln), "")
+        detail = next((ln.strip() for ln in text.splitlines()
+                       if "unsupported global" in ln.lower() or "not an allowed global" in ln), "")
         if detail:
             raise RClicksError(f"{path}: this pickle needs code to load ({detail.split('error:')[-1].strip()}); "
                                "rclicks never runs code from a checkpoint") from exc
-        raise RClicksError(f"{path}: cannot read checkpoint safely ({type(exc).__name__}: {text.strip()[:200]})") from exc
+        last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip() and "documentation" not in ln), "")
+        raise RClicksError(f"{path}: cannot read checkpoint safely ({type(exc).__name__}: {last[:200]})") from exc
     if isinstance(obj, list):
         raise RClicksError(f"{path}: multi-stage RITM checkpoints (a list of models) are not supported")
     if not isinstance(obj, dict) or "config" not in obj or "state_dict" not in obj:
@@ -484,15 +486,20 @@ class RitmModel:
         with torch.enable_grad(), _straight_through_disks(self.net, self.soft_tau):
             logits = self.net(image_nd, points)["instances"]
         logits = torch.nn.functional.interpolate(logits, mode="bilinear", align_corners=True, size=image_nd.shape[2:])
-        if self.with_flip:  # AddHorizontalFlip.inv_transform, then SigmoidForPred's
+        if self.with_flip:  # AddHorizontalFlip.inv_transform (on logits), then SigmoidForPred's
             logits = 0.5 * (logits[:1] + torch.flip(logits[1:], dims=[3]))
-        prob = torch.sigmoid(logits)
-        if roi is not None:
-            rmin, rmax, cmin, cmax = roi
-            prob = torch.nn.functional.interpolate(prob, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear",
-                                                   align_corners=True)
-            prob = torch.nn.functional.pad(prob, (cmin, w - 1 - cmax, rmin, h - 1 - rmax))
-        return torch.logit(prob[0, 0], eps=1e-7)
+        if roi is None:
+            return logits[0, 0]
+        # ZoomIn.inv_transform resizes *probabilities* into the crop box, zeros elsewhere; the
+        # logit of that, log(p) - log(1 - p), is taken from the resized sigmoid(±l) in float64
+        # so that saturated pixels keep their gradient (up to |logit| 700).
+        rmin, rmax, cmin, cmax = roi
+        size = (rmax - rmin + 1, cmax - cmin + 1)
+        resize = lambda t: torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=True)
+        l64 = logits.double().clamp(-700.0, 700.0)  # sigmoid(±700) > 0 in float64: no log(0)
+        inside = torch.log(resize(torch.sigmoid(l64))) - torch.log(resize(torch.sigmoid(-l64)))
+        out = torch.nn.functional.pad(inside.float(), (cmin, w - 1 - cmax, rmin, h - 1 - rmax), value=-100.0)
+        return out[0, 0]
 
     def reset(self) -> None:
         """Forget the current image."""
