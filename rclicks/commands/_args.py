@@ -18,3 +18,113 @@ def key_values(text: str) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+#: Seeds are 32-bit unsigned so that every RNG they reach (numpy, OpenCV) takes them as they are.
+MAX_SEED = 2**32 - 1
+
+
+def max_clicks_limit() -> int:
+    """The largest ``--max-clicks`` accepted (``$RCLICKS_MAX_CLICKS_LIMIT``, default 100)."""
+    import os
+
+    from rclicks.errors import RClicksError
+
+    raw = os.environ.get("RCLICKS_MAX_CLICKS_LIMIT", "100")
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RClicksError(f"environment variable RCLICKS_MAX_CLICKS_LIMIT={raw!r} must be an integer") from exc
+
+
+def check_run_args(args: argparse.Namespace) -> None:
+    """Refuse bad ``--seed``, ``--max-clicks``, ``--target-iou``, ``--device``, ``--model-arg`` and ``--out``
+    before anything runs, with one RClicksError naming the option and the fix (each checked only when present)."""
+    import math
+
+    from rclicks.errors import RClicksError
+
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise RClicksError(f"--seed {seed}: must be an integer from 0 to {MAX_SEED}")
+    n = getattr(args, "max_clicks", None)
+    if n is not None and not 1 <= n <= max_clicks_limit():
+        raise RClicksError(f"--max-clicks {n}: must be from 1 to {max_clicks_limit()} (RCLICKS_MAX_CLICKS_LIMIT)")
+    t = getattr(args, "target_iou", None)
+    if t is not None and not (math.isfinite(t) and 0 < t <= 1):
+        raise RClicksError(f"--target-iou {t}: must be a number in (0, 1], e.g. 0.9")
+    model = getattr(args, "model", None)
+    if model:
+        check_model_args(model, {**dict(getattr(args, "model_arg", None) or {}),
+                                 **({"device": args.device} if getattr(args, "device", None) else {}),
+                                 **({"checkpoint": args.checkpoint} if getattr(args, "checkpoint", None) else {})})
+    out = getattr(args, "out", None)
+    if out:
+        check_writable(out)
+
+
+def check_model_args(model: str, kwargs: dict) -> None:
+    """Refuse keyword arguments the model's factory does not take (listing those it does) and unknown devices."""
+    import inspect
+
+    from rclicks.errors import RClicksError
+    from rclicks.models.base import available_models
+
+    models = available_models()
+    spec = models.get(model) or models.get(model.partition(":")[0])
+    if spec is None:
+        return  # the runner names unknown models itself
+    try:
+        params = inspect.signature(spec.factory).parameters
+    except (TypeError, ValueError):
+        return
+    accepted = sorted(k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "self")
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    device = kwargs.get("device")
+    if device is not None:
+        from rclicks.models.device import DEVICES
+
+        name = str(device).lower()
+        if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
+            raise RClicksError(f"--device {device!r}: expected one of {', '.join(DEVICES)} (or cuda:N)")
+    unknown = [k for k in kwargs if k not in params] if not open_ended else []
+    if unknown:
+        what = "--device" if unknown == ["device"] else f"--model-arg key(s) {', '.join(map(repr, unknown))}"
+        raise RClicksError(f"{what} not accepted by model {model!r}; it accepts: {', '.join(accepted) or 'no options'}")
+
+
+def check_writable(out: str) -> None:
+    """Refuse an output path that cannot be written (unknown protocol, a folder, a parent that is a file,
+    a read-only place) before any work starts; local paths are probed by creating and removing a file."""
+    import os
+    import uuid
+
+    from rclicks.errors import RClicksError
+
+    try:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(out)
+    except (ValueError, ImportError) as exc:
+        raise RClicksError(f"--out {out}: cannot write there ({exc}); give a local path or a known fsspec URL") from exc
+    from fsspec.implementations.local import LocalFileSystem
+
+    if not isinstance(fs, LocalFileSystem):
+        return  # remote stores are checked by their first write
+    if os.path.isdir(path):
+        raise RClicksError(f"--out {out}: is an existing folder; give a file path such as {os.path.join(out, 'results.parquet')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    probe_dir = parent
+    while not os.path.exists(probe_dir):
+        probe_dir = os.path.dirname(probe_dir)
+    if not os.path.isdir(probe_dir):
+        raise RClicksError(f"--out {out}: {probe_dir} is a file, not a folder; choose another output path")
+    probe = os.path.join(probe_dir, f".rclicks-write-test-{uuid.uuid4().hex}")
+    try:
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise RClicksError(f"--out {out}: cannot write in {probe_dir} ({exc.strerror}); choose a writable folder") from exc
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise RClicksError(f"--out {out}: the file exists and is read-only; choose another output path")

@@ -23,6 +23,8 @@ def max_pixels() -> int:
 
 def _check_size(path: Path) -> tuple[int, int]:
     """Read the header only; refuse unreadable or oversized files before decoding."""
+    if path.is_dir():
+        raise RClicksError(f"{path}: is a folder, not an image file; give the path of an image")
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -35,10 +37,35 @@ def _check_size(path: Path) -> tuple[int, int]:
     return w, h
 
 
+def _check_complete(path: Path) -> None:
+    """Refuse a truncated JPEG or PNG (OpenCV would decode it half grey without an error).
+
+    Cheap test first: a JPEG ends with its EOI marker, a PNG with its IEND chunk; only a file
+    that fails it (trailing bytes after the end, or truncation) is decoded fully by Pillow to decide.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".jpg", ".jpeg", ".png"):
+        return
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 16))
+        tail = fh.read().rstrip(b"\x00")
+    if (suffix == ".png" and b"IEND" in tail) or (suffix != ".png" and tail.endswith(b"\xff\xd9")):
+        return
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise RClicksError(f"{path}: truncated or corrupt image ({exc}); re-export or re-download the file") from exc
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as ``uint8`` ``H×W×3`` RGB (decoded with OpenCV, as RITM does)."""
     path = Path(path)
     _check_size(path)
+    _check_complete(path)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise RClicksError(f"{path}: OpenCV could not decode this image (corrupt or unsupported format)")
@@ -49,10 +76,13 @@ def read_mask_raw(path: str | os.PathLike) -> np.ndarray:
     """Read a mask file as a 2-D integer array of its stored values.
 
     Palette PNGs give palette indices (instance ids), grey files their grey values, and
-    colour files the per-pixel maximum over channels (RITM's DAVIS rule).
+    colour files the per-pixel maximum over channels (RITM's DAVIS rule). A 16-bit file
+    whose values are all multiples of 257 is an 8-bit mask scaled to 16 bits (128 → 32896)
+    and is read back at 8 bits, so its ignore band stays 128; other 16-bit files keep their values.
     """
     path = Path(path)
     _check_size(path)
+    _check_complete(path)
     try:
         with Image.open(path) as im:
             if im.mode == "P":
@@ -64,6 +94,8 @@ def read_mask_raw(path: str | os.PathLike) -> np.ndarray:
         raise RClicksError(f"{path}: OpenCV could not decode this mask")
     if raw.ndim == 3:
         raw = raw.max(axis=2)
+    if raw.dtype == np.uint16 and not (raw % 257).any():
+        raw = raw // 257
     return raw.astype(np.int32)
 
 
