@@ -36,6 +36,8 @@ FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 CHECKPOINT_EXTS = (".safetensors", ".pt", ".pth")
 FOLDER_EXTS = (".onnx", ".json", ".data", ".md", ".txt")
 SAM_KINDS = ("sam", "sam2", "sam2.1", "mobilesam", "samhq")
+#: RITM checkpoints (RITM's own ``{"config", "state_dict"}`` .pth); the config is checked against an allowlist.
+RITM_KINDS = ("ritm",)
 POLICIES = ("single", "score", "sam")
 
 
@@ -157,6 +159,18 @@ def safe_load_checkpoint(path: Path) -> int:
     return len(state)
 
 
+def validate_ritm_checkpoint(path: Path, variant: str) -> None:
+    """Check a RITM checkpoint without building anything: ``torch.load(weights_only=True)``, the config's
+    model class and parameters against ``rclicks.models.ritm``'s allowlist, the tensors, and the variant."""
+    from rclicks.models import ritm
+
+    try:
+        ritm.validate_checkpoint(path, variant)
+    except RClicksError as exc:
+        reason = str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
+        raise SubmissionRejected(f"{path.name}: {reason}") from exc
+
+
 def validate_onnx_folder(folder: Path) -> Any:
     """Check an ONNX submission folder against the contract (``rclicks.models.onnx_contract``)."""
     try:
@@ -255,13 +269,17 @@ def submit(
         validate_onnx_folder(path)
     else:
         kind = kind or "sam"
-        if kind not in SAM_KINDS:
+        if kind not in SAM_KINDS + RITM_KINDS:
             hint = " (an ONNX submission is a folder, uploaded as a .zip in the app)" if kind == "onnx" else ""
-            raise SubmissionRejected(f"{path.name}: a single file must be a checkpoint of kind {', '.join(SAM_KINDS)}; got {kind!r}{hint}")
+            raise SubmissionRejected(f"{path.name}: a single file must be a checkpoint of kind "
+                                     f"{', '.join(SAM_KINDS + RITM_KINDS)}; got {kind!r}{hint}")
         _check_name(str(config.get("variant", "")), f"config variant for {kind}")
         check_archive_size(path, max_bytes)
-        safe_load_checkpoint(path)
-    assert kind in KINDS
+        if kind in RITM_KINDS:
+            validate_ritm_checkpoint(path, str(config["variant"]))
+        else:
+            safe_load_checkpoint(path)
+    assert kind in KINDS or kind in RITM_KINDS
 
     sha = content_sha256(files)
     for other in requests.all():

@@ -198,3 +198,66 @@ def test_bad_policy_and_variant(stores, tmp_path):
         submit(ckpt, model="m", submitter="a", license="mit", config={"variant": "vit_b", "model_kwargs": {"checkpoint": "/etc/x"}},
                **_kw(stores))
     _nothing_written(stores, tmp_path)
+
+
+# -- kind "ritm": RITM checkpoints, config checked against rclicks.models.ritm's allowlist ------------
+
+def _ritm_checkpoint(path: Path, patch=None, state=None) -> Path:
+    torch = pytest.importorskip("torch")
+    from rclicks.models import ritm
+
+    config = ritm.random_config("hrnet18")
+    if patch is not None:
+        patch(config)
+    torch.save({"config": config, "state_dict": state if state is not None else {"w": torch.zeros(3)}}, path)
+    return path
+
+
+def test_ritm_checkpoint_is_queued(stores, tmp_path):
+    ckpt = _ritm_checkpoint(tmp_path / "coco_lvis_h18_itermask.pth")
+    req = submit(ckpt, model="my-ritm", submitter="alice", license="mit", kind="ritm", config={"variant": "hrnet18"},
+                 **_kw(stores))
+    assert req.kind == "ritm" and req.status == PENDING
+    from leaderboard.backend import model_spec
+
+    name, kwargs = model_spec(req)
+    assert name == "ritm:hrnet18" and kwargs["checkpoint"].endswith("coco_lvis_h18_itermask.pth")
+
+
+@pytest.mark.parametrize("patch, key", [
+    (lambda c: c.update({"class": "os.system"}), "config.class"),
+    (lambda c: c.update({"class": "subprocess.Popen"}), "config.class"),
+    (lambda c: c["params"].update({"norm_layer": {"type": "class", "value": "os.system", "specified": True}}),
+     "config.params.norm_layer"),
+    (lambda c: c["params"].update({"evil": {"type": "builtin", "value": 1, "specified": True}}), "config.params.evil"),
+])
+def test_ritm_config_outside_the_allowlist_is_rejected(stores, tmp_path, patch, key):
+    ckpt = _ritm_checkpoint(tmp_path / "evil.pth", patch)
+    with pytest.raises(SubmissionRejected, match=key.replace(".", r"\.")):
+        submit(ckpt, model="m", submitter="eve", license="mit", kind="ritm", config={"variant": "hrnet18"}, **_kw(stores))
+    _nothing_written(stores, tmp_path)
+
+
+def test_ritm_pickle_payload_is_rejected_and_not_executed(stores, tmp_path):
+    torch = pytest.importorskip("torch")
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    torch.save({"config": _Payload(str(marker)), "state_dict": {"w": torch.zeros(1)}}, path)
+    with pytest.raises(SubmissionRejected, match="needs code to load"):
+        submit(path, model="m", submitter="eve", license="mit", kind="ritm", config={"variant": "hrnet18"}, **_kw(stores))
+    assert not marker.exists()
+    _nothing_written(stores, tmp_path)
+
+
+def test_ritm_wrong_variant_or_format_is_rejected(stores, tmp_path):
+    ckpt = _ritm_checkpoint(tmp_path / "h18.pth")
+    with pytest.raises(SubmissionRejected, match="not ritm:hrnet32.*use --model ritm:hrnet18"):
+        submit(ckpt, model="m", submitter="a", license="mit", kind="ritm", config={"variant": "hrnet32"}, **_kw(stores))
+    with pytest.raises(SubmissionRejected, match="unknown variant"):
+        submit(ckpt, model="m", submitter="a", license="mit", kind="ritm", config={"variant": "vit_b"}, **_kw(stores))
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.zeros(2)}, tmp_path / "plain.pth")  # a SAM-style state dict is not a RITM checkpoint
+    with pytest.raises(SubmissionRejected, match="expected keys 'config' and 'state_dict'"):
+        submit(tmp_path / "plain.pth", model="m", submitter="a", license="mit", kind="ritm", config={"variant": "hrnet18"},
+               **_kw(stores))
+    _nothing_written(stores, tmp_path)

@@ -51,15 +51,18 @@ def build() -> None:
     """The Submit tab."""
     gr.Markdown("Upload an **ONNX-contract folder as a .zip** (`model.onnx` or `encoder.onnx` + `decoder.onnx`, and "
                 "`rclicks.json`; see `docs/submission.md`) or a **SAM-family checkpoint** (`.safetensors`, or `.pt` "
-                "loadable with `weights_only=True`). It is validated before it is queued; no submitted code is run.")
+                "loadable with `weights_only=True`) or an official-format **RITM checkpoint** (`.pth`, kind `ritm`; its "
+                "config may name only RITM's HRNet/DeepLab classes). It is validated before it is queued; no submitted "
+                "code is run.")
     with gr.Row():
-        upload = gr.File(label="model (.zip folder, .safetensors, .pt)", elem_id="sub-file")
+        upload = gr.File(label="model (.zip folder, .safetensors, .pt, .pth)", elem_id="sub-file")
         with gr.Column():
             name = gr.Textbox(label="model name", elem_id="sub-name")
             submitter = gr.Textbox(label="submitter (e.g. your HF user name)", elem_id="sub-submitter")
-            kind = gr.Dropdown(["sam", "sam2", "sam2.1", "mobilesam", "samhq"], value="sam",
+            kind = gr.Dropdown(["sam", "sam2", "sam2.1", "mobilesam", "samhq", "ritm"], value="sam",
                                label="checkpoint kind (a .zip is always an ONNX submission)", elem_id="sub-kind")
-            variant = gr.Dropdown(["vit_b", "vit_l", "vit_h", "vit_t", "hiera_t", "hiera_s", "hiera_b+", "hiera_l"], value="vit_b",
+            variant = gr.Dropdown(["vit_b", "vit_l", "vit_h", "vit_t", "hiera_t", "hiera_s", "hiera_b+", "hiera_l",
+                                   "hrnet18", "hrnet18s", "hrnet32", "deeplab"], value="vit_b",
                                   label="checkpoint variant", elem_id="sub-variant")
             license_ = gr.Textbox(label="license (required)", elem_id="sub-license")
             go = gr.Button("Submit", variant="primary", elem_id="sub-go")
