@@ -13,6 +13,7 @@ a column whose inputs are missing (no groups, no attacks) is simply absent.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import pandas as pd
@@ -29,14 +30,50 @@ _ROW_KEYS = ["model", "policy", "max_clicks"]
 _INDEX = _ROW_KEYS + ["dataset"]
 
 
-def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """NoC@85/90/95, NoF@90, IoU@1, IoU-AuC@10 of the baseline robot and IoU-Min/Max/D of the attacks (``summarize``)."""
-    from rclicks.metrics.curves import summarize
+def trajectory_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per trajectory of a prepared long-form table: everything the table needs, from the metrics layer.
 
-    sub = df[df["clicker"].isin(["baseline", ADV_MIN, ADV_MAX])]
+    ``rclicks.metrics.curves.matrix_metrics`` (NoC/NoF/IoU@k/AuC per trajectory, the rows
+    ``summarize`` aggregates) plus ``rclicks.metrics.benchmark.matrix_table``'s ``noc``,
+    ``fail``, ``iou1`` at 0.9 (the rows ``rclicks_table`` aggregates), on one matrix.
+    """
+    from rclicks.metrics.benchmark import matrix_table
+    from rclicks.metrics.curves import matrix_metrics, trajectory_matrix
+
+    columns = ("iou", "biou", "best_iou") if "best_iou" in df.columns else ("iou", "biou")
+    tm = trajectory_matrix(df, columns, attrs=("group", "clickmap"))
+    per = matrix_metrics(tm)
+    rc = matrix_table(tm, thr=0.9)
+    per["noc"], per["fail"], per["iou1"] = rc["noc"].to_numpy(), rc["fail"].to_numpy(), rc["iou1"].to_numpy()
+    return per
+
+
+def time_means(df: pd.DataFrame) -> pd.Series:
+    """Mean ``time_s`` over every row per (model, policy, max_clicks): the ``s/click`` column (NaN times skipped).
+
+    Sums run in row order within each group (``np.bincount``), so a group's mean does not
+    depend on the other rows of the table (a pandas group-by mean can differ in the last bit).
+    """
+    import numpy as np
+
+    g = df.groupby(_ROW_KEYS, observed=True, sort=True)
+    ids = g.ngroup().to_numpy()
+    t = df["time_s"].to_numpy(dtype=np.float64)
+    have = ~np.isnan(t)
+    n = len(g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(ids, weights=np.where(have, t, 0.0), minlength=n) / np.bincount(ids, weights=have, minlength=n)
+    return pd.Series(means, index=g.size().index, name="time_s")
+
+
+def _baseline_metrics(per: pd.DataFrame) -> pd.DataFrame:
+    """NoC@85/90/95, NoF@90, IoU@1, IoU-AuC@10 of the baseline robot and IoU-Min/Max/D of the attacks (``summarize``)."""
+    from rclicks.metrics.curves import summarize_trajectories
+
+    sub = per[per["clicker"].isin(["baseline", ADV_MIN, ADV_MAX])]
     if sub.empty:
         return pd.DataFrame()
-    s = summarize(sub)
+    s = summarize_trajectories(sub)
     rows = []
     base = s[s["clicker"] == "baseline"].set_index(_INDEX)
     for label, col in (("NoC@85", "NoC@85"), ("NoC@90", "NoC@90"), ("NoC@95", "NoC@95"), ("NoF@90", "NoF@90"),
@@ -53,15 +90,15 @@ def _baseline_metrics(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _group_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Sample NoC@90 ± std, ΔSB %, ΔGR %, NSR % from ``rclicks.metrics.benchmark.rclicks_table`` (default click map, seed 0 first).
+def _group_metrics(per: pd.DataFrame) -> pd.DataFrame:
+    """Sample NoC@90 ± std, ΔSB %, ΔGR %, NSR % from ``rclicks.metrics.benchmark.rclicks_from_trajectories`` (default click map, seed 0 first).
 
     Only (model, policy, max_clicks, dataset) with baseline and all ten groups on every
     instance enter; the numbers are the metrics layer's, not recomputed here.
     """
-    from rclicks.metrics.benchmark import DEFAULT_CLICKMAP, rclicks_table
+    from rclicks.metrics.benchmark import DEFAULT_CLICKMAP, rclicks_from_trajectories
 
-    sub = df[df["clicker"].isin(("baseline",) + _GROUP_CLICKERS)]
+    sub = per[per["clicker"].isin(("baseline",) + _GROUP_CLICKERS)]
     if sub.empty:
         return pd.DataFrame()
     keys = _INDEX
@@ -70,7 +107,7 @@ def _group_metrics(df: pd.DataFrame) -> pd.DataFrame:
     if len(complete) == 0:
         return pd.DataFrame()
     sub = sub[pd.MultiIndex.from_frame(sub[keys]).isin(complete)]
-    rc = rclicks_table(sub, thr=0.9)
+    rc = rclicks_from_trajectories(sub, thr=0.9)
     rc = rc[rc["clickmap"] == DEFAULT_CLICKMAP].sort_values("seed", kind="stable").drop_duplicates(keys)
     rc = rc.set_index(keys)
     return pd.DataFrame({
@@ -88,8 +125,9 @@ def _metric_order() -> list[str]:
     return [c.label for c in DATASET_COLUMNS]
 
 
-def _wide(df: pd.DataFrame, model_info: pd.DataFrame | None) -> pd.DataFrame:
-    parts = [p for p in (_baseline_metrics(df), _group_metrics(df)) if len(p)]
+def _wide(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None) -> pd.DataFrame:
+    """The table from per-trajectory rows (:func:`trajectory_rows`) and the ``s/click`` means (:func:`time_means`)."""
+    parts = [p for p in (_baseline_metrics(per), _group_metrics(per)) if len(p)]
     if not parts:
         raise RClicksError("results have no baseline or clicking-group trajectories: nothing to rank")
     long = pd.concat(parts, axis=1)
@@ -104,7 +142,6 @@ def _wide(df: pd.DataFrame, model_info: pd.DataFrame | None) -> pd.DataFrame:
     if model_info is not None and "model_bytes" in model_info and model_info["model_bytes"].notna().any():
         sizes = pd.to_numeric(model_info["model_bytes"], errors="coerce").groupby(model_info["model"]).max() / 1e6
         front["Size (MB)"] = wide.index.get_level_values("model").map(sizes).astype(float)
-    times = df.groupby(_ROW_KEYS, observed=True)["time_s"].mean()
     front["s/click"] = times.reindex(wide.index).to_numpy()
     noc90 = [c for c in wide.columns if c.endswith(" NoC@90") and "Sample" not in c]
     if noc90:
@@ -134,6 +171,48 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def sorted_categories(per: pd.DataFrame) -> pd.DataFrame:
+    """Key columns as categoricals with sorted string categories, so group-bys run in one order whatever the input's."""
+    fixed = {}
+    for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap"):
+        col = per[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = [str(v) for v in col.cat.categories]
+            if cats == sorted(set(cats)):
+                continue
+        values = col.astype(str)
+        fixed[c] = pd.Categorical(values, categories=sorted(set(values)))
+    return per.assign(**fixed) if fixed else per
+
+
+def _oracle_policies() -> tuple[str, ...]:
+    try:
+        from rclicks.models.multimask import ORACLE_POLICIES
+    except ImportError:  # before the multi-mask module names its oracle policies
+        return (ORACLE,)
+    return tuple(ORACLE_POLICIES)
+
+
+def table_from_trajectories(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None = None,
+                            oracle: bool = False) -> pd.DataFrame:
+    """The main (or, with ``oracle``, the oracle) table from per-trajectory rows (:func:`trajectory_rows`) and
+    ``s/click`` means (:func:`time_means`).
+
+    ``build_table`` and ``build_from_store`` both end here, so the in-memory and the
+    store path give the same numbers from the same code.
+    """
+    per = sorted_categories(per)
+    oracles = _oracle_policies()
+    is_oracle = per["policy"].isin(oracles)
+    per = per[is_oracle if oracle else ~is_oracle]
+    if per.empty:
+        if oracle:
+            return pd.DataFrame()
+        raise RClicksError("results table has no non-oracle rows: nothing to rank")
+    pol = times.index.get_level_values("policy").astype(str).isin(oracles)
+    return _wide(per, times[pol if oracle else ~pol], model_info)
+
+
 def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.DataFrame:
     """The leaderboard: one row per (model, policy, max_clicks), oracle excluded, sorted by ``Avg NoC@90``.
 
@@ -141,32 +220,43 @@ def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.
     (model, model_bytes) rows, e.g. :meth:`leaderboard.store.ResultsStore.metadata_table`.
     """
     df = _prepare(df)
-    main = df[df["policy"] != ORACLE]
-    if main.empty:
-        raise RClicksError("results table has no non-oracle rows: nothing to rank")
-    return _wide(main, model_info)
+    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info)
 
 
 def build_oracle_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.DataFrame:
     """The same table over oracle-policy rows only (an upper bound, shown separately); empty if none."""
     df = _prepare(df)
-    oracle = df[df["policy"] == ORACLE]
-    return _wide(oracle, model_info) if len(oracle) else pd.DataFrame()
+    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info, oracle=True)
 
 
-def build_from_store(url: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Load a results store (default :func:`leaderboard.envs.display_results_url`) and build the table.
+def build_from_store(url: str | None = None, oracle: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """The table of a results store (default :func:`leaderboard.envs.display_results_url`): equal to
+    ``build_table(store.load()[0], store.metadata_table())`` (or ``build_oracle_table``), without loading it.
 
-    Returns (table, messages of skipped corrupt files).
+    Reads only the columns the table needs, per trajectory and batch of models
+    (:func:`leaderboard.scan.scan_store`); an unchanged store (same shard listing) is not
+    read again. Returns (table, messages of skipped corrupt files).
     """
     from leaderboard.envs import display_results_url
-    from leaderboard.store import ResultsStore
+    from leaderboard.scan import scan_store
 
-    store = ResultsStore(url or display_results_url())
-    df, errors = store.load()
-    if df.empty:
-        raise RClicksError(f"{store.url}: no results found; run the backend or `python -m leaderboard.seed`")
-    return build_table(df, store.metadata_table()), errors
+    url = str(url or display_results_url())
+    scan = scan_store(url)
+    if scan.per.empty:
+        raise RClicksError(f"{url}: no results found; run the backend or `python -m leaderboard.seed`")
+    with _TABLE_LOCK:
+        hit = _TABLES.get((url, oracle))
+    if hit is not None and hit[0] == scan.key:
+        return hit[1].copy(), list(scan.errors)
+    table = table_from_trajectories(scan.per, scan.times, scan.model_info, oracle=oracle)
+    with _TABLE_LOCK:
+        _TABLES[(url, oracle)] = (scan.key, table)
+    return table.copy(), list(scan.errors)
+
+
+_TABLE_LOCK = threading.Lock()
+#: (url, oracle) -> (shard listing, table): the app rebuilds on every reload; an unchanged store costs a listing.
+_TABLES: dict[tuple[str, bool], tuple[tuple, pd.DataFrame]] = {}
 
 
 def save_table(table: pd.DataFrame, path: str | os.PathLike) -> str:

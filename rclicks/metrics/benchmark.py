@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from rclicks.errors import RClicksError
-from rclicks.metrics.curves import auc_of, iou_at_of, noc_of, tag, trajectory_matrix
+from rclicks.metrics.curves import TrajectoryMatrix, auc_of, iou_at_of, noc_of, tag, trajectory_matrix
 
 _GROUP = re.compile(r"^g(\d+)(?:@(.+))?$")
 DEFAULT_CLICKMAP = "distance"
@@ -51,7 +51,11 @@ def parse_group(clicker: str) -> tuple[int, str] | None:
 
 def trajectory_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
     """One row per trajectory: keys, ``group``, ``clickmap``, ``noc`` (NoC@thr), ``fail`` (NoC == max_clicks), ``auc`` (all clicks), ``iou1``."""
-    tm = trajectory_matrix(df, ("iou",), attrs=("group", "clickmap"))
+    return matrix_table(trajectory_matrix(df, ("iou",), attrs=("group", "clickmap")), thr)
+
+
+def matrix_table(tm: TrajectoryMatrix, thr: float = 0.9) -> pd.DataFrame:
+    """:func:`trajectory_table` of an already built matrix (column ``iou``, attributes ``group`` and ``clickmap``)."""
     m, mc = tm["iou"], tm.max_clicks
     out = tm.keys.copy()
     out["noc"] = noc_of(m, mc, thr)
@@ -61,16 +65,38 @@ def trajectory_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
     return out
 
 
-def _instance_arrays(per: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(groups wide: index RCLICKS_KEYS + instance, columns (value, group)), baseline indexed by _BASE_KEYS + instance."""
+def _instance_arrays(per: pd.DataFrame):
+    """Per-trajectory rows as arrays, one column per (RCLICKS_KEYS, instance) slot in sorted key order.
+
+    Returns (slot keys frame, NoC ``10 × n``, AuC ``10 × n`` (NaN where a group is missing; the
+    first of duplicate trajectories wins), baseline ``noc``/``auc``/``iou1`` per slot (NaN when
+    absent), block starts: the slots of one RCLICKS_KEYS row are ``starts[j]:starts[j + 1]``).
+    """
     groups = per[per["group"].between(1, 10)]
-    base = per[per["clicker"].astype(str) == "baseline"]
     if groups.empty:
         raise RClicksError("results table has no clicking-group trajectories (group 1..10); run --clicker groups")
     keys = RCLICKS_KEYS + ["instance"]
-    wide = groups.pivot_table(index=keys, columns="group", values=["noc", "auc", "fail"], aggfunc="first", observed=True)
-    base = base.drop_duplicates(_BASE_KEYS + ["instance"]).set_index(_BASE_KEYS + ["instance"])[["noc", "auc", "fail", "iou1"]]
-    return wide, base
+    slot = groups.groupby(keys, observed=True, sort=True).ngroup().to_numpy()
+    _, first = np.unique(slot, return_index=True)
+    slots = groups.iloc[first][keys].reset_index(drop=True)
+    n = len(slots)
+    g = groups["group"].to_numpy(dtype=np.int64) - 1
+    rev = slice(None, None, -1)  # assign in reverse so the first of duplicate trajectories wins
+    arrays = []
+    for col in ("noc", "auc"):
+        a = np.full((10, n), np.nan)
+        a[g[rev], slot[rev]] = groups[col].to_numpy(dtype=np.float64)[rev]
+        arrays.append(a)
+    bkeys = _BASE_KEYS + ["instance"]
+    base = per[per["clicker"].astype(str) == "baseline"].drop_duplicates(bkeys)
+    at = pd.MultiIndex.from_frame(base[bkeys]).get_indexer(pd.MultiIndex.from_frame(slots[bkeys])) if len(base) else np.full(n, -1)
+    baseline = {}
+    for col in ("noc", "auc", "iou1"):
+        v = base[col].to_numpy(dtype=np.float64) if len(base) else np.zeros(0)
+        baseline[col] = np.where(at >= 0, v[np.maximum(at, 0)] if v.size else np.nan, np.nan)
+    block = slots.groupby(RCLICKS_KEYS, observed=True, sort=True).ngroup().to_numpy()
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(block)) + 1, [n]])
+    return slots, arrays[0], arrays[1], baseline, starts
 
 
 def rclicks_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
@@ -81,32 +107,28 @@ def rclicks_table(df: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
     """
     if df.empty:
         raise RClicksError("results table is empty: nothing to summarise")
+    return rclicks_from_trajectories(trajectory_table(df, thr), thr)
+
+
+def rclicks_from_trajectories(per: pd.DataFrame, thr: float = 0.9) -> pd.DataFrame:
+    """:func:`rclicks_table` of per-trajectory rows (:func:`trajectory_table` / :func:`matrix_table`, computed at ``thr``)."""
     t = tag(thr)
-    per = trajectory_table(df, thr)
-    wide, base = _instance_arrays(per)
+    slots, noc_all, auc_all, base, starts = _instance_arrays(per)
     rows = []
-    for key, block in wide.groupby(level=RCLICKS_KEYS, observed=True, sort=True):
-        ident = dict(zip(RCLICKS_KEYS, key))
-        present = [g for g in range(1, 11) if g in block["noc"].columns and block["noc"][g].notna().all()]
-        missing = [f"g{g}" for g in range(1, 11) if g not in present]
-        insts = block.index.get_level_values("instance")
-        bkey = tuple(ident[k] for k in _BASE_KEYS)
-        try:
-            b = base.loc[bkey].reindex(insts)
-        except KeyError:
-            b = pd.DataFrame(index=insts, columns=base.columns, dtype=float)
-        if b["noc"].isna().any():
+    for s, e in zip(starts[:-1], starts[1:]):
+        ident = {k: slots[k].iloc[s] for k in RCLICKS_KEYS}
+        missing = [f"g{g}" for g in range(1, 11) if np.isnan(noc_all[g - 1, s:e]).any()]
+        if np.isnan(base["noc"][s:e]).any():
             missing.append("baseline")
         if missing:
             raise RClicksError(
                 f"results for {ident}: missing clicker(s) {missing} on some instances; the RClicks table needs baseline and g1..g10 "
                 "on every instance (run --clicker groups)"
             )
-        noc = block["noc"][list(range(1, 11))].to_numpy(dtype=np.float64).T  # 10 × n
-        auc = block["auc"][list(range(1, 11))].to_numpy(dtype=np.float64).T
+        noc, auc = noc_all[:, s:e], auc_all[:, s:e]  # 10 × n
         mc = int(ident["max_clicks"])
         fails = (noc == mc).sum(axis=1).astype(np.float64)  # F[g]
-        b_noc, b_auc, b_iou1 = (b[c].to_numpy(dtype=np.float64) for c in ("noc", "auc", "iou1"))
+        b_noc, b_auc, b_iou1 = (base[c][s:e] for c in ("noc", "auc", "iou1"))
         b_fail = float((b_noc == mc).sum())
         h1, h2 = noc[:5], noc[5:]
         a32 = auc.astype(np.float32)

@@ -191,7 +191,11 @@ def auc_of(m: np.ndarray, max_clicks: np.ndarray, k: int | None = None) -> np.nd
 
 def trajectory_metrics(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
     """One row per trajectory: ``noc{t}``, ``fail{t}`` (NoC == max_clicks), ``never{t}``, ``iou@k`` for ``k`` in ``at``, AuCs, BIoU."""
-    tm = trajectory_matrix(df, ("iou", "biou"))
+    return matrix_metrics(trajectory_matrix(df, ("iou", "biou")), thresholds, at)
+
+
+def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
+    """:func:`trajectory_metrics` of an already built matrix (columns ``iou`` and ``biou``); the keys and attributes are kept."""
     m, b, mc = tm["iou"], tm["biou"], tm.max_clicks
     out = tm.keys.copy()
     for thr in thresholds:
@@ -217,7 +221,16 @@ def summarize(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS) -> pd.
     ``IoU-AuC@10``, ``IoU-AuC`` (all clicks), ``BIoU@1``, ``BIoU-AuC@10``. A metric needing
     more clicks than ``max_clicks`` is NaN.
     """
-    per = trajectory_metrics(df, thresholds)
+    return summarize_trajectories(trajectory_metrics(df, thresholds), thresholds)
+
+
+def summarize_trajectories(per: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS) -> pd.DataFrame:
+    """:func:`summarize` of per-trajectory metrics (:func:`trajectory_metrics` / :func:`matrix_metrics` rows).
+
+    The group-by half of ``summarize``, so callers that build the per-trajectory rows
+    another way (e.g. shard by shard, ``leaderboard.table.build_from_store``) get the
+    same numbers from the same code.
+    """
     g = per.groupby(SUMMARY_KEYS, observed=True, sort=True)
     cols: dict[str, pd.Series] = {"n": g.size()}
     for thr in thresholds:
