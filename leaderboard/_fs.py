@@ -6,6 +6,7 @@ import os
 import uuid
 
 from rclicks.errors import RClicksError
+from rclicks.fsutil import fsync_dir
 
 
 def url_to_fs(url: str):
@@ -61,20 +62,6 @@ def write_bytes_atomic(url: str, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-
-
-def fsync_dir(folder: str) -> None:
-    """``fsync`` a folder so a rename inside it survives a power loss (no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def clean_tmp(root: str, older_than_s: float = 300.0) -> list[str]:

@@ -317,7 +317,9 @@ class Backend:
         Claims are exclusive (see ``RequestsStore.claim``); a request whose workers died
         ``max_attempts`` times ends FAILED; malformed request files are skipped and named in the log.
         """
-        for tmp in self.requests.clean_tmp():
+        fs, root = _fs.url_to_fs(self.results.url)
+        orphans = self.requests.clean_tmp() + (_fs.clean_tmp(root) if _fs.is_local(fs) and os.path.isdir(root) else [])
+        for tmp in orphans:
             self.log(f"removed orphaned temporary file {tmp}")
         errors: list[str] = []
         for rid in self.requests.requeue_stale(self.timeout, max_attempts=self.max_attempts, errors=errors):

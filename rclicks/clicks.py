@@ -73,16 +73,33 @@ def validate_clicks(df: pd.DataFrame, source: str = "clicks table") -> pd.DataFr
 
 
 def read_clicks(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a clicks table from ``.csv``, ``.parquet`` or a folder of parquet parts (validated)."""
+    """Read a clicks table from ``.csv``, ``.parquet`` or a folder of parquet parts (validated).
+
+    In a folder, an unreadable or invalid part (0 bytes, truncated, wrong columns) is skipped
+    and named in ``df.attrs["skipped"]`` (and a warning); the good parts are still read.
+    """
     path = Path(path)
     if not path.exists():
         raise RClicksError(f"{path}: clicks table not found")
+    skipped: list[str] = []
     try:
         if path.is_dir():
             parts = sorted(path.glob("*.parquet"))
             if not parts:
                 raise RClicksError(f"{path}: folder holds no *.parquet clicks parts")
-            df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+            frames = []
+            for p in parts:
+                try:
+                    frames.append(validate_clicks(pd.read_parquet(p), str(p)))
+                except Exception as exc:  # one bad part never hides the good ones
+                    skipped.append(f"{p.name}: {str(exc).splitlines()[0][:200]}")
+            if skipped:
+                import warnings
+
+                warnings.warn(f"{path}: skipped unreadable clicks part(s): {'; '.join(skipped)}", stacklevel=2)
+            if not frames:
+                raise RClicksError(f"{path}: no readable clicks part ({'; '.join(skipped)})")
+            df = pd.concat(frames, ignore_index=True)
         elif path.suffix == ".parquet":
             df = pd.read_parquet(path)
         elif path.suffix == ".csv":
@@ -93,7 +110,9 @@ def read_clicks(path: str | os.PathLike) -> pd.DataFrame:
         raise
     except Exception as exc:  # pandas/pyarrow parsing errors
         raise RClicksError(f"{path}: not a readable clicks table ({exc})") from exc
-    return validate_clicks(df, str(path))
+    out = validate_clicks(df, str(path))
+    out.attrs["skipped"] = skipped
+    return out
 
 
 def write_clicks(df: pd.DataFrame, folder: str | os.PathLike) -> Path:
@@ -105,8 +124,14 @@ def write_clicks(df: pd.DataFrame, folder: str | os.PathLike) -> Path:
     final = folder / name
     tmp = folder / f".{name}.tmp"
     try:
-        out.to_parquet(tmp, index=False)
+        with open(tmp, "wb") as fh:
+            out.to_parquet(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename below must never publish an empty part after a crash
         os.replace(tmp, final)
+        from rclicks.fsutil import fsync_dir
+
+        fsync_dir(folder)
     finally:
         if tmp.exists():
             tmp.unlink()

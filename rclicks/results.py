@@ -150,7 +150,11 @@ def write_results(df: pd.DataFrame, url: str | os.PathLike, metadata: dict[str, 
         with fs.open(tmp, "wb") as fh:
             pq.write_table(table, fh)
         if isinstance(fs, LocalFileSystem):
+            from rclicks.fsutil import fsync_dir, fsync_path
+
+            fsync_path(tmp)  # bytes on disk before the rename publishes them
             os.replace(tmp, path)
+            fsync_dir(os.path.dirname(os.path.abspath(path)))
         else:
             fs.mv(tmp, path)
     except BaseException:

@@ -70,6 +70,11 @@ def visitor_click(sample, model_name: str, session: dict, click: Click) -> tuple
 
 def build() -> None:
     """The Click-yourself tab."""
+    store = envs.clicks_store()
+    if store.is_dir():  # parts whose writer died between write and rename
+        from leaderboard._fs import clean_tmp
+
+        clean_tmp(str(store))
     gr.Markdown("Click on the object. **Positive** clicks add to the mask, **negative** clicks remove. The ring shows "
                 "where the baseline robot would click next; the chart compares your IoU curve with the robot's.")
     session_state = gr.State(new_session())
