@@ -242,18 +242,66 @@ def _load_graph(path: Path) -> Any:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
         raise _err(path, f"not a readable ONNX model ({exc})") from exc
-    domains = {n.domain for n in model.graph.node} | {f.domain for f in model.functions}
-    custom = sorted(d for d in domains if d not in STANDARD_DOMAINS and d not in {f.domain for f in model.functions})
-    if custom:
-        raise _err(path, f"uses custom operator domain(s) {custom}; only standard ONNX/onnxruntime operators are "
-                         "allowed (no submitter code runs)")
-    for tensor in model.graph.initializer:
-        for entry in tensor.external_data:
-            if entry.key == "location":
-                loc = Path(entry.value)
-                if loc.is_absolute() or ".." in loc.parts:
-                    raise _err(path, f"external data location {entry.value!r} leaves the submission folder")
+    _walk(path, model)
     return model
+
+
+def _check_tensor(path: Path, tensor: Any, where: str) -> None:
+    """External data of one tensor must stay inside the folder; onnxruntime's in-memory marker is refused."""
+    for entry in tensor.external_data:
+        if entry.key != "location":
+            continue
+        loc = Path(entry.value)
+        if "_ORT_MEM_ADDR_" in entry.value:
+            raise _err(path, f"{where}: external data location {entry.value!r} points into process memory; not allowed")
+        if loc.is_absolute() or ".." in loc.parts or not entry.value.strip():
+            raise _err(path, f"{where}: external data location {entry.value!r} leaves the submission folder")
+
+
+def _walk(path: Path, model: Any) -> None:
+    """Check every graph recursively: the main graph, ``If``/``Loop``/``Scan`` bodies and local functions.
+
+    Refused, naming the node: operator domains outside :data:`STANDARD_DOMAINS` (a node may also
+    call a local function of the model, whose body is checked in turn), and external data that
+    leaves the folder in initializers, sparse initializers, ``Constant`` values and any tensor attribute.
+    """
+    import onnx
+
+    functions = {(f.domain, f.name) for f in model.functions}
+    A = onnx.AttributeProto
+
+    def graph(g: Any, where: str) -> None:
+        for t in g.initializer:
+            _check_tensor(path, t, f"{where} initializer {t.name!r}")
+        for sp in g.sparse_initializer:
+            _check_tensor(path, sp.values, f"{where} sparse initializer {sp.values.name!r}")
+            _check_tensor(path, sp.indices, f"{where} sparse initializer {sp.values.name!r} indices")
+        nodes(g.node, where)
+
+    def nodes(ns: Any, where: str) -> None:
+        for n in ns:
+            label = f"{where} node {n.name or n.op_type!r} ({n.op_type})"
+            if n.domain not in STANDARD_DOMAINS and (n.domain, n.op_type) not in functions:
+                raise _err(path, f"{label} uses custom operator domain {n.domain!r}; only standard ONNX/onnxruntime "
+                                 "operators are allowed (no submitter code runs)")
+            for at in n.attribute:
+                if at.type == A.GRAPH:
+                    graph(at.g, f"{label} subgraph {at.name!r}:")
+                elif at.type == A.GRAPHS:
+                    for k, sub in enumerate(at.graphs):
+                        graph(sub, f"{label} subgraph {at.name}[{k}]:")
+                elif at.type == A.TENSOR:
+                    _check_tensor(path, at.t, f"{label} attribute {at.name!r}")
+                elif at.type == A.TENSORS:
+                    for t in at.tensors:
+                        _check_tensor(path, t, f"{label} attribute {at.name!r}")
+                elif at.type == A.SPARSE_TENSOR:
+                    _check_tensor(path, at.sparse_tensor.values, f"{label} attribute {at.name!r}")
+                    _check_tensor(path, at.sparse_tensor.indices, f"{label} attribute {at.name!r} indices")
+
+    graph(model.graph, "graph")
+    for f in model.functions:
+        nodes(f.node, f"function {f.domain}.{f.name}")
 
 
 def _check_ports(path: Path, kind: str, actual: dict[str, tuple], expected: list[_Port], exact: bool) -> None:
