@@ -11,7 +11,8 @@ from ui.tabs import click_yourself, compare, leaderboard_tab, robustness, submit
 def build_app() -> gr.Blocks:
     """The Blocks app with its six tabs (the three sample tabs only when the bundled data is found)."""
     problem = samples.data_problem()
-    with gr.Blocks(title=about.TITLE) as demo:
+    # uploads (models, images) are swept from Gradio's cache once they are an hour old
+    with gr.Blocks(title=about.TITLE, delete_cache=(envs.cache_ttl_s(), envs.cache_ttl_s())) as demo:
         gr.Markdown(about.INTRO)
         if problem:
             gr.Markdown(f"⚠️ **Bundled samples unavailable:** {problem}. The leaderboard, submission and about tabs still work.",
@@ -35,4 +36,5 @@ def build_app() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_app().launch(server_name=envs.server_name(), server_port=envs.server_port(), show_error=False)
+    build_app().launch(server_name=envs.server_name(), server_port=envs.server_port(), show_error=False,
+                       max_file_size=envs.max_upload_bytes())

@@ -59,3 +59,39 @@ def gallery_size() -> int:
 def concurrency() -> int:
     """Concurrent jobs per event (``RCLICKS_APP_CONCURRENCY``, default 2 — the machine's cores)."""
     return int(os.environ.get("RCLICKS_APP_CONCURRENCY", "2"))
+
+
+def _env_int(name: str, default: int) -> int:
+    from rclicks.errors import RClicksError
+
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError as exc:
+        raise RClicksError(f"environment variable {name}={raw!r} must be an integer") from exc
+
+
+def max_upload_pixels() -> int:
+    """Uploaded images over this many pixels are refused before decoding (``RCLICKS_APP_MAX_PIXELS``, default 25 MP)."""
+    return _env_int("RCLICKS_APP_MAX_PIXELS", 25_000_000)
+
+
+def max_upload_bytes() -> int:
+    """Gradio refuses uploads over this size before storing them (``RCLICKS_APP_MAX_UPLOAD_BYTES``, default 2 GB,
+    the submission limit)."""
+    return _env_int("RCLICKS_APP_MAX_UPLOAD_BYTES", 2_000_000_000)
+
+
+def max_zip_members() -> int:
+    """Members a submission .zip may hold (``RCLICKS_APP_MAX_ZIP_MEMBERS``, default 64)."""
+    return _env_int("RCLICKS_APP_MAX_ZIP_MEMBERS", 64)
+
+
+def cache_ttl_s() -> int:
+    """Gradio's upload cache is swept every this many seconds of files older than it (``RCLICKS_APP_CACHE_TTL_S``, 3600)."""
+    return _env_int("RCLICKS_APP_CACHE_TTL_S", 3600)
+
+
+def in_space() -> bool:
+    """True inside a Hugging Face Space (``SPACE_ID`` is set), where submitters log in with their HF account."""
+    return bool(os.environ.get("SPACE_ID"))

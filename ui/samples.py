@@ -87,9 +87,12 @@ def read_upload_file(path: str | None, what: str) -> np.ndarray | None:
     if path is None:
         return None
     try:
-        with Image.open(path) as im:
-            if max(im.size) > 20000:
-                raise RClicksError(f"{what}: {im.size[0]}×{im.size[1]} is too large")
+        with Image.open(path) as im:  # the header only: pixels are decoded after the budget check
+            w, h = im.size
+            budget = envs.max_upload_pixels()
+            if w * h > budget:
+                raise RClicksError(f"{what}: {w}×{h} = {w * h} pixels exceeds the limit of {budget} "
+                                   "(RCLICKS_APP_MAX_PIXELS); downscale it before uploading")
             return np.asarray(im.convert("RGB") if what == "image" else im.convert("L"))
     except (OSError, Image.DecompressionBombError) as exc:
         raise RClicksError(f"{what}: the uploaded file is not an image ({exc.__class__.__name__})") from exc

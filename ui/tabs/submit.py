@@ -30,21 +30,65 @@ def queue_table() -> pd.DataFrame:
     return t
 
 
-def _unpack(path: str) -> Path:
-    """A zip upload becomes a folder (members checked: no absolute paths, no '..'); other files stay as they are."""
+def _unpack(path: str) -> tuple[Path, Path | None]:
+    """(submission path, temporary folder to remove afterwards or None). A zip upload becomes a folder.
+
+    Checked from the archive's directory before anything is extracted: readable, at most
+    ``RCLICKS_APP_MAX_ZIP_MEMBERS`` members, inflated size within ``RCLICKS_MAX_SUBMISSION_BYTES``,
+    no absolute paths, no '..', no links. A member that inflates past its declared size fails its
+    CRC check while it is extracted. The caller removes the folder in ``finally``.
+    """
+    import shutil
+    import stat
+
+    from leaderboard import envs as lb_envs
+    from rclicks.errors import RClicksError
+    from ui import envs
+
     p = Path(path)
     if p.suffix.lower() != ".zip":
-        return p
-    out = Path(tempfile.mkdtemp(prefix="rclicks-submit-"))
-    with zipfile.ZipFile(p) as zf:
-        for name in zf.namelist():
-            if name.startswith("/") or ".." in Path(name).parts:
-                from rclicks.errors import RClicksError
-
-                raise RClicksError(f"{p.name}: archive member {name!r} escapes the folder")
-        zf.extractall(out)
+        return p, None
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RClicksError(f"{p.name}: not a readable .zip archive ({exc}); zip the model folder again") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > envs.max_zip_members():
+            raise RClicksError(f"{p.name}: {len(infos)} archive members exceed the limit of {envs.max_zip_members()} "
+                               "(RCLICKS_APP_MAX_ZIP_MEMBERS)")
+        total, limit = sum(i.file_size for i in infos), lb_envs.limits().max_bytes
+        if total > limit:
+            raise RClicksError(f"{p.name}: inflates to {total} bytes, over the limit of {limit} bytes (RCLICKS_MAX_SUBMISSION_BYTES)")
+        for info in infos:
+            if info.filename.startswith("/") or ".." in Path(info.filename).parts:
+                raise RClicksError(f"{p.name}: archive member {info.filename!r} escapes the folder")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise RClicksError(f"{p.name}: archive member {info.filename!r} is a symbolic link; zip the files themselves")
+        out = Path(tempfile.mkdtemp(prefix="rclicks-submit-"))
+        try:
+            zf.extractall(out)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            shutil.rmtree(out, ignore_errors=True)
+            raise RClicksError(f"{p.name}: a member could not be extracted ({exc}); zip the model folder again") from exc
     entries = [e for e in out.iterdir()]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else out
+    return (entries[0] if len(entries) == 1 and entries[0].is_dir() else out), out
+
+
+def submitter_identity(profile) -> str:
+    """Who submits: the visitor's Hugging Face login in the Space, else the explicit local ``RCLICKS_OPERATOR``."""
+    from leaderboard import envs as lb_envs
+    from rclicks.errors import RClicksError
+    from ui import envs
+
+    if profile is not None and getattr(profile, "username", None):
+        return str(profile.username)
+    if envs.in_space():
+        raise RClicksError("log in with your Hugging Face account (button above) to submit; the queue and its limits are per account")
+    operator = lb_envs.operator_identity()
+    if operator:
+        return operator
+    raise RClicksError("no submitter identity: set RCLICKS_OPERATOR to the operator's name to submit from a local app")
 
 
 def build() -> None:
@@ -58,7 +102,16 @@ def build() -> None:
         upload = gr.File(label="model (.zip folder, .safetensors, .pt, .pth)", elem_id="sub-file")
         with gr.Column():
             name = gr.Textbox(label="model name", elem_id="sub-name")
-            submitter = gr.Textbox(label="submitter (e.g. your HF user name)", elem_id="sub-submitter")
+            from ui import envs
+
+            if envs.in_space():  # submissions are bound to the visitor's HF account, as in the HF leaderboard template
+                gr.LoginButton(elem_id="sub-login")
+            else:
+                from leaderboard import envs as lb_envs
+
+                who = lb_envs.operator_identity()
+                gr.Markdown(f"Submitting as operator **{who}** (RCLICKS_OPERATOR)." if who else
+                            "⚠️ Set `RCLICKS_OPERATOR` to submit from this local app.", elem_id="sub-identity")
             kind = gr.Dropdown(["sam", "sam2", "sam2.1", "mobilesam", "samhq", "ritm"], value="sam",
                                label="checkpoint kind (a .zip is always an ONNX submission)", elem_id="sub-kind")
             variant = gr.Dropdown(["vit_b", "vit_l", "vit_h", "vit_t", "hiera_t", "hiera_s", "hiera_b+", "hiera_l",
@@ -69,22 +122,37 @@ def build() -> None:
     result = gr.Markdown(elem_id="sub-result")
     queue = gr.Dataframe(queue_table(), label="queue", interactive=False, elem_id="sub-queue")
 
-    def do_submit(file, model, who, k, v, lic):
+    def _submit(file, model, k, v, lic, profile):
+        import shutil
+
         import leaderboard
+        from leaderboard._fs import scrub_paths
         from rclicks.errors import RClicksError
 
         if file is None:
             return "⚠️ **Rejected:** upload a model file first.", queue_table()
+        tmp = None
         try:
-            path = _unpack(file)
+            who = submitter_identity(profile)
+            path, tmp = _unpack(file)
             onnx = path.is_dir()
-            req = leaderboard.submit(path, model=model or "", submitter=who or "", license=lic or "",
+            req = leaderboard.submit(path, model=model or "", submitter=who, license=lic or "",
                                      kind="onnx" if onnx else k, config=None if onnx else {"variant": v})
         except (leaderboard.SubmissionRejected, RClicksError) as exc:
-            return f"⚠️ **Rejected:** {exc}", queue_table()
+            return f"⚠️ **Rejected:** {scrub_paths(str(exc))}", queue_table()
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
         return f"✔ Queued **{req.model}** as request `{req.id}` (status {req.status}).", queue_table()
 
-    go.click(do_submit, [upload, name, submitter, kind, variant, license_], [result, queue])
+    if envs.in_space():
+        def do_submit(file, model, k, v, lic, profile: gr.OAuthProfile | None):
+            return _submit(file, model, k, v, lic, profile)
+    else:  # no OAuth routes outside a Space: the operator identity comes from the environment
+        def do_submit(file, model, k, v, lic):
+            return _submit(file, model, k, v, lic, None)
+
+    go.click(do_submit, [upload, name, kind, variant, license_], [result, queue])
     refresh = gr.Button("Refresh queue", elem_id="sub-refresh", size="sm")
     refresh.click(queue_table, None, queue)
     gr.Timer(30).tick(queue_table, None, queue, show_progress="hidden")  # statuses move pending → running → finished
