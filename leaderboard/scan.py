@@ -2,7 +2,7 @@
 
 ``ResultsStore.load`` materialises every column of every row as pandas strings (7.8 M
 rows of a 100-model store: 11.6 s, 5.5 GB). The table needs far less: the trajectory
-keys, ``click``, ``iou``/``biou`` (and ``best_iou`` where recorded) and ``time_s``. Here
+keys, ``click``, ``iou`` (and ``best_iou`` where recorded) and ``time_s``. Here
 each file's footer is read first (schema, row-group statistics, run metadata); files
 are grouped by the one model they hold (the ``model`` column's min = max statistics)
 into batches of about ``batch_rows`` rows; each batch is read with pyarrow (string keys
@@ -14,7 +14,7 @@ aggregate sees the same values in the same order as ``build_table(store.load()[0
 and the numbers are identical, bit for bit.
 
 Validation is ``rclicks.results.validate_results``'s: the columns read are checked
-row by row, the others (``tp, fp, fn, tn`` non-negative, no missing integers) from the
+row by row, the others (``tp, fp, fn, tn`` non-negative, ``biou`` in [0, 1], no missing integers) from the
 parquet statistics; a file that is not plainly valid that way (other column types, no
 statistics, a failed check, an unreadable footer) goes through ``read_results`` itself,
 so it is accepted or skipped with the same message as ``ResultsStore.load``.
@@ -38,9 +38,11 @@ import pandas as pd
 from rclicks.errors import RClicksError
 
 #: Columns the leaderboard reads; ``best_iou`` too where a file has it.
-COLUMNS = ["model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance", "click", "iou", "biou", "time_s",
-           "group", "clickmap"]
+COLUMNS = ["model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance", "click", "iou", "time_s", "group",
+           "clickmap"]
 _STRINGS = ["model", "dataset", "clicker", "policy", "instance", "clickmap"]
+#: Optional columns read where a file has them (the table's per-trajectory rows use them when present).
+_OPTIONAL_READ = ["best_iou", "source"]
 _INTS = ["seed", "click", "x", "y", "max_clicks", "group", "tp", "fp", "fn", "tn"]
 _COUNTS = ("tp", "fp", "fn", "tn")
 _META_KEYS = ("model", "dataset", "protocol", "policy", "seed", "request_id", "created")
@@ -120,8 +122,20 @@ def _open(fs, f: _File):
     return f.path if is_local(fs) else fs.open(f.path, "rb")
 
 
+_ACCEPTED_SCHEMAS: list = []  # parquet schemas already checked by _fast_schema (a store has a handful)
+
+
 def _fast_schema(md) -> bool:
     """True when the file has every schema column with the type ``write_results`` writes (castable without surprises)."""
+    if any(md.schema.equals(ok) for ok in _ACCEPTED_SCHEMAS):
+        return True
+    if _check_schema(md):
+        _ACCEPTED_SCHEMAS.append(md.schema)
+        return True
+    return False
+
+
+def _check_schema(md) -> bool:
     import pyarrow as pa
 
     from rclicks.results import OPTIONAL, SCHEMA
@@ -157,6 +171,9 @@ def _stats_ok(md) -> tuple[bool, str | None]:
         for st in _column_stats(md, col):
             if not st.has_min_max or st.min < (1 if col == "click" else 0):
                 return False, None
+    for st in _column_stats(md, "biou"):  # not read: its [0, 1] range from the statistics (which ignore NaN)
+        if st is None or not st.has_min_max or st.min < 0 or st.max > 1:
+            return False, None
     models = set()
     for st in _column_stats(md, "model"):
         if st is None or not st.has_min_max or st.min != st.max or st.null_count:
@@ -202,7 +219,7 @@ def _reference_table(f: _File, errors: list[str]):
     except RClicksError as exc:
         errors.append(str(exc))
         return None
-    cols = COLUMNS + (["best_iou"] if "best_iou" in df.columns else [])
+    cols = COLUMNS + [c for c in _OPTIONAL_READ if c in df.columns]
     return pa.Table.from_pandas(df[cols], preserve_index=False)
 
 
@@ -212,48 +229,80 @@ def _fast_table(fs, f: _File):
     import pyarrow.parquet as pq
 
     names = set(f.md.schema.names)
-    cols = COLUMNS + (["best_iou"] if "best_iou" in names else [])
+    cols = COLUMNS + [c for c in _OPTIONAL_READ if c in names]
     src = _open(fs, f)
     try:
-        tb = pq.ParquetFile(src, metadata=f.md, read_dictionary=_STRINGS).read(columns=cols, use_threads=False)
+        tb = pq.ParquetFile(src, metadata=f.md, read_dictionary=[c for c in _STRINGS + ["source"] if c in names]).read(columns=cols, use_threads=False)
     finally:
         if not isinstance(src, str):
             src.close()
     if not pc.all(pc.less_equal(tb["click"], tb["max_clicks"])).as_py():
         return None
-    for col in ("iou", "biou"):
-        lo, hi = pc.min_max(pc.if_else(pc.is_nan(tb[col]), None, tb[col])).values()
-        if lo.as_py() is not None and (lo.as_py() < 0 or hi.as_py() > 1):
-            return None
+    lo, hi = pc.min_max(pc.if_else(pc.is_nan(tb["iou"]), None, tb["iou"])).values()
+    if lo.as_py() is not None and (lo.as_py() < 0 or hi.as_py() > 1):
+        return None
     return tb
 
 
-def _normalise(tb):
-    """String keys as dictionary<int32, string>, ``best_iou`` present (null when not recorded): one schema for concatenation."""
-    import pyarrow as pa
+class _Frame:
+    """The needed columns of a batch's files, accumulated as numpy arrays; string keys as codes into one category list.
 
-    dict_type = pa.dictionary(pa.int32(), pa.string())
-    for col in _STRINGS:
-        i = tb.schema.get_field_index(col)
-        c = tb.column(i)
-        if not pa.types.is_dictionary(c.type):
-            c = c.cast(pa.string()).dictionary_encode()
-        if c.type != dict_type:
-            c = c.cast(dict_type)
-        tb = tb.set_column(i, col, c)
-    if "best_iou" not in tb.schema.names:
-        tb = tb.append_column("best_iou", pa.nulls(tb.num_rows, pa.float64()))
-    return tb.select(COLUMNS + ["best_iou"])
+    Cheaper than ``concat_tables(...).to_pandas()``, which unifies every file's dictionaries row by row.
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS + _OPTIONAL_READ}
+        self.cats: dict[str, dict] = {c: {} for c in _STRINGS + ["source"]}
+        self.rows = 0
+
+    def add(self, tb) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = tb.num_rows
+        for col in COLUMNS + _OPTIONAL_READ:
+            if col not in tb.schema.names:  # an optional column this file does not record
+                self.parts[col].append(np.full(n, -1, np.int32) if col in self.cats else np.full(n, np.nan))
+                continue
+            if col in self.cats:
+                cats = self.cats[col]
+                for chunk in tb.column(col).chunks:
+                    if not pa.types.is_dictionary(chunk.type):
+                        chunk = chunk.cast(pa.string()).dictionary_encode()
+                    lookup = np.array([cats.setdefault(v, len(cats)) for v in chunk.dictionary.to_pylist()] + [-1], dtype=np.int32)
+                    idx = chunk.indices
+                    idx = pc.fill_null(idx, -1) if idx.null_count else idx
+                    self.parts[col].append(lookup[idx.to_numpy(zero_copy_only=False)])
+            else:
+                self.parts[col].extend(c.to_numpy(zero_copy_only=False) for c in tb.column(col).chunks)
+        self.rows += n
+
+    def frame(self) -> pd.DataFrame:
+        out = {}
+        for col, parts in self.parts.items():
+            values = np.concatenate(parts) if parts else np.zeros(0)
+            if col in self.cats:
+                names = list(self.cats[col])
+                if col in _OPTIONAL_READ and not names:
+                    continue  # no file of the batch records it: as a table without the column
+                order = sorted(range(len(names)), key=lambda i: str(names[i]))
+                remap = np.empty(len(names) + 1, dtype=np.int32)
+                remap[order] = np.arange(len(names), dtype=np.int32)
+                remap[-1] = -1
+                out[col] = pd.Categorical.from_codes(remap[values], categories=[str(names[i]) for i in order])
+            elif col in _OPTIONAL_READ and np.isnan(values).all():
+                continue  # best_iou nowhere recorded: as a table without the column (best@1 is NaN either way)
+            else:
+                out[col] = values
+        return pd.DataFrame(out, copy=False)  # one block per column: no second copy of the batch
 
 
 def _read_batch(fs, files: Sequence[_File]) -> _Batch:
     """Per-trajectory rows and time means of the files of whole models (all rows of each model are here)."""
-    import pyarrow as pa
-
     from leaderboard.table import time_means, trajectory_rows
 
     errors: list[str] = []
-    tables = []
+    acc = _Frame()
     for f in files:
         if f.md is None:
             tb = f.table
@@ -265,14 +314,24 @@ def _read_batch(fs, files: Sequence[_File]) -> _Batch:
             if tb is None:
                 tb = _reference_table(f, errors)
         if tb is not None and tb.num_rows:
-            tables.append(_normalise(tb))
-    if not tables:
+            acc.add(tb)
+    if not acc.rows:
         return _Batch(None, None, errors)
-    df = pa.concat_tables(tables).to_pandas(ignore_metadata=True)
-    del tables
-    if df["best_iou"].isna().all():
-        df = df.drop(columns="best_iou")  # as a table without the column: best@1 is NaN either way
+    df = acc.frame()
+    del acc
     return _Batch(trajectory_rows(df), time_means(df), errors)
+
+
+def _concat(pers: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-trajectory frames, key columns kept categorical over the union of the batches' sorted categories."""
+    if len(pers) == 1:
+        return pers[0]
+    fixed = []
+    cols = [c for c in pers[0].columns if isinstance(pers[0][c].dtype, pd.CategoricalDtype)]
+    union = {c: sorted({str(v) for p in pers for v in p[c].cat.categories}) for c in cols}
+    for p in pers:
+        fixed.append(p.assign(**{c: p[c].cat.set_categories(union[c]) for c in cols}))
+    return pd.concat(fixed, ignore_index=True)
 
 
 def _batches(files: list[_File], batch_rows: int) -> list[list[_File]]:
@@ -297,8 +356,15 @@ def _batches(files: list[_File], batch_rows: int) -> list[list[_File]]:
     return [sorted(b, key=lambda f: order[f.path]) for b in out]
 
 
-def scan_store(url: str, batch_rows: int = BATCH_ROWS) -> StoreScan:
-    """Scan the store at ``url`` for the leaderboard (see the module docstring); cached per URL by the listing."""
+def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = None) -> StoreScan:
+    """Scan the store at ``url`` for the leaderboard (see the module docstring); cached per URL by the listing.
+
+    ``workers``: threads reading batches (default: the CPU count, at most 4); memory grows with it
+    (one batch of about ``batch_rows`` rows each).
+    """
+    import os
+
+    workers = workers or min(4, os.cpu_count() or 1)
     from concurrent.futures import ThreadPoolExecutor
 
     fs, files = listing(url)
@@ -308,30 +374,33 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS) -> StoreScan:
     if cached is not None and cached[0] == key:
         return replace(cached[2], files_read=0)
     old_batches = cached[1] if cached is not None else {}
-    # footers are small reads; threads overlap their latency (remote stores) and pyarrow releases the GIL
-    with ThreadPoolExecutor(4) as ex:
-        list(ex.map(lambda f: _footer(fs, f), files))
+    from leaderboard._fs import is_local
+
+    if is_local(fs):
+        for f in files:
+            _footer(fs, f)
+    else:  # remote footers are small reads whose latency threads overlap
+        with ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda f: _footer(fs, f), files))
     for f in files:
         if f.md is None:  # off the fast path: validate now through read_results, and learn its models from the rows
             f.table = _reference_table(f, f.errors)
             models = set(f.table.column("model").to_pylist()) if f.table is not None else set()
             f.rows = f.table.num_rows if f.table is not None else 0
             f.model = models.pop() if len(models) == 1 else None
-    batches: dict[tuple, _Batch] = {}
-    read = 0
-    for group in _batches(files, batch_rows):
-        bkey = tuple(f.key for f in group)
-        b = old_batches.get(bkey)
-        if b is None:
-            b = _read_batch(fs, group)
-            read += len(group)
-        batches[bkey] = b
+    groups = {tuple(f.key for f in g): g for g in _batches(files, batch_rows)}
+    todo = [k for k in groups if k not in old_batches]
+    # batches are independent; parquet decoding and the numpy work release the GIL, so threads use the cores
+    with ThreadPoolExecutor(max(1, min(workers, len(todo)))) as ex:
+        fresh = dict(zip(todo, ex.map(lambda k: _read_batch(fs, groups[k]), todo)))
+    batches = {k: fresh[k] if k in fresh else old_batches[k] for k in groups}
+    read = sum(len(groups[k]) for k in todo)
     pers = [b.per for b in batches.values() if b.per is not None]
     errors = [e for b in batches.values() for e in b.errors]
     errors.sort(key=lambda e: next((i for i, f in enumerate(files) if e.startswith(f.url + ":")), len(files)))
     meta = pd.DataFrame([f.meta for f in files if f.meta is not None], columns=META_COLUMNS)
     if pers:
-        per = pd.concat(pers, ignore_index=True)
+        per = _concat(pers)
         times = pd.concat([b.times for b in batches.values() if b.times is not None])
     else:
         per, times = pd.DataFrame(), pd.Series(dtype=np.float64)

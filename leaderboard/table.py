@@ -40,7 +40,8 @@ def trajectory_rows(df: pd.DataFrame) -> pd.DataFrame:
     from rclicks.metrics.benchmark import matrix_table
     from rclicks.metrics.curves import matrix_metrics, trajectory_matrix
 
-    columns = ("iou", "biou", "best_iou") if "best_iou" in df.columns else ("iou", "biou")
+    # the table shows no Boundary-IoU column: biou is not read (its per-trajectory columns are NaN)
+    columns = ("iou", "best_iou") if "best_iou" in df.columns else ("iou",)
     tm = trajectory_matrix(df, columns, attrs=("group", "clickmap"))
     per = matrix_metrics(tm)
     rc = matrix_table(tm, thr=0.9)
@@ -56,14 +57,26 @@ def time_means(df: pd.DataFrame) -> pd.Series:
     """
     import numpy as np
 
-    g = df.groupby(_ROW_KEYS, observed=True, sort=True)
-    ids = g.ngroup().to_numpy()
+    codes, labels = [], []
+    for k in _ROW_KEYS:  # integer codes per key (pd.factorize: hashing, no sort of the rows)
+        c, u = pd.factorize(df[k])
+        codes.append(c.astype(np.int64))
+        labels.append(np.asarray(u))
+    ids = codes[0]
+    for c, u in zip(codes[1:], labels[1:]):
+        ids = ids * len(u) + c
     t = df["time_s"].to_numpy(dtype=np.float64)
     have = ~np.isnan(t)
-    n = len(g)
+    size = int(np.prod([len(u) for u in labels]))
+    total = np.bincount(ids, weights=np.where(have, t, 0.0), minlength=size)
+    count = np.bincount(ids, weights=have, minlength=size)
+    seen = np.flatnonzero(np.bincount(ids, minlength=size))
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.bincount(ids, weights=np.where(have, t, 0.0), minlength=n) / np.bincount(ids, weights=have, minlength=n)
-    return pd.Series(means, index=g.size().index, name="time_s")
+        means = total[seen] / count[seen]
+    parts = np.unravel_index(seen, [len(u) for u in labels])
+    index = pd.MultiIndex.from_arrays([pd.Index(u[i]).astype(str) if k != "max_clicks" else pd.Index(u[i], dtype=np.int64)
+                                       for k, u, i in zip(_ROW_KEYS, labels, parts)], names=_ROW_KEYS)
+    return pd.Series(means, index=index, name="time_s")
 
 
 def _baseline_metrics(per: pd.DataFrame) -> pd.DataFrame:

@@ -115,8 +115,8 @@ def rclicks_from_trajectories(per: pd.DataFrame, thr: float = 0.9) -> pd.DataFra
     t = tag(thr)
     slots, noc_all, auc_all, base, starts = _instance_arrays(per)
     rows = []
-    for s, e in zip(starts[:-1], starts[1:]):
-        ident = {k: slots[k].iloc[s] for k in RCLICKS_KEYS}
+    idents = slots.iloc[starts[:-1]][RCLICKS_KEYS].to_dict("records")
+    for ident, s, e in zip(idents, starts[:-1], starts[1:]):
         missing = [f"g{g}" for g in range(1, 11) if np.isnan(noc_all[g - 1, s:e]).any()]
         if np.isnan(base["noc"][s:e]).any():
             missing.append("baseline")

@@ -124,6 +124,22 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
+def _trajectory_ids(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(code, return_index=True, return_inverse=True)``, without sorting every row when each
+    trajectory's rows are contiguous (how runs are written): then only the runs' codes are sorted."""
+    change = np.empty(code.size, dtype=bool)
+    change[:1] = True
+    np.not_equal(code[1:], code[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    order = np.argsort(code[starts], kind="stable")
+    uniq = code[starts][order]
+    if uniq.size > 1 and not (uniq[1:] > uniq[:-1]).all():  # a trajectory in several runs
+        return np.unique(code, return_index=True, return_inverse=True)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return uniq, starts[order], rank[np.cumsum(change) - 1]
+
+
 def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs: Sequence[str] = ()) -> TrajectoryMatrix:
     """Build a :class:`TrajectoryMatrix` of ``columns`` from a long-form results table (sorted by the keys)."""
     if df.empty:
@@ -139,7 +155,7 @@ def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs
         if n and code.max(initial=0) > (np.iinfo(np.int64).max // max(n, 1)) - n:
             _, code = np.unique(code, return_inverse=True)
         code = code * n + c
-    uniq, first, tid = np.unique(code, return_index=True, return_inverse=True)
+    uniq, first, tid = _trajectory_ids(code)
     click = df["click"].to_numpy(dtype=np.int64)
     mc_rows = df["max_clicks"].to_numpy(dtype=np.int64)
     mc = mc_rows[first]
@@ -195,8 +211,9 @@ def trajectory_metrics(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLD
 
 
 def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
-    """:func:`trajectory_metrics` of an already built matrix (columns ``iou`` and ``biou``); the keys and attributes are kept."""
-    m, b, mc = tm["iou"], tm["biou"], tm.max_clicks
+    """:func:`trajectory_metrics` of an already built matrix (column ``iou``, and ``biou`` for the BIoU columns,
+    NaN without it); the keys and attributes are kept."""
+    m, b, mc = tm["iou"], tm.values.get("biou"), tm.max_clicks
     out = tm.keys.copy()
     for thr in thresholds:
         n = noc_of(m, mc, thr)
@@ -208,8 +225,8 @@ def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLD
     out["iou@last"] = iou_at_of(m, mc, 1) if m.shape[1] == 0 else np.take_along_axis(m, (mc - 1)[:, None], axis=1)[:, 0]
     out["auc@10"] = auc_of(m, mc, 10)
     out["auc"] = auc_of(m, mc, None)
-    out["biou@1"] = b[:, 0]
-    out["bauc@10"] = auc_of(b, mc, 10)
+    out["biou@1"] = b[:, 0] if b is not None else np.nan
+    out["bauc@10"] = auc_of(b, mc, 10) if b is not None else np.nan
     return out
 
 
