@@ -1,0 +1,126 @@
+"""Soak: 4 backends and 16 visitors against one local store for a bounded time, hostile submissions mixed in.
+
+    python benchmarks/soak.py --seconds 90
+
+Visitors call ``leaderboard.submit`` (what the app's Submit tab calls) with valid safetensors
+checkpoints, endless-Loop ONNX folders and reserved or malformed names; maintainers' builtin
+requests are queued too. Reports requests finished, double claims (must be 0), rows duplicated
+(must be 0), peak RSS of the backends and their shard children, and p50/p95 submit latency.
+The app server's own RSS is not measured here (see benchmarks/app_load.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _rss_tree_mb(pid: int) -> float:
+    from leaderboard.shard import _rss_bytes
+
+    return _rss_bytes(pid) / 2**20
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, default=90)
+    p.add_argument("--backends", type=int, default=4)
+    p.add_argument("--visitors", type=int, default=16)
+    args = p.parse_args()
+    from safetensors.numpy import save_file
+
+    from leaderboard import SubmissionRejected, submit
+    from leaderboard.requests import FINISHED, FAILED, RequestsStore, queue_builtin
+    from leaderboard.store import ResultsStore
+    from tests.hostile_models import loop_model
+
+    tmp = Path(tempfile.mkdtemp(prefix="rclicks-soak-"))
+    requests, results = RequestsStore(str(tmp / "requests")), ResultsStore(str(tmp / "results"))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RCLICKS_LOGS_DIR": str(tmp / "logs"), "RCLICKS_SHARD_TIMEOUT_S": "10",
+           "RCLICKS_SHARD_MEMORY_MB": "2048", "RCLICKS_MAX_PENDING": "2"}
+    cmd = [sys.executable, "-m", "leaderboard.backend", "--poll-seconds", "1", "--datasets", "grabcut", "--protocols", "baseline",
+           "--limit", "1", "--max-clicks", "2", "--results", results.url, "--requests", requests.url, "--heartbeat-timeout", "30"]
+    logs = [open(tmp / f"backend{k}.log", "w") for k in range(args.backends)]
+    procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=logs[k], stderr=subprocess.STDOUT) for k in range(args.backends)]
+    for model in ("random_walker", "grabcut"):
+        queue_builtin(model, requests)
+    latencies, outcomes, stop = [], Counter(), time.monotonic() + args.seconds
+    lock = threading.Lock()
+
+    def visitor(v: int) -> None:
+        rng = np.random.default_rng(v)
+        n = 0
+        while time.monotonic() < stop:
+            n += 1
+            kind = ["ok", "loop", "reserved", "newline"][int(rng.integers(4))]
+            folder = tmp / "up" / f"v{v}_{n}"
+            folder.mkdir(parents=True)
+            if kind == "loop":
+                path = loop_model(folder / f"loop{v}x{n}")
+            else:
+                path = folder / "w.safetensors"
+                save_file({"w": rng.standard_normal((4, 4)).astype(np.float32)}, str(path))
+            name = {"ok": f"m{v}x{n}", "loop": path.name if kind == "loop" else "", "reserved": "MiniSAM", "newline": "x\n"}[kind]
+            t0 = time.perf_counter()
+            try:
+                submit(path, model=name, submitter=f"visitor{v}", license="mit", requests=requests,
+                       models_url=str(tmp / "models"), results_url=results.url,
+                       **({} if kind == "loop" else {"kind": "sam", "config": {"variant": "vit_b"}}))
+                res = f"{kind}:queued"
+            except SubmissionRejected as exc:
+                res = f"{kind}:rejected" + (":quota" if "pending" in str(exc) else "")
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                outcomes[res] += 1
+            time.sleep(float(rng.uniform(0.5, 2.0)))
+
+    peak = {"backends": 0.0}
+
+    def watch() -> None:
+        while time.monotonic() < stop + 5:
+            peak["backends"] = max(peak["backends"], max((_rss_tree_mb(pr.pid) for pr in procs), default=0))
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=visitor, args=(v,)) for v in range(args.visitors)] + [threading.Thread(target=watch)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(5)
+    for pr in procs:
+        pr.terminate()
+    for pr in procs:
+        pr.wait(timeout=60)
+    for fh in logs:
+        fh.close()
+    text = "".join((tmp / f"backend{k}.log").read_text() for k in range(args.backends))
+    claims = Counter(re.findall(r"\[(\S+)\] claimed by \S+ \(attempt (\d+)\)", text))
+    doubles = sum(c - 1 for c in claims.values() if c > 1)
+    df, _ = results.load()
+    dup = int(df.duplicated(["model", "dataset", "clicker", "policy", "seed", "instance", "click"]).sum()) if len(df) else 0
+    statuses = Counter(r.status for r in requests.all())
+    lat = np.array(latencies) * 1000
+    print(f"soak {args.seconds:.0f} s, {args.backends} backends, {args.visitors} visitors; store {tmp}")
+    print(f"submissions: {dict(outcomes)}")
+    print(f"requests: {dict(statuses)}; finished {statuses[FINISHED]}, failed {statuses[FAILED]}")
+    print(f"claims {sum(claims.values())}, double claims {doubles}; result rows {len(df)}, duplicated {dup}")
+    print(f"peak RSS of backends + shard children (max over backends): {peak['backends']:.0f} MB")
+    if len(lat):
+        print(f"submit latency p50 {np.percentile(lat, 50):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms (n={len(lat)})")
+    return 0 if doubles == 0 and dup == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
