@@ -1,12 +1,16 @@
 """Leaderboard build time on a synthetic results set of realistic size (generated here, not stored in the repo).
 
-    python benchmarks/leaderboard_build.py [--models 100 --datasets 6 --instances 50 --clicks 20] [--store]
+    python benchmarks/leaderboard_build.py [--models 100 --datasets 6 --instances 50 --clicks 20] [--store [--store-dir D]] [--engines]
 
 Default: 100 models × 6 datasets × 13 clickers (baseline, g1..g10, adv_min, adv_max: more
 than the 12 protocols of the issue), 50 instances per dataset, 20 clicks → 7.8 M rows.
-Reports the time of ``build_table`` on the in-memory table and, with ``--store``, of
-writing one shard per (model, dataset) to a temporary local store, loading it back
-(``ResultsStore.load``) and building.
+Reports the time of ``build_table`` on the in-memory table and, with ``--store``, writes
+one shard per (model, dataset) to a local store and measures, each in a fresh process
+(wall, CPU, peak RSS): ``floor`` (pyarrow reading the needed columns of every shard and
+nothing else), ``before`` (``ResultsStore.load`` + ``build_table``, what the app did),
+``after`` (``build_from_store``: the columnar scan, then a cached rebuild). The two tables
+must be identical (``assert_frame_equal(check_exact=True)``). ``--engines`` also times
+DuckDB and polars reading the same columns, when installed.
 """
 
 from __future__ import annotations
@@ -44,47 +48,146 @@ def synthetic(models: int, datasets: int, instances: int, clicks: int, seed: int
         "iou": ious.ravel(), "biou": ious.ravel() * 0.8, "time_s": rng.uniform(0.001, 0.1, n),
         "policy": pd.Categorical(["score"] * n), "model_sha256": pd.Categorical(["0" * 64] * n),
         "dataset_fingerprint": pd.Categorical(["fp"] * n),
+        # results contract v2: how each trajectory was produced, and confusion counts consistent with its IoU
+        "max_clicks": np.full(n, clicks, dtype=np.int64), "target_iou": np.full(n, np.nan),
+        "protocol": cat(np.where(c < 11, 0, 1), ["groups", "attack"]),
+        "clickmap": cat(np.where((c >= 1) & (c <= 10), 0, 1), ["distance", ""]),
+        "group": rep(np.where((c >= 1) & (c <= 10), c, 0)).astype(np.int64),
     })
+    tp = np.round(1000 * df["iou"].to_numpy()).astype(np.int64)
+    df["tp"], df["fp"], df["fn"], df["tn"] = tp, np.zeros(n, np.int64), 1000 - tp, np.full(n, 9000, np.int64)
     return df
+
+
+def _phase(name: str, url: str, out: str) -> None:
+    """One measurement in this (fresh) process; prints one JSON line, writes the table to ``out``."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from leaderboard.store import ResultsStore
+    from leaderboard.table import build_from_store, build_table
+
+    res: dict = {}
+    w0, c0 = time.perf_counter(), time.process_time()
+    if name == "before":  # what build_from_store did: load every column of every row, then build
+        store = ResultsStore(url)
+        loaded, _ = store.load()
+        res["load_s"] = time.perf_counter() - w0
+        table = build_table(loaded, store.metadata_table())
+    elif name == "after":
+        table, _ = build_from_store(url)
+        res["cpu_s"] = time.process_time() - c0
+        w1 = time.perf_counter()
+        build_from_store(url)  # the app's reload on an unchanged store
+        res["cached_s"] = time.perf_counter() - w1
+    elif name == "floor":  # the I/O floor: read the columns the table needs from every shard, nothing else
+        from leaderboard.scan import COLUMNS, listing
+
+        for f in listing(url)[1]:
+            pq.ParquetFile(f.path, read_dictionary=["model", "dataset", "clicker", "policy", "instance", "clickmap"]).read(
+                columns=COLUMNS, use_threads=False)
+        table = None
+    elif name in ("duckdb", "polars"):  # other engines, reading the same columns into memory (when installed)
+        from leaderboard.scan import COLUMNS, listing
+
+        files = [f.path for f in listing(url)[1]]
+        try:
+            if name == "duckdb":
+                import duckdb
+
+                cols = ", ".join(f'"{c}"' for c in COLUMNS)
+                duckdb.sql(f"SELECT {cols} FROM read_parquet({files!r})").to_arrow_table()
+            else:
+                import polars as pl
+
+                pl.scan_parquet(files).select(COLUMNS).collect()
+        except ImportError:
+            print(json.dumps({"phase": name, "skipped": f"{name} is not installed"}))
+            return
+        table = None
+    res["total_s"] = time.perf_counter() - w0
+    res.setdefault("cpu_s", time.process_time() - c0)
+    if table is not None:
+        table.to_pickle(out)
+    print(json.dumps({"phase": name, "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, **res}))
+
+
+def _run_phase(name: str, url: str, out: str) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, __file__, "--phase", name, "--store-dir", url, "--out", out],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     """Generate, time, print."""
-    from leaderboard.table import build_table
-
     p = argparse.ArgumentParser()
     p.add_argument("--models", type=int, default=100)
     p.add_argument("--datasets", type=int, default=6)
     p.add_argument("--instances", type=int, default=50)
     p.add_argument("--clicks", type=int, default=20)
-    p.add_argument("--store", action="store_true", help="also time write → load → build through a local store")
+    p.add_argument("--store", action="store_true", help="also time the store path: before (load + build_table) and after (build_from_store)")
+    p.add_argument("--store-dir", default=None, help="keep the generated store here (reused when it already has shards)")
+    p.add_argument("--engines", action="store_true", help="also time duckdb and polars reading the same columns (if installed)")
+    p.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.phase:
+        return _phase(args.phase, args.store_dir, args.out)
+    with tempfile.TemporaryDirectory() as tmp:
+        _measure(args, args.store_dir or f"{tmp}/store", tmp)
 
-    t0 = time.perf_counter()
-    df = synthetic(args.models, args.datasets, args.instances, args.clicks)
-    print(f"rows: {len(df):,} ({args.models} models × {args.datasets} datasets × {len(CLICKERS)} clickers × "
-          f"{args.instances} instances × {args.clicks} clicks), generated in {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
-    table = build_table(df)
-    print(f"build_table (in memory): {time.perf_counter() - t0:.2f} s -> {table.shape[0]} rows × {table.shape[1]} columns")
 
-    if args.store:
-        from leaderboard.store import ResultsStore, ShardKey
+def _measure(args: argparse.Namespace, url: str, tmp: str) -> None:
+    import os
 
-        with tempfile.TemporaryDirectory() as tmp:
-            store = ResultsStore(tmp)
+    import pandas as pd
+
+    from leaderboard.store import ResultsStore, ShardKey
+    from leaderboard.table import build_table
+
+    store = ResultsStore(url)
+    reuse = args.store and store.files()
+    if not reuse:
+        t0 = time.perf_counter()
+        df = synthetic(args.models, args.datasets, args.instances, args.clicks)
+        print(f"rows: {len(df):,} ({args.models} models × {args.datasets} datasets × {len(CLICKERS)} clickers × "
+              f"{args.instances} instances × {args.clicks} clicks), generated in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        table = build_table(df)
+        print(f"build_table (in memory): {time.perf_counter() - t0:.2f} s -> {table.shape[0]} rows × {table.shape[1]} columns")
+        if args.store:
             t0 = time.perf_counter()
             for (m, d), part in df.groupby(["model", "dataset"], observed=True):
                 store.write_shard(ShardKey(str(m), str(d), "all"), part.astype(SCHEMA))
             print(f"write {len(store.files())} shards: {time.perf_counter() - t0:.1f} s")
-            t0 = time.perf_counter()
-            loaded, errors = store.load()
-            t1 = time.perf_counter()
-            table2 = build_table(loaded, store.metadata_table())
-            t2 = time.perf_counter()
-            print(f"load store: {t1 - t0:.1f} s; build_table on loaded: {t2 - t1:.1f} s; total {t2 - t0:.1f} s ({len(errors)} errors)")
-            assert table2.shape == table.shape
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+        del df
+        print(f"peak RSS (generate + in-memory build): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+    else:
+        print(f"reusing the store at {url} ({len(store.files())} shards)")
+    if not args.store:
+        return
+    print("each phase in a fresh process (its own peak RSS):")
+    phases = ["floor", "before", "after"] + (["duckdb", "polars"] if args.engines else [])
+    res = {name: _run_phase(name, url, os.path.join(tmp, f"{name}.pkl")) for name in phases}
+    floor = res["floor"]["total_s"]
+    for name, r in res.items():
+        if "skipped" in r:
+            print(f"  {name:6s}: skipped ({r['skipped']})")
+            continue
+        extra = f", load {r['load_s']:.1f} s" if "load_s" in r else ""
+        extra += f", cached rebuild {r['cached_s'] * 1000:.0f} ms" if "cached_s" in r else ""
+        print(f"  {name:6s}: {r['total_s']:.2f} s wall ({r['total_s'] / floor:.1f}× the read floor), {r['cpu_s']:.2f} s CPU, "
+              f"peak RSS {r['peak_gb']:.2f} GB{extra}")
+    before, after = (pd.read_pickle(os.path.join(tmp, f"{n}.pkl")) for n in ("before", "after"))
+    pd.testing.assert_frame_equal(after, before, check_exact=True)
+    print(f"speed-up {res['before']['total_s'] / res['after']['total_s']:.1f}×, RSS {res['before']['peak_gb'] / res['after']['peak_gb']:.1f}× "
+          f"lower; tables identical (assert_frame_equal, check_exact): {after.shape[0]} rows × {after.shape[1]} columns")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
