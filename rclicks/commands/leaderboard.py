@@ -50,18 +50,17 @@ def run_build(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from leaderboard.envs import display_results_url
-    from leaderboard.store import ResultsStore
-    from leaderboard.table import build_oracle_table, build_table, save_table
+    from leaderboard.scan import scan_store
+    from leaderboard.table import build_from_store, save_table
     from rclicks.errors import RClicksError
 
-    store = ResultsStore(args.results or display_results_url())
-    df, errors = store.load()
-    for e in errors:
+    url = str(args.results or display_results_url())
+    scan = scan_store(url)  # the columns the table needs only (leaderboard.scan), not the whole store
+    for e in scan.errors:
         print(f"warning: skipped {e}")
-    if df.empty:
-        raise RClicksError(f"{store.url}: no results found; run `python -m leaderboard.backend --once` or `python -m leaderboard.seed`")
-    info = store.metadata_table()
-    table = build_oracle_table(df, info) if args.oracle else build_table(df, info)
+    if scan.per.empty:
+        raise RClicksError(f"{url}: no results found; run `python -m leaderboard.backend --once` or `python -m leaderboard.seed`")
+    table, _ = build_from_store(url, oracle=args.oracle)
     with pd.option_context("display.width", 200, "display.max_columns", 12, "display.precision", 3):
         print(table.to_string(index=False) if len(table) else "(no oracle-policy results)")
     if args.out:
