@@ -58,8 +58,11 @@ SCHEMA: dict[str, str] = {
 }
 #: Columns added by contract v2; a table without them predates it.
 V2_COLUMNS = ("max_clicks", "target_iou", "protocol", "clickmap", "group", "tp", "fp", "fn", "tn")
-#: Optional columns: run-length encoded mask after the click (JSON), attack flavour.
-OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string"}
+#: Optional columns: run-length encoded mask after the click (JSON), attack flavour, the
+#: best IoU among the model's candidate masks and the kept one (``best_iou``, NaN when the
+#: prediction had no candidates; multi-mask models), who made the click (``source``:
+#: ``human`` — a clicker — or ``model`` — a click the model proposed; absent = all human).
+OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string", "best_iou": "float64", "source": "string"}
 
 METADATA_KEY = b"rclicks"
 
@@ -113,8 +116,14 @@ def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.Data
         raise RClicksError(f"{source}: a column has the wrong type ({exc})") from exc
     if len(out) and (out["click"] < 1).any():
         raise RClicksError(f"{source}: click numbers start at 1")
-    if len(out) and (out["click"] > out["max_clicks"]).any():
-        raise RClicksError(f"{source}: a click number exceeds the row's max_clicks")
+    if len(out):
+        # max_clicks bounds human clicks; model-proposed clicks (source = model) come on top of it
+        limit = out["max_clicks"]
+        if "source" in out.columns and (out["source"] == "model").any():
+            keys = [out[k] for k in ("model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance")]
+            limit = limit + (out["source"] == "model").groupby(keys, observed=True, sort=False).transform("sum")
+        if (out["click"] > limit).any():
+            raise RClicksError(f"{source}: a click number exceeds the row's max_clicks (plus the trajectory's model-proposed clicks)")
     if len(out) and (out[["tp", "fp", "fn", "tn"]] < 0).to_numpy().any():
         raise RClicksError(f"{source}: confusion counts tp, fp, fn, tn must be non-negative")
     for col in ("iou", "biou"):

@@ -26,10 +26,10 @@ from rclicks.errors import RClicksError
 from rclicks.metrics.mask import boundary_iou, confusion, iou_from_counts
 from rclicks.metrics.rle import rle_encode
 from rclicks.models.base import ISModel, build_model
-from rclicks.models.multimask import apply_policy, check_policy, wants_multimask
-from rclicks.results import SCHEMA, empty_results
+from rclicks.models.multimask import apply_policy, candidate_ious, check_policy, wants_multimask
+from rclicks.results import OPTIONAL, SCHEMA, empty_results
 from rclicks.threads import per_worker_threads
-from rclicks.types import Sample, Trajectory
+from rclicks.types import Click, Prediction, Sample, Trajectory
 
 #: Protocol names that expand to several clickers.
 PROTOCOLS: dict[str, list[str]] = {
@@ -79,6 +79,10 @@ def trajectory_rng(seed: int, dataset: str, instance: str, clicker: str) -> np.r
     return np.random.default_rng([int(seed), *keys])
 
 
+#: At most this many model-proposed clicks are fed back after each human click.
+MAX_PROPOSED = 4
+
+
 def run_trajectory(
     model: ISModel,
     sample: Sample,
@@ -91,10 +95,13 @@ def run_trajectory(
     policy: str = "single",
     set_image: bool = True,
 ) -> Trajectory:
-    """One interactive session: clicker ⇄ model for up to ``max_clicks`` clicks.
+    """One interactive session: clicker ⇄ model for up to ``max_clicks`` human clicks.
 
     Stops early once IoU ≥ ``target_iou`` when it is given (the field usually runs all
     clicks to draw curves). ``set_image=False`` when the caller already set this image.
+    A model declaring ``proposes_clicks`` may return ``Prediction.proposed`` after each
+    human click; up to ``MAX_PROPOSED`` of them are fed back as clicks with source
+    ``model`` (they do not count against ``max_clicks``; PseudoClick's protocol).
     """
     if max_clicks < 1:
         raise RClicksError(f"max_clicks must be at least 1, got {max_clicks}")
@@ -103,26 +110,45 @@ def run_trajectory(
         model.set_image(sample.image)
     valid = valid_or_none(sample)
     traj = Trajectory(dataset=sample.dataset, instance=sample.instance, masks_rle=[] if keep_masks else None)
-    pred_mask = np.zeros(sample.mask.shape, dtype=bool)
-    prev = None
-    for _ in range(max_clicks):
-        click = clicker.next_click(sample, pred_mask, traj.clicks, rng)
+    proposes = bool(getattr(model, "proposes_clicks", False))
+    state = {"mask": np.zeros(sample.mask.shape, dtype=bool), "prev": None}
+
+    def step(click: Click, source: str) -> Prediction:
         traj.clicks.append(click)
         start = time.perf_counter()
-        pred = model.predict(traj.clicks, prev, multimask=wants_multimask(policy, len(traj.clicks)))
+        kwargs = {"propose": source == "human"} if proposes else {}
+        pred = model.predict(traj.clicks, state["prev"], multimask=wants_multimask(policy, len(traj.clicks)), **kwargs)
         pred = apply_policy(pred, policy, sample.mask, valid, len(traj.clicks))
         traj.times.append(time.perf_counter() - start)
-        pred_mask = pred.mask
-        if pred_mask.shape != sample.mask.shape:
-            raise RClicksError(f"model {getattr(model, 'name', model)!r} returned a {pred_mask.shape} mask for a {sample.mask.shape} image")
-        counts = confusion(sample.mask, pred_mask, valid)
+        if pred.mask.shape != sample.mask.shape:
+            raise RClicksError(f"model {getattr(model, 'name', model)!r} returned a {pred.mask.shape} mask for a {sample.mask.shape} image")
+        state["mask"], state["prev"] = pred.mask, pred
+        counts = confusion(sample.mask, pred.mask, valid)
         traj.counts.append(counts)
         traj.ious.append(iou_from_counts(*counts))
-        traj.bious.append(boundary_iou(sample.mask, pred_mask, valid))
+        traj.bious.append(boundary_iou(sample.mask, pred.mask, valid))
+        cand = candidate_ious(pred, sample.mask, valid)
+        traj.best_ious.append(float(max(cand.max(), traj.ious[-1])) if cand.size else float("nan"))
+        traj.sources.append(source)
         if keep_masks:
-            traj.masks_rle.append(rle_encode(pred_mask))
-        prev = pred
-        if target_iou is not None and traj.ious[-1] >= target_iou:
+            traj.masks_rle.append(rle_encode(pred.mask))
+        return pred
+
+    def reached() -> bool:
+        return target_iou is not None and traj.ious[-1] >= target_iou
+
+    h, w = sample.mask.shape
+    for _ in range(max_clicks):
+        pred = step(clicker.next_click(sample, state["mask"], traj.clicks, rng), "human")
+        if reached():
+            break
+        for click in (pred.proposed or [])[:MAX_PROPOSED] if proposes else ():
+            if not (0 <= click.x < w and 0 <= click.y < h):
+                raise RClicksError(f"model {getattr(model, 'name', model)!r} proposed click ({click.x}, {click.y}) outside the {w}×{h} image")
+            step(click, "model")
+            if reached():
+                break
+        if reached():
             break
     return traj
 
@@ -141,6 +167,8 @@ def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
             "x": click.x, "y": click.y, "positive": click.positive,
             "iou": traj.ious[k], "biou": traj.bious[k], "time_s": traj.times[k],
             "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "best_iou": traj.best_ious[k] if k < len(traj.best_ious) else float("nan"),
+            "source": traj.sources[k] if k < len(traj.sources) else "human",
         }
         if traj.masks_rle is not None:
             import json
@@ -205,8 +233,13 @@ def _init_worker(model_name: str, model_kwargs: dict, dataset, clicker_names, cl
     limit_threads(threads)
     if factory_accepts(model_name, "threads"):
         model_kwargs = {"threads": threads, **model_kwargs}
+    model = build_model(model_name, **model_kwargs)
+    if cfg.get("proposer"):
+        from rclicks.models.proposer import with_proposer
+
+        model = with_proposer(model, cfg["proposer"])
     _WORKER.update(
-        model=build_model(model_name, **model_kwargs), dataset=dataset,
+        model=model, dataset=dataset,
         clickers=_build_clickers(clicker_names, clicker_kwargs), cfg=cfg,
     )
 
@@ -230,6 +263,7 @@ def evaluate(
     policy: str = "single",
     model_kwargs: dict | None = None,
     clicker_kwargs: dict | None = None,
+    proposer: str | None = None,
     out: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -239,6 +273,8 @@ def evaluate(
     atomically to ``out`` (parquet, any fsspec URL) when given. Instances with an empty
     object mask are skipped with a warning and listed in ``df.attrs["skipped"]``.
     ``workers > 1`` runs images in a process pool (needs ``model`` given by name).
+    ``proposer`` (``disagreement``) wraps the model so it proposes a click after each
+    human click (``rclicks.models.proposer``); the model is then named ``<model>+<proposer>``.
     """
     from rclicks.data import load_dataset
     from rclicks.results import run_metadata, write_results
@@ -259,12 +295,18 @@ def evaluate(
         if workers > 1:
             raise RClicksError("workers > 1 needs the model given by registry name, not as an object")
         model_obj, model_name = model, getattr(model, "name", type(model).__name__)
+    registry_name = model_name
+    if proposer:
+        from rclicks.models.proposer import with_proposer
+
+        model_obj = with_proposer(model_obj, proposer)
+        model_name = f"{model_name}+{proposer}"
     fingerprint = ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"
     if target_iou is not None and not (0.0 < float(target_iou) <= 1.0):
         raise RClicksError(f"target_iou must be in (0, 1], got {target_iou}")
     cfg = {
         "seed": int(seed), "max_clicks": int(max_clicks), "target_iou": target_iou, "keep_masks": keep_masks, "policy": policy,
-        "protocols": protocols,
+        "protocols": protocols, "proposer": proposer,
         "const": {"model": model_name, "seed": int(seed), "policy": policy,
                   "model_sha256": getattr(model_obj, "weights_sha256", "unknown"), "dataset_fingerprint": fingerprint,
                   "max_clicks": int(max_clicks), "target_iou": float("nan") if target_iou is None else float(target_iou)},
@@ -290,7 +332,7 @@ def evaluate(
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_init_worker,
-            initargs=(model_name, model_kwargs, ds, names, clicker_kwargs, cfg, per_worker_threads(workers)),
+            initargs=(registry_name, model_kwargs, ds, names, clicker_kwargs, cfg, per_worker_threads(workers)),
         ) as pool:
             futures = {pool.submit(_worker_group, g): len(g) for g in groups}
             for fut in as_completed(futures):
@@ -304,8 +346,9 @@ def evaluate(
     df = pd.DataFrame(rows) if rows else empty_results()
     if rows:
         df = df.sort_values(["dataset", "instance", "clicker", "click"], kind="stable", ignore_index=True)
-        df = df.astype({**SCHEMA, **({"mask_rle": "string"} if keep_masks else {})})
-        df = df[[*SCHEMA, *(["mask_rle"] if keep_masks else [])]]
+        extra = [c for c in OPTIONAL if c in df.columns]
+        df = df.astype({**SCHEMA, **{c: OPTIONAL[c] for c in extra}})
+        df = df[[*SCHEMA, *extra]]
     df.attrs["skipped"] = skipped
     df.attrs["wall_s"] = time.time() - started
     if out is not None:

@@ -65,6 +65,9 @@ class Prediction:
     (multi-mask models), with ``scores`` (``K``, the model's own quality estimate).
     ``state``: model-specific data fed back on the next click (e.g. SAM low-res logits).
     ``threshold``: the mask is ``prob > threshold``.
+    ``proposed``: clicks the model proposes to add next (models declaring
+    ``proposes_clicks``; PseudoClick). The runner feeds them back and records them with
+    ``source = model``; they do not count as human clicks.
     """
 
     prob: np.ndarray
@@ -72,6 +75,7 @@ class Prediction:
     scores: np.ndarray | None = None
     state: Any = None
     threshold: float = 0.5
+    proposed: list[Click] | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -85,8 +89,9 @@ class Trajectory:
 
     Per click ``k`` (0-based list index, click number ``k + 1``): the click, the IoU and
     Boundary IoU of the resulting mask, its confusion counts ``(tp, fp, fn, tn)`` over
-    valid pixels, the seconds the model took, and optionally the mask run-length encoded
-    (see ``rclicks.metrics.rle``).
+    valid pixels, the seconds the model took, the best IoU among the model's candidate
+    masks and the kept one (NaN without candidates), who made the click (``human`` or
+    ``model``), and optionally the mask run-length encoded (see ``rclicks.metrics.rle``).
     """
 
     dataset: str
@@ -97,6 +102,8 @@ class Trajectory:
     times: list[float] = field(default_factory=list)
     masks_rle: list[dict] | None = None
     counts: list[tuple[int, int, int, int]] = field(default_factory=list)
+    best_ious: list[float] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.clicks)

