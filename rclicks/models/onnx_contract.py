@@ -41,6 +41,7 @@ _DEFAULT_IO = {
     "image": "image", "point_coords": "point_coords", "point_labels": "point_labels", "click_maps": "click_maps",
     "mask_input": "mask_input", "has_mask_input": "has_mask_input", "prev_mask": "prev_mask",
     "orig_im_size": "orig_im_size", "masks": "masks", "scores": "iou_predictions", "low_res": "low_res_masks",
+    "proposed": "proposed_clicks",
 }
 _FLOAT = 1  # onnx.TensorProto.FLOAT
 
@@ -65,6 +66,7 @@ class Manifest:
     output_type: str  # "logits" | "probabilities"
     output_size: str  # "original" (decoder takes orig_im_size) | "input" (size × size)
     candidates: int
+    proposed: int
     io: dict[str, str] = field(default_factory=dict)  # role -> graph tensor name
     embeddings: dict[str, str] = field(default_factory=dict)  # encoder output -> decoder input
     sha256: dict[str, str] = field(default_factory=dict)
@@ -181,6 +183,9 @@ def read_manifest(folder: str | os.PathLike, manifest: str | os.PathLike | None 
     candidates = _get(out, "candidates", int, where, 1, "output")
     if candidates < 1:
         raise _err(where, f"field 'output.candidates' must be >= 1, got {candidates}")
+    proposed = _get(out, "proposed_clicks", int, where, 0, "output")
+    if not 0 <= proposed <= 4:
+        raise _err(where, f"field 'output.proposed_clicks' must be between 0 and 4 (clicks proposed per prediction), got {proposed}")
     if previous == "low_res_logits" and "encoder" not in files:
         raise _err(where, "previous_mask 'low_res_logits' needs an encoder/decoder submission; use 'probability'")
 
@@ -202,7 +207,8 @@ def read_manifest(folder: str | os.PathLike, manifest: str | os.PathLike | None 
     return Manifest(
         folder=folder, name=name, license=license_, files=files, size=size, resize=resize, mean=mean, std=std,
         encoding=encoding, radius=radius, offset=offset, padding_point=bool(padding), previous_mask=previous,
-        output_type=output_type, output_size=output_size, candidates=candidates, io=io, embeddings=dict(embeddings),
+        output_type=output_type, output_size=output_size, candidates=candidates, proposed=proposed, io=io,
+        embeddings=dict(embeddings),
         sha256=dict(sha), description=str(raw.get("description", "")),
     )
 
@@ -352,9 +358,12 @@ def _prompt_ports(m: Manifest, s: int, low: int | None) -> list[_Port]:
 
 def _output_ports(m: Manifest) -> list[_Port]:
     k = m.candidates
-    return [_Port(m.io["masks"], (1, k, None, None)),
-            _Port(m.io["scores"], (1, k), required=k > 1),
-            _Port(m.io["low_res"], (1, k, None, None), required=m.previous_mask == "low_res_logits")]
+    ports = [_Port(m.io["masks"], (1, k, None, None)),
+             _Port(m.io["scores"], (1, k), required=k > 1),
+             _Port(m.io["low_res"], (1, k, None, None), required=m.previous_mask == "low_res_logits")]
+    if m.proposed:
+        ports.append(_Port(m.io["proposed"], (1, m.proposed, 3)))
+    return ports
 
 
 @dataclass(frozen=True)
@@ -451,6 +460,7 @@ class OnnxContractModel:
         self._low = checked.low_res_size
         self.name = f"onnx:{m.name}"
         self.multimask = m.candidates > 1
+        self.proposes_clicks = m.proposed > 0
         self.mask_feedback = bool(mask_feedback)
         self.sessions = {role: make_session(m.folder / fname, device, threads) for role, fname in m.files.items()}
         manifest_path = Path(manifest) if manifest is not None else m.folder / MANIFEST
@@ -553,10 +563,12 @@ class OnnxContractModel:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False) -> Prediction:
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, *, multimask: bool = False,
+                propose: bool = True) -> Prediction:
         """Segment from all ``clicks`` (x = column, y = row); returns ``prob`` ``float32`` ``H×W``.
 
         With ``candidates > 1`` in the manifest and ``multimask``, also ``candidates``/``scores``.
+        With ``output.proposed_clicks`` and ``propose``, ``proposed`` holds the model's clicks.
         """
         from rclicks.models._sam_common import feedback_logits, sigmoid
 
@@ -579,7 +591,7 @@ class OnnxContractModel:
             feeds[m.io["orig_im_size"]] = np.array(self._shape, np.float32)
         session = self.sessions["decoder" if m.two_stage else "model"]
         names = [o.name for o in session.get_outputs()]
-        wanted = [n for n in (m.io["masks"], m.io["scores"], m.io["low_res"]) if n in names]
+        wanted = [n for n in (m.io["masks"], m.io["scores"], m.io["low_res"], m.io["proposed"]) if n in names]
         result = dict(zip(wanted, session.run(wanted, feeds)))
         maps = np.asarray(result[m.io["masks"]], np.float32)
         if maps.ndim != 4 or maps.shape[0] != 1:
@@ -597,11 +609,31 @@ class OnnxContractModel:
         low_res = (np.asarray(result[m.io["low_res"]], np.float32)[0] if m.io["low_res"] in result else None)
         k = len(probs)
         best = int(np.argmax(scores)) if scores is not None and len(scores) == k else 0
+        proposed = self._proposed(result.get(m.io["proposed"])) if (m.proposed and propose) else None
         if multimask and k > 1:
             state = {"low_res": low_res[:, None]} if low_res is not None else None
-            return Prediction(prob=probs[best], candidates=probs, scores=scores, state=state)
+            return Prediction(prob=probs[best], candidates=probs, scores=scores, state=state, proposed=proposed)
         state = {"low_res": low_res[best:best + 1]} if low_res is not None else None
-        return Prediction(prob=probs[best], scores=None if scores is None else scores[best:best + 1], state=state)
+        return Prediction(prob=probs[best], scores=None if scores is None else scores[best:best + 1], state=state,
+                          proposed=proposed)
+
+    def _proposed(self, raw: Any) -> list[Click]:
+        """The ``proposed_clicks`` output ``1×P×3`` (x, y in model-input pixels, label 1/0; −1 = none) as original-frame clicks."""
+        m = self.manifest
+        arr = np.asarray(raw, np.float32)
+        if arr.shape != (1, m.proposed, 3) or not np.isfinite(arr).all():
+            raise RClicksError(f"{self.name}: output {m.io['proposed']!r} has shape {arr.shape} or non-finite values; "
+                               f"expected finite [1, {m.proposed}, 3] (x, y, label)")
+        sx, sy, _, _ = self._scale()
+        h, w = self._shape
+        out = []
+        for x, y, label in arr[0]:
+            if label < 0:
+                continue
+            cx, cy = int(np.floor(x / sx - m.offset)), int(np.floor(y / sy - m.offset))
+            if 0 <= cx < w and 0 <= cy < h:
+                out.append(Click(cx, cy, bool(label > 0.5)))
+        return out
 
 
 def packaged_manifest(name: str) -> Path:

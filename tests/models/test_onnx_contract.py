@@ -328,3 +328,41 @@ def test_encoder_decoder_with_two_candidates_and_low_res_feedback(tmp_path):
     assert c0[24, 24] and c0[8, 8] and not c0[0, 31]
     single = model.predict([Click(24, 24, True)])
     assert not (single.prob < 0.5)[8, 8]
+
+
+class ProposingDiskNet(torch.nn.Module):
+    """DiskNet plus a ``proposed_clicks`` output: always (10, 8) positive and one empty slot (label −1)."""
+
+    def forward(self, image, click_maps, prev_mask):
+        mask = 8 * click_maps[:, 0:1] - 8 * click_maps[:, 1:2] + 8 * prev_mask - 4 + 1e-3 * image[:, 0:1]
+        proposed = torch.tensor([[[10.0, 8.0, 1.0], [0.0, 0.0, -1.0]]]) + 0 * image[:, :1, :1, :1].reshape(1, 1, 1)
+        return mask, proposed
+
+
+def test_submissions_may_propose_clicks(tmp_path, grabcut):
+    """A self-clicking submission: its proposals are validated, mapped to the original frame and fed back as model clicks."""
+    folder = tmp_path / "proposer"
+    folder.mkdir()
+    export(ProposingDiskNet(), folder / "model.onnx",
+           {"image": torch.zeros(1, 3, S, S), "click_maps": torch.zeros(1, 2, S, S), "prev_mask": torch.zeros(1, 1, S, S)},
+           ["mask", "proposed_clicks"])
+    (folder / "rclicks.json").write_text(json.dumps(manifest(output={"type": "logits", "size": "input", "proposed_clicks": 2})))
+    model = OnnxContractModel(folder)
+    assert model.proposes_clicks
+    model.set_image(np.zeros((2 * S, 2 * S, 3), np.uint8))  # the model sees it at half size: (10, 8) → (20, 16)
+    pred = model.predict([Click(10, 10, True)])
+    assert pred.proposed == [Click(20, 16, True)]
+    assert model.predict([Click(10, 10, True)], propose=False).proposed is None
+    # a manifest declaring proposals the graph does not have is refused by name
+    (folder / "rclicks.json").write_text(json.dumps(manifest(output={"type": "logits", "size": "input", "proposed_clicks": 3})))
+    with pytest.raises(RClicksError, match="proposed_clicks"):
+        OnnxContractModel(folder)
+    (folder / "rclicks.json").write_text(json.dumps(manifest(output={"type": "logits", "size": "input", "proposed_clicks": 9})))
+    with pytest.raises(RClicksError, match="between 0 and 4"):
+        OnnxContractModel(folder)
+    # through the runner: each human click is followed by the model's click, recorded with source = model
+    (folder / "rclicks.json").write_text(json.dumps(manifest(output={"type": "logits", "size": "input", "proposed_clicks": 2})))
+    from rclicks.runner import evaluate
+
+    df = evaluate(OnnxContractModel(folder), [grabcut[0]], "baseline", max_clicks=2, progress=False)
+    assert df["source"].tolist() == ["human", "model", "human", "model"]
