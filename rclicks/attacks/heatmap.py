@@ -21,20 +21,66 @@ from rclicks.types import Click, Sample
 
 @dataclass
 class HeatmapResult:
-    """Grid positions (``xs``, ``ys``: pixel column/row), their IoU values, and the dense ``H×W`` map (NaN elsewhere)."""
+    """Evaluated positions (``xs``, ``ys``: pixel column/row), their IoU values, and the dense ``H×W`` map (NaN elsewhere).
+
+    Adaptive maps (``rclicks.attacks.adaptive``) also carry ``calls`` (model calls),
+    ``tolerance``, and ``lattice``: the value at every stride-``stride`` lattice point
+    ``(i·stride, j·stride)`` (evaluated or interpolated; NaN outside the object).
+    """
 
     xs: np.ndarray
     ys: np.ndarray
     values: np.ndarray
     dense: np.ndarray
     stride: int
+    calls: int | None = None
+    tolerance: float | None = None
+    method: str = "grid"
+    lattice: np.ndarray | None = None
 
     @property
     def summary(self) -> dict:
-        """min, max, spread (max − min), mean, fraction of positions with IoU < 0.5, number of positions."""
+        """min, max, spread (max − min), mean, fraction with IoU < 0.5, the worst and best position ``[x, y]``, positions.
+
+        Grid maps: over the grid positions. Adaptive maps: over every lattice point (mean and
+        fraction weighted by area; min and max are evaluated points, as interpolation stays
+        between corner values), plus ``calls`` and ``tolerance``.
+        """
         v = self.values
-        return {"positions": int(v.size), "min": float(v.min()), "max": float(v.max()), "spread": float(v.max() - v.min()),
-                "mean": float(v.mean()), "frac_below_0.5": float((v < 0.5).mean()), "stride": self.stride}
+        lo, hi = int(np.argmin(v)), int(np.argmax(v))
+        out = {"positions": int(v.size), "min": float(v[lo]), "max": float(v[hi]), "spread": float(v[hi] - v[lo]),
+               "mean": float(v.mean()), "frac_below_0.5": float((v < 0.5).mean()), "stride": self.stride,
+               "worst": [int(self.xs[lo]), int(self.ys[lo])], "best": [int(self.xs[hi]), int(self.ys[hi])], "method": self.method}
+        if self.lattice is not None:
+            lat = self.lattice[np.isfinite(self.lattice)]
+            out.update({"positions": int(lat.size), "mean": float(lat.mean()), "frac_below_0.5": float((lat < 0.5).mean()),
+                        "calls": int(self.calls or 0), "tolerance": self.tolerance})
+        return out
+
+
+def point_ious(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Sequence[Click] = (), batch: int = 16,
+               valid: np.ndarray | None = None, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """IoU of the model's mask for one positive click at each ``(xs[i], ys[i])`` after the clicks ``prefix``.
+
+    The image must already be set (``model.set_image``). Models with ``decode_batch`` get
+    ``batch`` prompts per decoder call against the cached embedding. ``progress(n)``: points done.
+    """
+    prompts = [list(prefix) + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
+    values = np.empty(len(prompts), np.float64)
+    batched = hasattr(model, "decode_batch") and batch > 1
+    step = batch if batched else 1
+    threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
+    for start in range(0, len(prompts), step):
+        chunk = prompts[start : start + step]
+        if batched:
+            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
+            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
+        else:
+            masks = np.stack([model.predict(p).mask for p in chunk])
+        values[start : start + len(chunk)] = _ious(sample.mask, valid, masks)
+        if progress is not None:
+            progress(start + len(chunk))
+    return values
 
 
 def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,21 +117,8 @@ def click_heatmap(
         raise RClicksError(f"{sample.dataset}/{sample.instance}: no grid position of stride {stride} falls inside the object")
     model.set_image(sample.image)
     prefix = [first_click] if first_click is not None else []
-    prompts = [prefix + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
-    values = np.empty(len(prompts), np.float64)
-    batched = hasattr(model, "decode_batch") and batch > 1
-    step = batch if batched else 1
-    threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
-    for start in range(0, len(prompts), step):
-        chunk = prompts[start : start + step]
-        if batched:
-            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
-            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
-        else:
-            masks = np.stack([model.predict(p).mask for p in chunk])
-        values[start : start + len(chunk)] = _ious(sample.mask, valid, masks)
-        if progress is not None:
-            progress(min(1.0, (start + len(chunk)) / len(prompts)))
+    tick = None if progress is None else (lambda n: progress(min(1.0, n / xs.size)))
+    values = point_ious(model, sample, xs, ys, prefix, batch, valid, tick)
     dense = np.full(sample.mask.shape, np.nan, np.float32)
     half = stride // 2
     for x, y, v in zip(xs, ys, values):
