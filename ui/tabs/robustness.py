@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from rclicks.attacks.heatmap import click_heatmap, heatmap_png
+from rclicks.attacks.adaptive import COARSE, EDGE, TOLERANCE, adaptive_heatmap
+from rclicks.attacks.heatmap import heatmap_png
 from rclicks.clickers import build_clicker
 from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory
@@ -52,14 +53,17 @@ def attacked(model, sample: Sample, max_clicks: int) -> dict[str, list[float]]:
 
 def build() -> None:
     """The Robustness tab."""
-    gr.Markdown("IoU of the model's mask for **one positive click at every grid position** inside the object "
-                "(TETRIS, Fig. 2). Blue = poor, red = good. The spread is how much the first click's position matters. "
+    gr.Markdown("IoU of the model's mask for **one positive click at every lattice position** inside the object "
+                "(TETRIS, Fig. 2), down to every pixel at stride 1. Blue = poor, red = good. The spread is how much the first "
+                f"click's position matters. The map is refined adaptively: the model is called at the corners of {COARSE}-px cells, "
+                f"and a cell is split until its corners agree within {TOLERANCE} IoU (then it is interpolated) or it reaches the "
+                "stride; the summary gives the model calls. "
                 f"The chart follows the worst and the best first click with {FOLLOW_CLICKS} baseline-robot clicks, "
                 "next to the TETRIS black-box trajectories that minimise and maximise IoU click by click.")
     with gr.Row():
         choice = gr.Dropdown(_choices(), value=_choices()[0], label="sample", elem_id="rb-sample")
         model = gr.Dropdown(pool.model_choices(), value=pool.model_choices()[0], label="model", elem_id="rb-model")
-        stride = gr.Slider(8, 64, value=32, step=8, label="grid stride (px)", elem_id="rb-stride")
+        stride = gr.Dropdown([1, 2, 4, 8, 16, 32], value=4, label="finest stride (px; 1 = every pixel)", elem_id="rb-stride")
         attack_clicks = gr.Slider(0, 10, value=5, step=1, label="attack clicks (0: no attack)", elem_id="rb-attack")
         run = gr.Button("Compute heatmap", variant="primary", elem_id="rb-run")
     with gr.Row():
@@ -71,7 +75,11 @@ def build() -> None:
         s = _sample(choice_value)
         try:
             with pool.using(model_name, slot="heatmap") as m:
-                res = click_heatmap(m, s, stride=int(s_value), progress=lambda f: progress(0.8 * f, desc="clicking every grid position"))
+                def tick(done: int, known: int) -> None:
+                    progress(0.8 * done / max(known, 1), desc=f"model calls: {done} done, {known - done} queued (more as cells split)")
+
+                res = adaptive_heatmap(m, s, stride=int(s_value), coarse=max(COARSE, int(s_value)), edge=max(EDGE, int(s_value)),
+                                       progress=tick)
                 lo, hi = int(np.argmin(res.values)), int(np.argmax(res.values))
                 worst = Click(int(res.xs[lo]), int(res.ys[lo]), True)
                 best = Click(int(res.xs[hi]), int(res.ys[hi]), True)
