@@ -1,17 +1,10 @@
-"""Paper-style outputs from any results store: the RClicks table and figures, as CSV + plotly HTML (+ PNG).
+"""Paper-style outputs from any results store: every table and figure of the five papers (``rclicks reproduce``).
 
-- ``table.csv``: the RClicks table in long form, per (model, dataset, policy, clickmap,
-  max_clicks, seed): Sample NoC@90 ± std, ΔSB/ΔGR/ΔHH %, NoF, IoU (AuC) and NSR
-  (``rclicks.metrics.benchmark.rclicks_table``, the authors' notebook formulas);
-- ``rclicks_main.csv/.md`` (Tab. 4) and ``rclicks_noc``, ``rclicks_nof``, ``rclicks_iou``
-  (supplementary Tabs. 9–11): the same numbers in the paper's layout (``paper_table``);
-- ``iou_curves.csv/.html``: mean IoU after each click per clicker (``per_click_curve``);
-- ``nsr.csv``, ``nsr_scatter.html``: per instance mean vs std of first-click IoU over the
-  clicking groups (``instance_nsr``);
-- ``rank_correlation.csv/.html``: Spearman correlation between datasets of the models'
-  rankings by Sample NoC@90 (baseline NoC@90 when groups are missing).
-
-PNG files are written next to the HTML when plotly can export images (``kaleido``).
+The artefacts themselves are built in :mod:`leaderboard.artefacts` (numbers from the one
+metrics layer) and written by :mod:`leaderboard.gallery` (CSV + Markdown + LaTeX per
+table, HTML + PNG per figure, ``index.html``); ``docs/reproduce.md`` lists them. Kept
+here: the RClicks helpers they use (``complete_groups``, ``rclicks_table``,
+``rank_correlation``, ``markdown``) and ``baseline_table.csv`` (the standard protocol summary).
 """
 
 from __future__ import annotations
@@ -93,18 +86,6 @@ def _natural(name: str) -> tuple:
     return (name != "baseline", [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)])
 
 
-def _save_fig(fig, path: Path, written: list[str], notes: list[str]) -> None:
-    fig.write_html(str(path.with_suffix(".html")), include_plotlyjs="cdn")
-    written.append(str(path.with_suffix(".html")))
-    try:
-        fig.write_image(str(path.with_suffix(".png")))
-        written.append(str(path.with_suffix(".png")))
-    except Exception as exc:  # kaleido (plotly's image export) is optional
-        note = f"PNG export skipped ({type(exc).__name__}); install kaleido for PNG figures"
-        if note not in notes:
-            notes.append(note)
-
-
 def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
     from leaderboard._fs import write_bytes_atomic
 
@@ -112,67 +93,20 @@ def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
     written.append(str(path))
 
 
-def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """Write every table and figure for the results ``df`` into ``out_dir``; return (files written, notes)."""
-    import plotly.express as px
-
-    from rclicks.metrics.benchmark import instance_nsr
-    from rclicks.metrics.curves import per_click_curve
+def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFrame | None = None,
+              heatmaps: str | os.PathLike | None = None, command: str | None = None,
+              data: str | None = None) -> tuple[list[str], list[str]]:
+    """Write every paper artefact for the results ``df`` into ``out_dir`` (``leaderboard.artefacts`` through
+    ``leaderboard.gallery``, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
+    from leaderboard.artefacts import build_artefacts
+    from leaderboard.gallery import write_gallery
 
     if df.empty:
         raise RClicksError("results table is empty: nothing to reproduce")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
-    notes: list[str] = []
-    for c in ("model", "dataset", "clicker", "policy", "instance"):
-        df[c] = df[c].astype(str)
-
-    from rclicks.metrics.benchmark import PAPER_TABLES, paper_table
-
-    main = rclicks_table(df)
-    if len(main):
-        _write_csv(main, out / "table.csv", written)
-        for which in PAPER_TABLES:
-            layout = paper_table(main, which)
-            _write_csv(layout, out / f"rclicks_{which}.csv", written)
-            path = out / f"rclicks_{which}.md"
-            from leaderboard._fs import write_bytes_atomic
-
-            write_bytes_atomic(str(path), markdown(layout).encode())
-            written.append(str(path))
-    else:
-        notes.append("no complete clicking groups (baseline + g1..g10): table.csv, nsr and group ranks skipped")
     _write_csv(baseline_table(df), out / "baseline_table.csv", written)
-
-    curves = per_click_curve(df)
-    _write_csv(curves, out / "iou_curves.csv", written)
-    order = sorted(curves["clicker"].unique(), key=_natural)
-    fig = px.line(curves, x="click", y="iou", color="clicker", facet_col="model", facet_row="dataset",
-                  category_orders={"clicker": order},
-                  labels={"iou": "mean IoU", "click": "click"}, title="IoU per click for each clicker")
-    _save_fig(fig, out / "iou_curves", written, notes)
-
-    groups = df[df["group"].between(1, 10)]
-    if len(groups):
-        nsr = instance_nsr(groups, k=1)
-        _write_csv(nsr, out / "nsr.csv", written)
-        fig = px.scatter(nsr, x="mean", y="std", color="model", facet_col="dataset", hover_data=["instance", "nsr"],
-                         labels={"mean": "mean first-click IoU over groups", "std": "std of first-click IoU"},
-                         title="Per-instance difficulty: NSR = std / mean of first-click IoU")
-        _save_fig(fig, out / "nsr_scatter", written, notes)
-
-    if len(main):
-        ranks, metric = main, "Sample NoC@90"
-    else:
-        base = baseline_table(df)
-        ranks, metric = base[base["clicker"] == "baseline"], "NoC@90"
-    if len(ranks) and ranks["dataset"].nunique() >= 2 and ranks["model"].nunique() >= 2:
-        corr = rank_correlation(ranks, metric)
-        _write_csv(corr, out / "rank_correlation.csv", written)
-        fig = px.imshow(corr, text_auto=".2f", zmin=-1, zmax=1, color_continuous_scale="RdBu",
-                        title=f"Spearman correlation of model rankings by {metric} across datasets")
-        _save_fig(fig, out / "rank_correlation", written, notes)
-    else:
-        notes.append("rank correlation needs at least 2 models and 2 datasets: skipped")
-    return written, notes
+    artefacts = build_artefacts(df, clicks=clicks, heatmaps=heatmaps)
+    files, notes = write_gallery(artefacts, out, command or f"rclicks reproduce --out {out}", data or "results table")
+    return written + files, notes

@@ -7,12 +7,15 @@ import argparse
 
 def add_parser(sub) -> None:
     """Register `rclicks reproduce`."""
-    p = sub.add_parser("reproduce", help="regenerate paper tables and figures (CSV + HTML) from a results store",
-                       description="Sample NoC, ΔSB, ΔGR per model and dataset; IoU-per-click curves; NSR scatter; "
-                                   "Spearman rank correlation across datasets.")
+    p = sub.add_parser("reproduce", help="regenerate every paper table and figure (CSV/MD/TeX, HTML/PNG, index.html) from a results store",
+                       description="The tables and figures of RClicks, TETRIS, IPOL 2024, PseudoClick and DISNet that the "
+                                   "store's data allow (a note for each one they do not), plus paired bootstrap intervals; "
+                                   "see docs/reproduce.md. No model is re-run.")
     p.add_argument("--results", default=None, help="results store URL or folder (default $RCLICKS_RESULTS_URL, else ./hub/results "
                                                   "when it has results, else the seeded assets/results)")
     p.add_argument("--out", default="reproduce", help="output folder")
+    p.add_argument("--clicks", default=None, help="real-clicks table (RClicks clicks.csv, .parquet or folder) for the real-click figures")
+    p.add_argument("--heatmaps", default=None, help="folder of `rclicks heatmap` outputs (.npy + .json) for TETRIS Figs. 1-2")
     p.set_defaults(func=run)
 
 
@@ -34,7 +37,16 @@ def run(args: argparse.Namespace) -> int:
             print("RClicks main table (NeurIPS 2024, Tab. 4): Sample NoC@90 ± std, ΔSB %, ΔGR % per dataset")
             print(paper_table(main, "main").to_string(index=False))
             print()
-    written, notes = reproduce(df, args.out)
+    clicks = None
+    if args.clicks:
+        from rclicks.clicks import read_clicks
+
+        clicks = read_clicks(args.clicks)
+    url = args.results or display_results_url()
+    command = f"rclicks reproduce --results {url} --out {args.out}" + (f" --clicks {args.clicks}" if args.clicks else "") + (
+        f" --heatmaps {args.heatmaps}" if args.heatmaps else "")
+    data = f"{url}: {len(df)} rows, {df['model'].nunique()} models, {df['dataset'].nunique()} datasets"
+    written, notes = reproduce(df, args.out, clicks=clicks, heatmaps=args.heatmaps, command=command, data=data)
     for path in written:
         print(f"wrote {path}")
     for note in notes:

@@ -1,0 +1,783 @@
+"""Every table and figure of the five papers, built from a results table through the one metrics layer.
+
+Each artefact is a function of :class:`Inputs` (the results table, optionally a clicks
+table and a folder of heatmap files) returning an :class:`Artefact`: its tables (pandas)
+and its figure (plotly), or a ``note`` saying why the data do not allow it. Numbers come
+from ``rclicks.metrics`` (``summarize``, ``per_click_curve``, ``human_axis``,
+``ambiguity``, ``rclicks_table``/``paper_table``, ``instance_nsr``, ``bootstrap``) and
+``rclicks.attacks.adversarial.attack_summary``; nothing here re-runs a model and no
+number is computed twice. ``leaderboard.gallery`` writes them (``rclicks reproduce``),
+``ui/tabs/paper_tab.py`` shows them in the app.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+RCLICKS, TETRIS, IPOL, PSEUDO, DISNET, EXTRA = (
+    "RClicks (NeurIPS 2024)", "TETRIS (AAAI 2024)", "IPOL 2024", "PseudoClick (ECCV 2022)", "DISNet (first-click ambiguity)",
+    "Beyond the papers")
+GROUPS = tuple(f"g{i}" for i in range(1, 11))
+ADV = ("adv_min", "adv_max")
+#: Okabe–Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+COUNT_METRICS = ("iou", "dice", "precision", "recall", "accuracy", "fscore")
+
+
+@dataclass
+class Artefact:
+    """One paper artefact: ``tables`` (file stem → table), ``figure`` (plotly) or ``note`` (why it was skipped)."""
+
+    key: str
+    paper: str
+    ref: str
+    title: str
+    caption: str = ""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figure: Any = None
+    note: str | None = None
+    data: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        return self.figure is None and not self.tables
+
+
+@dataclass
+class Inputs:
+    """What the artefacts are built from. ``df``: long-form results (``rclicks.results.SCHEMA``); ``clicks``: a real-clicks
+    table (``rclicks.clicks.CLICKS_SCHEMA``) or None; ``heatmaps``: a folder of ``rclicks heatmap`` outputs (``.npy`` + ``.json``)."""
+
+    df: pd.DataFrame
+    clicks: pd.DataFrame | None = None
+    heatmaps: str | os.PathLike | None = None
+
+    def __post_init__(self) -> None:
+        df = self.df.copy()
+        for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap"):
+            df[c] = df[c].astype(str)
+        self.df = df
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        from rclicks.metrics.curves import summarize
+
+        return summarize(self.df)
+
+    @cached_property
+    def curves(self) -> pd.DataFrame:
+        from rclicks.metrics.curves import per_click_curve
+
+        return per_click_curve(self.df, metrics=COUNT_METRICS + ("biou",))
+
+    @cached_property
+    def rc(self) -> pd.DataFrame:
+        from leaderboard.paper import rclicks_table
+
+        return rclicks_table(self.df)
+
+    @cached_property
+    def groups(self) -> pd.DataFrame:
+        return self.df[self.df["group"].between(1, 10)]
+
+    @cached_property
+    def robots(self) -> list[str]:
+        """Clickers that are robots (baseline, IPOL robots): not groups, not attacks, not real clicks."""
+        names = set(self.df["clicker"]) - set(GROUPS) - set(ADV) - {"real"}
+        return sorted(n for n in names if not re.match(r"^g\d+@", n))
+
+    @cached_property
+    def oracle(self) -> tuple[str, ...]:
+        from rclicks.models.multimask import ORACLE_POLICIES
+
+        return tuple(ORACLE_POLICIES)
+
+
+# ---- style ---------------------------------------------------------------------------------------------------
+
+
+def style(fig, title: str, height: int | None = None, width: int | None = None):
+    """The one figure style: white, 14 px DejaVu Sans, Okabe–Ito colours, facet titles without ``name=``."""
+    fig.update_layout(template="plotly_white", colorway=PALETTE, title={"text": title, "x": 0.01, "font": {"size": 17}},
+                      font={"family": "DejaVu Sans, Arial, sans-serif", "size": 14}, margin={"l": 70, "r": 30, "t": 80, "b": 60},
+                      legend={"title": {"font": {"size": 13}}, "font": {"size": 13}})
+    if height:
+        fig.update_layout(height=height)
+    if width:
+        fig.update_layout(width=width)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]) if a.text and "=" in a.text else None)
+    # plotly express assigns its own default colours per trace: map them onto the palette
+    from plotly.colors import qualitative
+
+    remap = {c.lower(): PALETTE[i % len(PALETTE)] for i, c in enumerate(qualitative.Plotly)}
+
+    def recolor(t) -> None:
+        for part in ("line", "marker"):
+            obj = getattr(t, part, None)
+            if obj is not None and isinstance(getattr(obj, "color", None), str) and obj.color.lower() in remap:
+                obj.color = remap[obj.color.lower()]
+
+    fig.for_each_trace(recolor)
+    return fig
+
+
+def _panel_size(n_rows: int, n_cols: int, row_h: int = 300, col_w: int = 330) -> dict:
+    return {"height": 140 + row_h * max(n_rows, 1), "width": max(700, 120 + col_w * max(n_cols, 1))}
+
+
+def _natural(name: str) -> tuple:
+    return (name != "baseline", [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(name))])
+
+
+def _wrap(n: int, limit: int = 4) -> int | None:
+    return limit if n > limit else None
+
+
+# ---- RClicks ---------------------------------------------------------------------------------------------------
+
+
+def rclicks_tables(inp: Inputs) -> list[Artefact]:
+    from rclicks.metrics.benchmark import paper_table
+
+    refs = {"main": ("Tab. 4", "Main benchmark: Sample NoC@90 ± std, ΔSB %, ΔGR % per dataset"),
+            "noc": ("Tab. 9 (suppl.)", "NoC@90: Sample ± std, Base, ΔSB %, ΔGR %, ΔHH %"),
+            "nof": ("Tab. 10 (suppl.)", "NoF@90: Sample ± std, Base, ΔSB, ΔGR, ΔHH (instances)"),
+            "iou": ("Tab. 11 (suppl.)", "IoU = IoU-AuC over all clicks (%), NSR %")}
+    out = []
+    for which, (ref, title) in refs.items():
+        a = Artefact(f"rclicks_{which}", RCLICKS, ref, title, data="baseline + clicking groups g1..g10",
+                     caption="`rclicks.metrics.benchmark.paper_table` of `rclicks_table` (the authors' notebook formulas); "
+                             "models as rows, per dataset the paper's columns.")
+        if inp.rc.empty:
+            a.note = "needs the baseline and all ten clicking groups on every instance (rclicks evaluate --clicker groups)"
+        else:
+            a.tables = {f"rclicks_{which}": paper_table(inp.rc, which)}
+            if which == "main":
+                a.tables["table"] = inp.rc
+        out.append(a)
+    return out
+
+
+def iou_band(inp: Inputs) -> Artefact:
+    """IoU per click: the baseline as a line, the ten clicking groups as their mean ± std band (std over the group curves)."""
+    a = Artefact("iou_curves", RCLICKS, "Fig. 6", "IoU per click: baseline vs clicking groups (mean ± std band)",
+                 data="per_click_curve over baseline and g1..g10",
+                 caption="Line: mean IoU of the baseline robot after each click. Band: mean ± std (ddof 0) over the ten "
+                         "clicking groups' mean-IoU curves.")
+    c = inp.curves
+    cols = ["model", "dataset", "clicker", "policy", "max_clicks", "click", "iou", "biou"]
+    a.tables = {"iou_curves": c[cols]}
+    base = c[c["clicker"] == "baseline"]
+    grp = c[c["clicker"].isin(GROUPS)]
+    if base.empty and grp.empty:
+        a.note, a.tables = "needs baseline or clicking-group rows", {}
+        return a
+    keys = ["model", "dataset", "policy", "max_clicks", "click"]
+    band = grp.groupby(keys, observed=True)["iou"].agg(groups_mean="mean", groups_std=lambda s: s.std(ddof=0)).reset_index()
+    merged = base[keys + ["iou"]].rename(columns={"iou": "baseline"}).merge(band, on=keys, how="outer")
+    a.tables["iou_band"] = merged
+    a.figure = _band_figure(merged)
+    return a
+
+
+def _band_figure(band: pd.DataFrame):
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    models = sorted(band["model"].unique())
+    datasets = sorted(band["dataset"].unique())
+    fig = make_subplots(rows=len(datasets), cols=len(models), shared_xaxes=True, shared_yaxes=True,
+                        column_titles=models, row_titles=datasets, horizontal_spacing=0.03, vertical_spacing=0.08)
+    for i, ds in enumerate(datasets, 1):
+        for j, m in enumerate(models, 1):
+            sub = band[(band["dataset"] == ds) & (band["model"] == m)]
+            for pk, (pol, part) in enumerate(sub.groupby("policy", sort=True)):
+                part = part.sort_values("click")
+                first = i == 1 and j == 1
+                suffix = f" ({pol})" if sub["policy"].nunique() > 1 else ""
+                if part["groups_mean"].notna().any():
+                    lo, hi = part["groups_mean"] - part["groups_std"], part["groups_mean"] + part["groups_std"]
+                    fig.add_trace(go.Scatter(x=list(part["click"]) + list(part["click"][::-1]), y=list(hi) + list(lo[::-1]),
+                                             fill="toself", fillcolor="rgba(230,159,0,0.25)", line={"width": 0}, mode="lines",
+                                             name="groups mean ± std" + suffix, legendgroup=f"band{pk}", showlegend=first,
+                                             hoverinfo="skip"), i, j)
+                    fig.add_trace(go.Scatter(x=part["click"], y=part["groups_mean"], line={"color": PALETTE[1], "dash": "dash"}, mode="lines",
+                                             name="groups mean" + suffix, legendgroup=f"gm{pk}", showlegend=first), i, j)
+                if part["baseline"].notna().any():
+                    fig.add_trace(go.Scatter(x=part["click"], y=part["baseline"], line={"color": PALETTE[0], "width": 2.5}, mode="lines+markers",
+                                             name="baseline robot" + suffix, legendgroup=f"b{pk}", showlegend=first), i, j)
+    fig.update_xaxes(title_text="click", row=len(datasets))
+    fig.update_yaxes(title_text="mean IoU", col=1)
+    return style(fig, "IoU per click: baseline robot vs clicking groups G1…G10", **_panel_size(len(datasets), len(models)))
+
+
+def dataset_difficulty(inp: Inputs) -> Artefact:
+    a = Artefact("dataset_difficulty", RCLICKS, "Fig. 7", "Dataset difficulty: mean vs std of first-click IoU",
+                 caption="Per model and dataset: the mean over instances of the mean and of the std (ddof 0) of the IoU "
+                         "after the first click over the clicking groups (`rclicks.metrics.benchmark.instance_nsr`). "
+                         "The paper uses real users' first clicks; without a clicks table replayed in the store "
+                         "(clicker `real`) the ten groups stand in, and the figure says so.")
+    from rclicks.metrics.benchmark import instance_nsr
+
+    real = inp.df[inp.df["clicker"] == "real"]
+    source = "real first clicks (clicker real)" if len(real) else "clicking groups G1…G10 (no real clicks in the store)"
+    a.data = source
+    if real.empty and inp.groups.empty:
+        a.note = "needs clicking groups or replayed real clicks"
+        return a
+    if len(real):
+        first = real[real["click"] == 1]
+        inst = first.groupby(["model", "dataset", "policy", "instance"])["iou"].agg(mean="mean", std=lambda s: s.std(ddof=0)).reset_index()
+    else:
+        inst = instance_nsr(inp.groups, k=1)
+    ds = inst.groupby(["model", "dataset", "policy"], observed=True).agg(mean=("mean", "mean"), std=("std", "mean"),
+                                                                         instances=("mean", "size")).reset_index()
+    ds["source"] = "real clicks" if len(real) else "clicking groups"
+    a.tables = {"dataset_difficulty": ds}
+    import plotly.express as px
+
+    fig = px.scatter(ds, x="mean", y="std", color="dataset", symbol="model", hover_data=["policy", "instances"],
+                     labels={"mean": "mean first-click IoU", "std": "std of first-click IoU"})
+    fig.update_traces(marker={"size": 13, "line": {"width": 1, "color": "white"}})
+    return _done(a, style(fig, f"Dataset difficulty from {source}", height=480, width=780))
+
+
+def nsr_scatter(inp: Inputs) -> Artefact:
+    from rclicks.metrics.benchmark import instance_nsr
+    import plotly.express as px
+
+    a = Artefact("nsr_scatter", RCLICKS, "Fig. 7 (per instance)", "Per-instance difficulty: NSR = std / mean of first-click IoU",
+                 data="clicking groups g1..g10", caption="`rclicks.metrics.benchmark.instance_nsr` (k = 1) per instance.")
+    if inp.groups.empty:
+        a.note = "needs clicking-group rows"
+        return a
+    nsr = instance_nsr(inp.groups, k=1)
+    a.tables = {"nsr": nsr}
+    fig = px.scatter(nsr, x="mean", y="std", color="model", facet_col="dataset", hover_data=["instance", "nsr"],
+                     facet_col_wrap=_wrap(nsr["dataset"].nunique()),
+                     labels={"mean": "mean first-click IoU over groups", "std": "std of first-click IoU"})
+    fig.update_traces(marker={"size": 10})
+    return _done(a, style(fig, "Per-instance difficulty (first click, ten groups)", height=460,
+                          width=max(720, 380 * min(4, nsr["dataset"].nunique()))))
+
+
+def group_positions(inp: Inputs, max_instances: int = 2) -> Artefact:
+    a = Artefact("group_positions", RCLICKS, "Fig. 3", "Spatial distribution of clicking groups G1…G10",
+                 data="first-click (x, y) of g1..g10 rows",
+                 caption="First clicks of the ten clicking groups on a few instances (pixel column x, row y; image "
+                         "from the bundled data when found). G1 = least likely tenth of the clickability mass, "
+                         "G10 = most likely.")
+    g = inp.groups[inp.groups["click"] == 1]
+    if g.empty:
+        a.note = "needs clicking-group rows"
+        return a
+    pts = g.drop_duplicates(["dataset", "instance", "clicker", "seed", "x", "y"])[["dataset", "instance", "group", "seed", "x", "y"]]
+    chosen = pts[["dataset", "instance"]].drop_duplicates().sort_values(["dataset", "instance"]).groupby("dataset").head(1)
+    chosen = chosen.head(max_instances)
+    pts = pts.merge(chosen, on=["dataset", "instance"]).sort_values(["dataset", "instance", "group"])
+    a.tables = {"group_positions": pts.reset_index(drop=True)}
+    a.figure = _positions_figure(pts, chosen)
+    return a
+
+
+def _load_image(dataset: str, instance: str):
+    """The bundled sample's image (uint8 H×W×3) or None when the data are not found."""
+    try:
+        from rclicks.data import load_dataset
+
+        d = load_dataset(dataset)
+        for i in range(len(d)):
+            s = d[i]
+            if s.instance == instance:
+                return s.image
+    except Exception:  # the figure works without a background
+        return None
+    return None
+
+
+def _positions_figure(pts: pd.DataFrame, chosen: pd.DataFrame):
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    names = [f"{d}/{i}" for d, i in chosen.itertuples(index=False)]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04)
+    for j, (ds, inst) in enumerate(chosen.itertuples(index=False), 1):
+        img = _load_image(ds, inst)
+        if img is not None:
+            fig.add_trace(go.Image(z=img, opacity=0.8, hoverinfo="skip"), 1, j)
+        p = pts[(pts["dataset"] == ds) & (pts["instance"] == inst)]
+        fig.add_trace(go.Scatter(x=p["x"], y=p["y"], mode="markers", text=[f"G{g}" for g in p["group"]],
+                                 hovertemplate="%{text}: x %{x}, y %{y}<extra></extra>",
+                                 marker={"size": 14, "color": p["group"], "colorscale": "Viridis", "cmin": 1, "cmax": 10,
+                                         "line": {"width": 1.5, "color": "white"},
+                                         "colorbar": {"title": "group", "tickvals": [1, 5, 10]} if j == 1 else None,
+                                         "showscale": j == 1},
+                                 name=inst, showlegend=False), 1, j)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{j if j > 1 else ''}", row=1, col=j)
+    fig.update_xaxes(title_text="x (pixel column)")
+    fig.update_yaxes(title_text="y (pixel row)", col=1)
+    return style(fig, "First clicks of the clicking groups G1…G10 (colour: group)", height=560, width=max(760, 560 * len(names)))
+
+
+def rank_correlation_fig(inp: Inputs) -> Artefact:
+    from leaderboard.paper import rank_correlation
+    import plotly.express as px
+
+    if len(inp.rc):
+        ranks, metric = inp.rc, "Sample NoC@90"
+    else:
+        s = inp.summary
+        ranks, metric = s[s["clicker"] == "baseline"], "NoC@90"
+    a = Artefact("rank_correlation", RCLICKS, "Fig. 8", f"Dataset rank correlation of {metric}", data=metric,
+                 caption="Spearman correlation between datasets of the models' rankings (`leaderboard.paper.rank_correlation`).")
+    if ranks.empty or ranks["dataset"].nunique() < 2 or ranks["model"].nunique() < 2:
+        a.note = "needs at least 2 models and 2 datasets"
+        return a
+    corr = rank_correlation(ranks, metric)
+    a.tables = {"rank_correlation": corr}
+    fig = px.imshow(corr, text_auto=".2f", zmin=-1, zmax=1, color_continuous_scale="RdBu",
+                    labels={"color": "Spearman ρ", "x": "dataset", "y": "dataset"})
+    return _done(a, style(fig, f"Spearman ρ of model rankings by {metric} across datasets", height=460, width=600))
+
+
+def clickmap_quality(inp: Inputs) -> Artefact:
+    a = Artefact("clickmap_quality", RCLICKS, "Tab. 2", "Clickability-map quality (KS, PL1, WD, NSS, PDE)",
+                 caption="Scores each click map against real first clicks (`rclicks.clickmaps.evaluation`).")
+    a.note = ("needs real clicks or scribbles and the dataset images, not a results store: run "
+              "`rclicks clickmaps evaluate --clicks clicks.csv --dataset …` (it writes this table)")
+    return a
+
+
+# ---- TETRIS ----------------------------------------------------------------------------------------------------
+
+
+def _attacks(inp: Inputs) -> pd.DataFrame:
+    """Per (model, policy, dataset): the mean over instances of ``attack_summary``'s columns; empty without attacks."""
+    from rclicks.attacks.adversarial import attack_summary
+
+    df = inp.df[inp.df["clicker"].isin(ADV + ("baseline",))]
+    rows = []
+    for (m, pol), part in df.groupby(["model", "policy"], sort=True):
+        if not set(ADV) <= set(part["clicker"]):
+            continue
+        inst = part.groupby(["dataset", "instance"])["clicker"].nunique()
+        full = inst[inst == 3].index
+        part = part[pd.MultiIndex.from_frame(part[["dataset", "instance"]]).isin(full)]
+        if part.empty:
+            continue
+        s = attack_summary(part)
+        mean = s.drop(columns=["instance"]).groupby(["model", "dataset"]).mean(numeric_only=True).reset_index()
+        mean.insert(1, "policy", pol)
+        mean["instances"] = s.groupby(["model", "dataset"]).size().to_numpy()
+        rows.append(mean)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def tetris_table(inp: Inputs) -> Artefact:
+    a = Artefact("tetris_table1", TETRIS, "Tab. 1", "IoU-/BIoU-Min, -Max, -D per model and dataset", data="adv_min, adv_max, baseline rows",
+                 caption="`rclicks.attacks.adversarial.attack_summary` (IoU-AuC over each trajectory's max_clicks of the "
+                         "minimising / maximising trajectories), mean over instances.")
+    att = _attacks(inp)
+    if att.empty:
+        a.note = "needs adv_min / adv_max / baseline trajectories on the same instances (rclicks attack)"
+        return a
+    a.tables = {"tetris_table1": att}
+    return a
+
+
+def tetris_trajectories(inp: Inputs) -> Artefact:
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    a = Artefact("tetris_f4", TETRIS, "Fig. 4", "Minimising / baseline / maximising trajectories, AuC in the legend",
+                 data="adv_min, baseline, adv_max rows", caption="Mean IoU per click (`per_click_curve`); the legend gives "
+                 "each curve's IoU-AuC (mean over instances, `summarize`'s IoU-AuC over all clicks).")
+    att = _attacks(inp)
+    if att.empty:
+        a.note = "needs adversarial trajectories (adv_min, adv_max)"
+        return a
+    c = inp.curves[inp.curves["clicker"].isin(("adv_min", "baseline", "adv_max"))]
+    s = inp.summary.set_index(["model", "dataset", "clicker", "policy"])
+    c = c.merge(att[["model", "dataset", "policy"]], on=["model", "dataset", "policy"])
+    a.tables = {"tetris_f4": c[["model", "dataset", "clicker", "policy", "max_clicks", "click", "iou"]]}
+    panels = c[["model", "dataset", "policy"]].drop_duplicates().sort_values(["dataset", "model", "policy"]).itertuples(index=False)
+    panels = list(panels)
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[f"{m} · {d}" + (f" · {p}" if c["policy"].nunique() > 1 else "")
+                                                                for m, d, p in panels], vertical_spacing=0.16, horizontal_spacing=0.08)
+    colors = {"adv_min": PALETTE[3], "baseline": PALETTE[0], "adv_max": PALETTE[2]}
+    label = {"adv_min": "minimising", "baseline": "baseline", "adv_max": "maximising"}
+    for n, (m, d, p) in enumerate(panels):
+        r, col = n // ncols + 1, n % ncols + 1
+        leg = f"legend{n + 1}" if n else "legend"
+        for clicker in ("adv_max", "baseline", "adv_min"):
+            part = c[(c["model"] == m) & (c["dataset"] == d) & (c["policy"] == p) & (c["clicker"] == clicker)].sort_values("click")
+            auc = s.loc[(m, d, clicker, p), "IoU-AuC"] if (m, d, clicker, p) in s.index else np.nan
+            fig.add_trace(go.Scatter(x=part["click"], y=part["iou"], mode="lines+markers", line={"color": colors[clicker]},
+                                     name=f"{label[clicker]} (AuC {float(np.mean(auc)):.3f})", legend=leg), r, col)
+        xd = fig.layout[f"xaxis{n + 1 if n else ''}"].domain
+        yd = fig.layout[f"yaxis{n + 1 if n else ''}"].domain
+        fig.update_layout({leg: {"x": xd[1], "y": yd[0] + 0.01, "xanchor": "right", "yanchor": "bottom",
+                                 "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 12}}})
+    fig.update_xaxes(title_text="click")
+    fig.update_yaxes(title_text="mean IoU")
+    return _done(a, style(fig, "TETRIS trajectories: IoU-Min / baseline / IoU-Max", height=120 + 340 * nrows, width=120 + 400 * ncols))
+
+
+def tetris_bounds(inp: Inputs) -> Artefact:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    a = Artefact("tetris_f6", TETRIS, "Fig. 6", "IoU bounds per model, sorted by IoU-Min", data="attack_summary",
+                 caption="Bar from IoU-Min to IoU-Max, marker at the baseline's IoU-AuC; models sorted by IoU-Min.")
+    att = _attacks(inp)
+    if att.empty:
+        a.note = "needs adversarial trajectories (adv_min, adv_max)"
+        return a
+    att = att.assign(label=att["model"] + np.where(att["policy"].nunique() > 1, " · " + att["policy"], ""))
+    a.tables = {"tetris_f6": att[["model", "policy", "dataset", "IoU-Min", "Baseline IoU-AuC", "IoU-Max", "IoU-D"]]}
+    datasets = sorted(att["dataset"].unique())
+    fig = make_subplots(rows=1, cols=len(datasets), subplot_titles=datasets, shared_yaxes=True)
+    for j, ds in enumerate(datasets, 1):
+        p = att[att["dataset"] == ds].sort_values("IoU-Min")
+        fig.add_trace(go.Bar(x=p["label"], y=p["IoU-Max"] - p["IoU-Min"], base=p["IoU-Min"], marker_color=PALETTE[5],
+                             name="IoU-Min … IoU-Max", showlegend=j == 1, width=0.5), 1, j)
+        fig.add_trace(go.Scatter(x=p["label"], y=p["Baseline IoU-AuC"], mode="markers", marker={"color": PALETTE[0], "size": 12,
+                                 "symbol": "diamond"}, name="baseline", showlegend=j == 1), 1, j)
+    fig.update_yaxes(title_text="IoU-AuC", col=1)
+    fig.update_xaxes(title_text="model (sorted by IoU-Min)", tickangle=-30)
+    return _done(a, style(fig, "IoU bounds under adversarial clicks", height=480, width=max(700, 380 * len(datasets))))
+
+
+def _model_metrics(inp: Inputs) -> pd.DataFrame:
+    """Per (model, policy, dataset): baseline NoC/IoU metrics, RClicks metrics and attack bounds, for correlations."""
+    s = inp.summary
+    base = s[s["clicker"] == "baseline"].set_index(["model", "policy", "dataset"])
+    cols = {"NoC@85": "NoC@85", "NoC@90": "NoC@90", "mIoU@1": "IoU@1", "BIoU@1": "BIoU@1", "IoU-AuC@10": "IoU-AuC@10",
+            "BIoU-AuC@10": "BIoU-AuC@10", "IoU-AuC": "IoU-AuC"}
+    out = base[list(cols)].rename(columns=cols)
+    if len(inp.rc):
+        rc = inp.rc.drop_duplicates(["model", "policy", "dataset"]).set_index(["model", "policy", "dataset"])
+        out = out.join(rc[["Sample NoC@90", "ΔSB NoC@90 (%)", "ΔGR NoC@90 (%)", "NSR (%)"]], how="outer")
+    att = _attacks(inp)
+    if len(att):
+        out = out.join(att.set_index(["model", "policy", "dataset"])[["IoU-Min", "IoU-Max", "IoU-D", "BIoU-Min", "BIoU-Max", "BIoU-D"]],
+                       how="outer")
+    out = out[~out.index.get_level_values("policy").isin(inp.oracle)]
+    return out.dropna(axis=1, how="all")
+
+
+def tetris_metric_corr(inp: Inputs) -> Artefact:
+    import plotly.express as px
+
+    a = Artefact("tetris_f9", TETRIS, "Fig. 9", "Cross-metric Spearman correlations", data="summarize, rclicks_table, attack_summary",
+                 caption="Spearman ρ between metrics over every (model, dataset) row (non-oracle policies).")
+    m = _model_metrics(inp)
+    m = m.loc[:, m.nunique() > 1]
+    if len(m) < 3 or m.shape[1] < 2:
+        a.note = "needs at least 3 (model, dataset) rows and 2 varying metrics"
+        return a
+    corr = m.corr(method="spearman")
+    corr.index.name = "metric"
+    a.tables = {"tetris_f9": corr}
+    fig = px.imshow(corr, text_auto=".2f", zmin=-1, zmax=1, color_continuous_scale="RdBu", labels={"color": "Spearman ρ"})
+    fig.update_xaxes(tickangle=-40)
+    n = corr.shape[0]
+    return _done(a, style(fig, f"Spearman ρ between metrics ({len(m)} model × dataset rows)", height=260 + 42 * n, width=320 + 50 * n))
+
+
+def tetris_dataset_corr(inp: Inputs) -> Artefact:
+    from leaderboard.paper import rank_correlation
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    m = _model_metrics(inp).reset_index()
+    pairs = [("IoU-Min", "BIoU-Min"), ("IoU-AuC@10", "BIoU-AuC@10"), ("IoU@1", "BIoU@1")]
+    pair = next((p for p in pairs if set(p) <= set(m.columns)), pairs[-1])
+    a = Artefact("tetris_f10", TETRIS, "Fig. 10", f"Cross-dataset Spearman correlations of {pair[0]} and {pair[1]}",
+                 data=", ".join(pair), caption="Spearman ρ between datasets of the models' values; the paper uses the "
+                 "attack bounds; without attacks the baseline IoU-AuC@10 / BIoU-AuC@10 (or, for runs under 10 clicks, "
+                 "IoU@1 / BIoU@1) stand in, named in the title.")
+    if not set(pair) <= set(m.columns) or m["dataset"].nunique() < 2 or m["model"].nunique() < 2:
+        a.note = "needs at least 2 models and 2 datasets"
+        return a
+    fig = make_subplots(rows=1, cols=2, subplot_titles=pair, horizontal_spacing=0.15)
+    for j, metric in enumerate(pair, 1):
+        corr = rank_correlation(m, metric)
+        a.tables[f"tetris_f10_{'biou' if metric.startswith('B') else 'iou'}"] = corr
+        fig.add_trace(go.Heatmap(z=corr.to_numpy(), x=list(corr.columns), y=list(corr.index), zmin=-1, zmax=1, colorscale="RdBu",
+                                 text=np.round(corr.to_numpy(), 2), texttemplate="%{text}", showscale=j == 2,
+                                 colorbar={"title": "ρ"}), 1, j)
+        fig.update_yaxes(autorange="reversed", row=1, col=j)
+    return _done(a, style(fig, "Cross-dataset Spearman ρ", height=460, width=900))
+
+
+def tetris_heatmaps(inp: Inputs) -> Artefact:
+    a = Artefact("tetris_heatmaps", TETRIS, "Figs. 1–2", "Single-click IoU heatmaps",
+                 caption="IoU of a single positive click at every grid position (`rclicks heatmap` .npy/.json), colour "
+                         "bar in IoU; the object contour (where the map is defined), the baseline first click (the "
+                         "object's farthest point from its border), the worst/best positions, any given first click.")
+    folder = Path(inp.heatmaps) if inp.heatmaps else None
+    files = sorted(folder.glob("*.npy")) if folder and folder.is_dir() else []
+    files = [f for f in files if f.with_suffix(".json").exists()]
+    if not files:
+        a.note = "needs heatmap files: run `rclicks heatmap … --out DIR/name` and pass `--heatmaps DIR`"
+        return a
+    a.data = str(folder)
+    a.figure, a.tables = _heatmap_figure(files[:4])
+    return a
+
+
+def _heatmap_figure(files: list[Path]):
+    import json
+
+    import cv2
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    metas = [json.loads(f.with_suffix(".json").read_text()) for f in files]
+    titles = [f"{m.get('model', '?')} · {m.get('sample', f.stem)}" for m, f in zip(metas, files)]
+    fig = make_subplots(rows=1, cols=len(files), subplot_titles=titles, horizontal_spacing=0.05)
+    rows = []
+    for j, (f, meta) in enumerate(zip(files, metas), 1):
+        dense = np.load(f)
+        stride = int(meta.get("stride") or 1)
+        inside = np.isfinite(dense)
+        grid = dense[::stride, ::stride] if stride > 1 else dense
+        gy, gx = np.arange(grid.shape[0]) * stride, np.arange(grid.shape[1]) * stride
+        fig.add_trace(go.Heatmap(z=grid, x=gx, y=gy, zmin=0, zmax=1, colorscale="Viridis", showscale=j == 1,
+                                 colorbar={"title": "IoU"}, hovertemplate="x %{x}, y %{y}: IoU %{z:.3f}<extra></extra>"), 1, j)
+        obj = (inside[::stride, ::stride] if stride > 1 else inside).astype(np.uint8)
+        contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for k, cnt in enumerate(contours):
+            pts = np.concatenate([cnt[:, 0], cnt[:1, 0]]) * stride
+            fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line={"color": "white", "width": 2},
+                                     name="object contour", showlegend=j == 1 and k == 0, legendgroup="contour"), 1, j)
+        dist = cv2.distanceTransform(np.pad(obj, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        by, bx = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        marks = [("baseline click", bx * stride, by * stride, "star", PALETTE[1])]
+        for name, sym, color in (("worst", "x", PALETTE[3]), ("best", "circle", PALETTE[2])):
+            if meta.get(name):
+                marks.append((f"{name} position", meta[name][0], meta[name][1], sym, color))
+        if meta.get("first_click"):
+            marks.append(("given first click", meta["first_click"][0], meta["first_click"][1], "diamond", PALETTE[4]))
+        for name, x, y, sym, color in marks:
+            fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", marker={"symbol": sym, "size": 15, "color": color,
+                                     "line": {"width": 1.5, "color": "black"}}, name=name, showlegend=j == 1, legendgroup=name), 1, j)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{j if j > 1 else ''}", row=1, col=j)
+        rows.append({"file": f.name, **{k: meta.get(k) for k in ("model", "sample", "positions", "min", "max", "spread", "mean", "stride")}})
+    fig.update_xaxes(title_text="x (pixel column)")
+    fig.update_yaxes(title_text="y (pixel row)", col=1)
+    fig = style(fig, "Single-click IoU at every grid position", height=560, width=max(760, 460 * len(files)))
+    fig.update_layout(legend={"orientation": "h", "y": -0.18})
+    return fig, {"tetris_heatmaps": pd.DataFrame(rows)}
+
+
+def tetris_real_clicks(inp: Inputs) -> list[Artefact]:
+    f3 = Artefact("tetris_f3", TETRIS, "Fig. 3", "IoU spread over real first clicks",
+                  caption="IoU after each real user's first click (store rows of clicker `real`, replayed real clicks).")
+    f5 = Artefact("tetris_f5", TETRIS, "Fig. 5", "Distance between real clicks and the baseline click",
+                  caption="Euclidean distance from each real first click to the baseline first click, divided by the "
+                          "instance diagonal (w, h of the clicks table).")
+    real = inp.df[(inp.df["clicker"] == "real") & (inp.df["click"] == 1)]
+    if real.empty:
+        f3.note = "needs replayed real first clicks in the store (rows of clicker `real`, from a clicks table)"
+    else:
+        import plotly.express as px
+
+        f3.tables = {"tetris_f3": real[["model", "dataset", "instance", "policy", "x", "y", "iou"]].reset_index(drop=True)}
+        fig = px.box(real, x="model", y="iou", color="dataset", points="all", labels={"iou": "IoU after the first real click"})
+        f3.figure = style(fig, "IoU over real first clicks", height=460, width=760)
+    if inp.clicks is None or real.empty:
+        f5.note = "needs a clicks table (--clicks) and the store's real-click rows to match clicks to instances"
+    else:
+        f5.note = "needs a clicks table with the instances' image sizes matching the store's instances; none matched"
+        base = inp.df[(inp.df["clicker"] == "baseline") & (inp.df["click"] == 1)].drop_duplicates(["dataset", "instance"])
+        clicks = inp.clicks.assign(dataset=inp.clicks["dataset"].astype(str).str.lower())
+        m = real.drop_duplicates(["dataset", "instance", "x", "y"]).merge(base[["dataset", "instance", "x", "y"]], on=["dataset", "instance"],
+                                                                          suffixes=("", "_base"))
+        size = clicks.drop_duplicates("dataset")[["dataset", "w", "h"]]
+        m = m.merge(size, on="dataset")
+        if len(m):
+            import plotly.express as px
+
+            m["distance"] = np.hypot(m["x"] - m["x_base"], m["y"] - m["y_base"]) / np.hypot(m["w"], m["h"])
+            f5.note = None
+            f5.tables = {"tetris_f5": m[["dataset", "instance", "x", "y", "x_base", "y_base", "distance"]]}
+            f5.figure = style(px.histogram(m, x="distance", color="dataset", barmode="overlay",
+                                           labels={"distance": "distance to the baseline click / image diagonal"}),
+                              "Real first clicks vs the baseline click", height=440, width=760)
+    return [f3, f5]
+
+
+# ---- IPOL ------------------------------------------------------------------------------------------------------
+
+
+def ipol_robots(inp: Inputs) -> Artefact:
+    import plotly.express as px
+
+    a = Artefact("ipol_f6", IPOL, "Fig. 6", "IoU vs clicks for each model × robot", data="robot clickers: " + ", ".join(inp.robots),
+                 caption="Mean IoU after each click (`per_click_curve`) per clicking robot (baseline = RITM's; the IPOL "
+                         "robots random, fr, lfr, fdr, click-aware, gto99, ritm when stored).")
+    c = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+    if c.empty:
+        a.note = "needs robot trajectories (rclicks evaluate --clicker baseline/gto99/random/…)"
+        return a
+    a.tables = {"ipol_f6": c[["model", "dataset", "clicker", "policy", "max_clicks", "click", "iou"]]}
+    fig = px.line(c, x="click", y="iou", color="clicker", line_dash="dataset", facet_col="model",
+                  facet_col_wrap=_wrap(c["model"].nunique()), category_orders={"clicker": sorted(c["clicker"].unique(), key=_natural)},
+                  labels={"iou": "mean IoU", "click": "click", "clicker": "robot"})
+    n = c["model"].nunique()
+    return _done(a, style(fig, "IoU per click for each model and robot", height=140 + 320 * (-(-n // 4)), width=max(760, 120 + 330 * min(n, 4))))
+
+
+def ipol_metrics(inp: Inputs) -> Artefact:
+    import plotly.express as px
+
+    a = Artefact("ipol_f4_f7", IPOL, "Figs. 4, 7", "Every mask metric vs clicks, per robot", data="tp, fp, fn, tn per click",
+                 caption="IoU, Dice, precision, recall, accuracy and F-score after each click, from the stored confusion "
+                         "counts (`per_click_curve` with `metric_from_counts`); mean over instances.")
+    c = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+    if c.empty:
+        a.note = "needs robot trajectories"
+        return a
+    long = c.melt(id_vars=["model", "dataset", "clicker", "policy", "click"], value_vars=list(COUNT_METRICS), var_name="metric",
+                  value_name="value")
+    a.tables = {"ipol_f4_f7": c[["model", "dataset", "clicker", "policy", "max_clicks", "click", *COUNT_METRICS]]}
+    robots = sorted(c["clicker"].unique(), key=_natural)
+    fig = px.line(long, x="click", y="value", color="model", line_dash="dataset", symbol="clicker", facet_col="metric",
+                  facet_col_wrap=3, category_orders={"metric": list(COUNT_METRICS), "clicker": robots}, markers=len(robots) > 1,
+                  labels={"value": "mean value", "click": "click", "clicker": "robot"}, facet_row_spacing=0.12)
+    fig.update_yaxes(matches=None, showticklabels=True)
+    return _done(a, style(fig, "Mask metrics per click from the confusion counts", height=760, width=1250))
+
+
+def ipol_overlays(inp: Inputs) -> Artefact:
+    a = Artefact("ipol_overlays", IPOL, "Fig. 5", "TP / TN / FP / FN overlays with the clicks",
+                 caption="The mask after each click coloured by TP/TN/FP/FN with the clicks drawn, larger = more recent.")
+    if "mask_rle" not in inp.df.columns or inp.df["mask_rle"].isna().all():
+        a.note = "needs stored masks (results column mask_rle, rclicks evaluate --keep-masks); models are not re-run"
+    else:
+        a.note = "stored masks found, but the overlay also needs the ground-truth mask; run the app's Compare tab on the instance"
+    return a
+
+
+# ---- PseudoClick -----------------------------------------------------------------------------------------------
+
+
+def pseudoclick(inp: Inputs) -> list[Artefact]:
+    import plotly.express as px
+
+    from rclicks.metrics.curves import human_axis, per_click_curve, summarize
+
+    noc = Artefact("pseudoclick_noc", PSEUDO, "Tab. 2", "NoC@85/90 with and without model-proposed clicks",
+                   data="runs with source = model rows",
+                   caption="`summarize` on the all-clicks axis (every click counts) and on the human-click axis "
+                           "(`human_axis`: a model-proposed click is free).")
+    miou = Artefact("pseudoclick_miou5", PSEUDO, "Fig. 5", "mIoU over the first 5 human clicks", data="human_axis",
+                    caption="Mean IoU after human click k = 1..5 (`per_click_curve` of `human_axis`), with and without proposals.")
+    if "source" not in inp.df.columns or not (inp.df["source"] == "model").any():
+        noc.note = miou.note = "needs a proposer run (rows with source = model: rclicks evaluate --proposer disagreement)"
+        return [noc, miou]
+    traj = ["model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance"]
+    has = inp.df.groupby(traj)["source"].transform(lambda s: (s == "model").any())
+    prop = inp.df[has]
+    cols = ["model", "dataset", "clicker", "policy", "max_clicks", "n", "NoC@85", "NoC@90", "NoF@90"]
+    allc = summarize(prop)[cols].assign(axis="all clicks")
+    hum = summarize(human_axis(prop))[cols].assign(axis="human clicks")
+    noc.tables = {"pseudoclick_noc": pd.concat([allc, hum], ignore_index=True)}
+    curve = per_click_curve(human_axis(prop), metrics=("iou",))
+    curve = curve[curve["click"] <= 5]
+    miou.tables = {"pseudoclick_miou5": curve}
+    fig = px.line(curve, x="click", y="iou", color="model", line_dash="policy", facet_col="dataset", markers=True,
+                  facet_col_wrap=_wrap(curve["dataset"].nunique()), labels={"click": "human click", "iou": "mean IoU"})
+    fig.update_xaxes(dtick=1)
+    miou.figure = style(fig, "mIoU over the first five human clicks (proposed clicks free)", height=440,
+                        width=max(720, 380 * min(4, curve["dataset"].nunique())))
+    return [noc, miou]
+
+
+# ---- DISNet ----------------------------------------------------------------------------------------------------
+
+
+def disnet(inp: Inputs) -> list[Artefact]:
+    import plotly.express as px
+
+    curves = Artefact("disnet_curves", DISNET, "Fig. 4", "mIoU vs clicks, first click emphasised", data="baseline robot, every policy",
+                      caption="Mean IoU after each baseline click per model and multi-mask policy (`per_click_curve`); the "
+                              "first click, where the candidate masks are ambiguous, is drawn large.")
+    cands = Artefact("disnet_candidates", DISNET, "Fig. 1", "First-click candidate masks with their IoU",
+                     caption="The K candidate masks of the first click of chosen instances and their IoU.")
+    pol = Artefact("disnet_policies", DISNET, "Tab. 1", "NoC@85/90 and NoF@90 per policy, oracle rows marked",
+                   data="baseline robot", caption="`summarize` per model × dataset × policy; `oracle` marks policies that "
+                   "pick by IoU against the ground truth (an upper bound, never on the leaderboard). Best-of-K IoU@1 and "
+                   "the ambiguity gap from `ambiguity` (multi-mask models only).")
+    c = inp.curves[inp.curves["clicker"] == "baseline"]
+    if c.empty:
+        curves.note = pol.note = "needs baseline-robot trajectories"
+    else:
+        curves.tables = {"disnet_curves": c[["model", "dataset", "policy", "max_clicks", "click", "iou"]]}
+        fig = px.line(c, x="click", y="iou", color="model", line_dash="policy", facet_col="dataset", markers=True,
+                      facet_col_wrap=_wrap(c["dataset"].nunique()), labels={"iou": "mean IoU", "click": "click"})
+        fig.for_each_trace(lambda t: t.update(marker={"size": [16] + [6] * (len(t.x) - 1), "line": {"width": 1, "color": "black"}}))
+        curves.figure = style(fig, "mIoU per click (first click emphasised)", height=460,
+                              width=max(720, 380 * min(4, c["dataset"].nunique())))
+        s = inp.summary[inp.summary["clicker"] == "baseline"]
+        t = s[["model", "dataset", "policy", "max_clicks", "n", "NoC@85", "NoC@90", "NoF@90", "mIoU@1", "Best-of-K IoU@1",
+               "Ambiguity gap@1"]].copy()
+        t.insert(3, "oracle", t["policy"].isin(inp.oracle))
+        pol.tables = {"disnet_policies": t.reset_index(drop=True)}
+    cands.note = "candidate masks are not stored in the results (only best_iou, shown as Best-of-K IoU@1 in Tab. 1)"
+    return [curves, cands, pol]
+
+
+# ---- beyond the papers -----------------------------------------------------------------------------------------
+
+
+def bootstrap(inp: Inputs) -> Artefact:
+    from rclicks.metrics.bootstrap import B_DEFAULT, SEED_DEFAULT, pairwise_differences
+
+    a = Artefact("bootstrap_ci", EXTRA, "—", "Paired bootstrap 95 % intervals of NoC@90 and Sample NoC@90 differences",
+                 data=f"per-instance NoC@90 (baseline) and Sample NoC@90 (groups); B = {B_DEFAULT}, seed {SEED_DEFAULT}",
+                 caption="For each pair of models on the same instances: Δ = mean(a − b) and its percentile-bootstrap "
+                         "interval (`rclicks.metrics.bootstrap.pairwise_differences`); an interval excluding 0 means the "
+                         "difference is not resampling noise. Oracle policies excluded.")
+    d = pairwise_differences(inp.df, exclude_policies=inp.oracle)
+    if d.empty:
+        a.note = "needs at least two models evaluated on the same instances"
+        return a
+    d["interval"] = [f"{x:+.2f} [{lo:+.2f}, {hi:+.2f}]" for x, lo, hi in zip(d["diff"], d["lo"], d["hi"])]
+    a.tables = {"bootstrap_ci": d}
+    return a
+
+
+def _done(a: Artefact, fig) -> Artefact:
+    a.figure = fig
+    return a
+
+
+#: Every artefact builder, in gallery order.
+BUILDERS: list[Callable[[Inputs], Artefact | list[Artefact]]] = [
+    rclicks_tables, iou_band, dataset_difficulty, nsr_scatter, group_positions, rank_correlation_fig, clickmap_quality,
+    tetris_table, tetris_trajectories, tetris_bounds, tetris_metric_corr, tetris_dataset_corr, tetris_heatmaps, tetris_real_clicks,
+    ipol_robots, ipol_metrics, ipol_overlays, pseudoclick, disnet, bootstrap,
+]
+
+
+def build_artefacts(df: pd.DataFrame, clicks: pd.DataFrame | None = None, heatmaps: str | os.PathLike | None = None) -> list[Artefact]:
+    """Every artefact for the results ``df`` (skipped ones carry a ``note``)."""
+    inp = Inputs(df, clicks, heatmaps)
+    out: list[Artefact] = []
+    for build in BUILDERS:
+        got = build(inp)
+        out.extend(got if isinstance(got, list) else [got])
+    return out
