@@ -42,7 +42,7 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 #: Submission kinds: ``onnx`` (folder per the contract), SAM-family checkpoints, and
 #: ``builtin`` (a model of the rclicks registry, queued by a maintainer).
-KINDS = ("onnx", "sam", "sam2", "sam2.1", "mobilesam", "samhq", "builtin")
+KINDS = ("onnx", "sam", "sam2", "sam2.1", "mobilesam", "samhq", "ritm", "builtin")
 
 
 def now_iso() -> str:

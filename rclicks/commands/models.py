@@ -39,7 +39,8 @@ def model_rows() -> list[dict]:
             rows.append({"name": "onnx:DIR", **base, "installed": package_installed("onnxruntime"),
                          "needs": "a submission folder (docs/submission.md)", "weights": "in DIR"})
         else:
-            rows.append({"name": name, **base, "installed": True, **_weights_of(spec)})
+            installed = all(package_installed(m) for m in spec.packages)
+            rows.append({"name": name, **base, "installed": installed, **_weights_of(spec)})
     return rows
 
 
@@ -56,7 +57,7 @@ def _weights_of(spec) -> dict:
             states.append("cached" if is_present(w) else f"missing (rclicks weights fetch {w})")
         else:
             needs.append(w)
-            states.append("?")
+            states.append("--checkpoint (given per run)" if "--checkpoint" in w else "?")
     return {"needs": "; ".join(needs), "weights": "; ".join(states)}
 
 

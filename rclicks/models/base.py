@@ -77,6 +77,8 @@ class ModelSpec:
     differentiable: bool = False
     multimask: bool = False
     offline: bool = True
+    #: import names of the packages the model needs beyond the core (``rclicks models list`` checks them)
+    packages: list[str] = field(default_factory=list)
 
 
 MODELS: dict[str, ModelSpec] = {}

