@@ -4,7 +4,8 @@
     python -m leaderboard.backend --workers 2          # loop, two local worker processes
     python -m leaderboard.backend --ray auto --once    # shards as Ray tasks (one GPU each)
 
-Shards are model × dataset × protocol. A shard whose file is already in the results
+Shards are model × dataset × protocol × a range of at most about ``RCLICKS_SHARD_INSTANCES``
+instances (default 25), so N workers stay busy and no shard runs for hours. A shard whose file is already in the results
 store with the same request and configuration is not recomputed, so a backend that
 crashed resumes where it stopped; a RUNNING request whose heartbeat is older than the
 timeout returns to PENDING first. A request ends FINISHED when every shard is stored,
@@ -90,6 +91,7 @@ class Backend:
         heartbeat_timeout_s: float | None = None,
         logs_dir: str | None = None,
         log: Callable[[str], None] | None = None,
+        shard_instances: int | None = None,
     ) -> None:
         self.results = results or ResultsStore()
         self.requests = requests or RequestsStore()
@@ -103,6 +105,7 @@ class Backend:
         self.log = log or (lambda msg: print(msg, flush=True))
         self._lock = threading.Lock()
         self.limits = envs.shard_limits()
+        self.shard_instances = envs.shard_instances() if shard_instances is None else int(shard_instances)
         self.max_attempts = envs.max_attempts()
         self._lost = threading.Event()  # set when a heartbeat is refused: another worker owns the request now
         self._reported: set[str] = set()
@@ -116,17 +119,37 @@ class Backend:
         plan = self.plan_protocols()
         # the oracle policy (an upper bound, shown in its own table) runs as extra shards when asked for
         policies = [(req.config.get("policy", "score"), "")] + ([("oracle", "+oracle")] if req.config.get("oracle") else [])
+        parts = {dataset: self.plan_parts(dataset) for dataset in self.config.datasets}
         return [
             ShardTask(
-                request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix), model_spec=spec, model_kwargs=kwargs,
+                request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix, part), model_spec=spec, model_kwargs=kwargs,
                 policy=policy, max_clicks=self.config.max_clicks, seed=self.config.seed,
                 limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir, metadata=meta,
-                clickers=clickers,
+                clickers=clickers, instances=instances,
             )
             for policy, suffix in policies
             for dataset in self.config.datasets
             for protocol, clickers in plan
+            for part, instances in parts[dataset]
         ]
+
+    def plan_parts(self, dataset: str) -> list[tuple[str, list[int] | None]]:
+        """(part, [start, stop)) per shard of ``dataset``: ranges of at most about ``shard_instances``
+        instances (``RCLICKS_SHARD_INSTANCES``; :func:`rclicks.runner.instance_ranges`), or one unsplit
+        shard ``("", None)`` when the dataset fits in one (or cannot be opened here: its shard then
+        fails with the loader's message)."""
+        from rclicks.data import load_dataset
+        from rclicks.runner import instance_ranges
+
+        if self.shard_instances <= 0:
+            return [("", None)]
+        try:
+            ranges = instance_ranges(load_dataset(dataset), self.shard_instances, self.config.limit)
+        except RClicksError:
+            return [("", None)]
+        if len(ranges) <= 1:
+            return [("", None)]
+        return [(ShardKey.part_name(a, b), [a, b]) for a, b in ranges]
 
     def plan_protocols(self) -> list[tuple[str, list[str] | None]]:
         """(protocol, clickers) per configured protocol, each clicker run once: ``baseline,groups`` gives
@@ -364,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=cfg.seed)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N instances per dataset")
     p.add_argument("--heartbeat-timeout", type=float, default=None, help="seconds before a silent RUNNING request is requeued")
+    p.add_argument("--shard-instances", type=int, default=None,
+                   help="instances per shard (default $RCLICKS_SHARD_INSTANCES or 25; 0 = one shard per dataset × protocol)")
     return p
 
 
@@ -375,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
                              max_clicks=args.max_clicks, seed=args.seed, limit=args.limit)
     try:
         backend = Backend(ResultsStore(args.results), RequestsStore(args.requests), config, workers=args.workers,
-                          ray_address=args.ray, gpus_per_task=args.gpus_per_task, heartbeat_timeout_s=args.heartbeat_timeout)
+                          ray_address=args.ray, gpus_per_task=args.gpus_per_task, heartbeat_timeout_s=args.heartbeat_timeout,
+                          shard_instances=args.shard_instances)
         if args.once:
             done = backend.run_once()
             return 1 if any(r.status == FAILED for r in done) else 0

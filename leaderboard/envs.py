@@ -18,6 +18,7 @@
 | ``RCLICKS_SHARD_TIMEOUT_S`` | ``3600`` | wall-clock limit of one shard's child process; it is killed after that |
 | ``RCLICKS_SHARD_MEMORY_MB`` | ``6144`` | resident memory (RSS) limit of one shard's child process, watched by the backend |
 | ``RCLICKS_SHARD_ADDRESS_SPACE_MB`` | ``32768`` | ``RLIMIT_AS`` of one shard's child process (``0``: none; CUDA needs a large address space) |
+| ``RCLICKS_SHARD_INSTANCES`` | ``25`` | instances per shard: a dataset × protocol is split into shards of about this many instances (``0``: never split) |
 | ``RCLICKS_MAX_ATTEMPTS`` | ``3`` | claims of one request before it ends FAILED (a worker died or was killed each time) |
 | ``RCLICKS_OPERATOR`` | unset | local submitter identity of the app's Submit tab when there is no Hugging Face login |
 """
@@ -123,6 +124,14 @@ def shard_limits() -> ShardLimits:
     if out.timeout_s <= 0 or out.memory_mb < 0 or out.address_space_mb < 0:
         raise RClicksError("RCLICKS_SHARD_TIMEOUT_S must be > 0 and RCLICKS_SHARD_*_MB >= 0 (0 = unlimited)")
     return out
+
+
+def shard_instances() -> int:
+    """Instances per shard (``RCLICKS_SHARD_INSTANCES``, default 25; 0 = one shard per dataset × protocol)."""
+    n = _int("RCLICKS_SHARD_INSTANCES", 25)
+    if n < 0:
+        raise RClicksError(f"RCLICKS_SHARD_INSTANCES={n} must be >= 0 (0 = never split)")
+    return n
 
 
 def max_attempts() -> int:

@@ -42,21 +42,24 @@ class ShardTask:
     metadata: dict[str, Any] = field(default_factory=dict)
     clickers: list[str] | None = None  # the protocol's clickers not already run by an earlier shard
     threads: int | None = None  # CPU threads for the model when workers share a machine (not in the hash)
+    instances: list[int] | None = None  # [start, stop) of the dataset's samples this shard runs (key.part); None = all
 
     def config_hash(self) -> str:
         """Hash of what determines the shard's content; a stored shard with the same hash is reused."""
-        blob = json.dumps(
-            {"request": self.request_id, "model": self.model_spec, "kwargs": self.model_kwargs, "policy": self.policy,
-             "max_clicks": self.max_clicks, "seed": self.seed, "limit": self.limit, "key": asdict(self.key),
-             "clickers": self.clickers},
-            sort_keys=True, default=str,
-        )
+        key = asdict(self.key)
+        if not key.get("part"):
+            key.pop("part", None)  # an unsplit shard hashes as before parts existed: stored shards stay reusable
+        fields = {"request": self.request_id, "model": self.model_spec, "kwargs": self.model_kwargs, "policy": self.policy,
+                  "max_clicks": self.max_clicks, "seed": self.seed, "limit": self.limit, "key": key,
+                  "clickers": self.clickers}
+        if self.instances is not None:
+            fields["instances"] = list(self.instances)
+        blob = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def log_path(self) -> Path:
         """Local log file of this shard."""
-        name = f"{_fs.safe_segment(self.key.dataset)}__{_fs.safe_segment(self.key.protocol)}.log"
-        return Path(self.logs_dir) / _fs.safe_segment(self.request_id) / name
+        return Path(self.logs_dir) / _fs.safe_segment(self.request_id) / f"{self.key.stem()}.log"
 
 
 def _logger(task: ShardTask) -> logging.Logger:
@@ -94,7 +97,7 @@ def evaluate_shard(task: ShardTask):
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,
         seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=kwargs,
-        progress=False,
+        progress=False, instances=tuple(task.instances) if task.instances is not None else None,
     )
     if df.empty:
         raise RuntimeError(f"no trajectories were run for {task.key.name} (skipped: {df.attrs.get('skipped')})")
@@ -112,7 +115,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         df = evaluate_shard(task)
         meta = {**task.metadata, "request_id": task.request_id, "config_hash": task.config_hash(),
                 "model_spec": task.model_spec, "policy": task.policy, "seed": task.seed,
-                "max_clicks": task.max_clicks, "limit": task.limit,
+                "max_clicks": task.max_clicks, "limit": task.limit, "part": task.key.part, "instances": task.instances,
                 "clickers": sorted(df["clicker"].astype(str).unique().tolist()) if len(df) else [],
                 "dataset_fingerprint": str(df["dataset_fingerprint"].iloc[0]) if len(df) else None,
                 "weights_sha256": str(df["model_sha256"].iloc[0]) if len(df) else None}
@@ -168,7 +171,7 @@ def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None
     limits = limits or envs.shard_limits()
     staging = Path(staging)
     staging.mkdir(parents=True, exist_ok=True)
-    stem = f"{_fs.safe_segment(task.key.dataset)}__{_fs.safe_segment(task.key.protocol)}"
+    stem = task.key.stem()
     task_file, out_file, res_file = (staging / f"{stem}.{ext}" for ext in ("task.json", "parquet", "result.json"))
     for f in (out_file, res_file):
         f.unlink(missing_ok=True)
@@ -256,7 +259,7 @@ def _child_main(task_file: str, out_file: str, res_file: str) -> int:
         df = evaluate_shard(task)
         meta = {**task.metadata, "request_id": task.request_id, "config_hash": task.config_hash(),
                 "model_spec": task.model_spec, "policy": task.policy, "seed": task.seed,
-                "max_clicks": task.max_clicks, "limit": task.limit,
+                "max_clicks": task.max_clicks, "limit": task.limit, "part": task.key.part, "instances": task.instances,
                 "clickers": sorted(df["clicker"].astype(str).unique().tolist()) if len(df) else [],
                 "dataset_fingerprint": str(df["dataset_fingerprint"].iloc[0]) if len(df) else None,
                 "weights_sha256": str(df["model_sha256"].iloc[0]) if len(df) else None}

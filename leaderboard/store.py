@@ -29,20 +29,32 @@ from rclicks.results import (
 
 @dataclass(frozen=True)
 class ShardKey:
-    """One unit of evaluation work and one results file: model × dataset × protocol."""
+    """One unit of evaluation work and one results file: model × dataset × protocol, and ``part``,
+    the range of instances (``i00000-00025``; ``""`` = the whole dataset) when the work is split."""
 
     model: str
     dataset: str
     protocol: str
+    part: str = ""
 
     @property
     def name(self) -> str:
-        """A short printable id, ``model/dataset/protocol``."""
-        return f"{self.model}/{self.dataset}/{self.protocol}"
+        """A short printable id, ``model/dataset/protocol`` (``…/protocol#part`` for a part)."""
+        return f"{self.model}/{self.dataset}/{self.protocol}" + (f"#{self.part}" if self.part else "")
+
+    def stem(self) -> str:
+        """File name of the shard without folder and extension: ``<dataset>__<protocol>[__<part>]``."""
+        stem = f"{_fs.safe_segment(self.dataset)}__{_fs.safe_segment(self.protocol)}"
+        return stem + (f"__{_fs.safe_segment(self.part)}" if self.part else "")
 
     def relpath(self) -> str:
         """Path of the shard's file relative to the store root."""
-        return f"{_fs.safe_segment(self.model)}/{_fs.safe_segment(self.dataset)}__{_fs.safe_segment(self.protocol)}.parquet"
+        return f"{_fs.safe_segment(self.model)}/{self.stem()}.parquet"
+
+    @staticmethod
+    def part_name(start: int, stop: int) -> str:
+        """The ``part`` of the instance range [start, stop)."""
+        return f"i{int(start):05d}-{int(stop):05d}"
 
 
 class ResultsStore:

@@ -188,15 +188,39 @@ def _build_clickers(names: Sequence[str], clicker_kwargs: dict | None) -> dict[s
     return out
 
 
-def _image_groups(dataset: Sequence[Sample], limit: int | None) -> list[list[int]]:
-    """Sample indices grouped by source image (instances of one image stay together)."""
+def _image_groups(dataset: Sequence[Sample], limit: int | None, instances: tuple[int, int] | None = None) -> list[list[int]]:
+    """Sample indices grouped by source image (instances of one image stay together), within ``instances`` = [start, stop)."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
+    start, stop = (0, n) if instances is None else (max(0, int(instances[0])), min(n, int(instances[1])))
     items = getattr(dataset, "items", None)
     groups: dict[Any, list[int]] = {}
-    for i in range(n):
+    for i in range(start, stop):
         key = items[i].image if items is not None else i
         groups.setdefault(key, []).append(i)
     return list(groups.values())
+
+
+def instance_ranges(dataset: Sequence[Sample], size: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) ranges of at most about ``size`` instances covering the first ``limit`` samples of ``dataset``.
+
+    A boundary never falls between two consecutive instances of one image (each image is
+    encoded once per range), so a range may run past ``size`` by the rest of its last image.
+    ``size <= 0`` gives one range. Every trajectory's randomness depends only on (seed,
+    dataset, instance, clicker), so the union of the ranges' results equals one run over all.
+    """
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    if size <= 0 or n <= size:
+        return [(0, n)]
+    items = getattr(dataset, "items", None)
+    image = (lambda i: items[i].image) if items is not None else (lambda i: i)
+    out, start = [], 0
+    while start < n:
+        stop = min(n, start + size)
+        while 0 < stop < n and image(stop) == image(stop - 1):
+            stop += 1
+        out.append((start, stop))
+        start = stop
+    return out
 
 
 def _run_group(model: ISModel, dataset: Sequence[Sample], indices: list[int], clickers: dict[str, Clicker], cfg: dict) -> tuple[list[dict], list[str]]:
@@ -266,6 +290,7 @@ def evaluate(
     proposer: str | None = None,
     out: str | os.PathLike | None = None,
     progress: bool = True,
+    instances: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Evaluate ``model`` on ``dataset`` with ``clicker`` (name, protocol such as ``groups``, or list).
 
@@ -275,6 +300,8 @@ def evaluate(
     ``workers > 1`` runs images in a process pool (needs ``model`` given by name).
     ``proposer`` (``disagreement``) wraps the model so it proposes a click after each
     human click (``rclicks.models.proposer``); the model is then named ``<model>+<proposer>``.
+    ``instances=(start, stop)`` evaluates only those sample indices (of the first ``limit``), e.g. one
+    range of :func:`instance_ranges`; rows do not depend on the split.
     """
     from rclicks.data import load_dataset
     from rclicks.results import run_metadata, write_results
@@ -311,7 +338,7 @@ def evaluate(
                   "model_sha256": getattr(model_obj, "weights_sha256", "unknown"), "dataset_fingerprint": fingerprint,
                   "max_clicks": int(max_clicks), "target_iou": float("nan") if target_iou is None else float(target_iou)},
     }
-    groups = _image_groups(ds, limit)
+    groups = _image_groups(ds, limit, instances)
     total = sum(len(g) for g in groups)
     rows: list[dict] = []
     skipped: list[str] = []

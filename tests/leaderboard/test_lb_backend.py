@@ -232,3 +232,31 @@ def test_live_worker_keeps_its_request(stores, tmp_path):
     worker.join()
     assert checks >= 3 and requeued == []
     assert requests.get(req.id).status == FINISHED
+
+
+def test_bounded_shards_union_equals_one_big_run(stores, tmp_path):
+    """Shards of at most 2 instances: the union of their rows is the unsplit run's, row for row (time_s aside)."""
+    from leaderboard.requests import RequestsStore
+    from leaderboard.store import ResultsStore
+    from rclicks.data import load_dataset
+    from rclicks.runner import instance_ranges
+
+    assert instance_ranges(load_dataset("grabcut"), 2, limit=5) == [(0, 2), (2, 4), (4, 5)]
+    tables = {}
+    for size in (2, 0):
+        results, requests = ResultsStore(str(tmp_path / f"r{size}")), RequestsStore(str(tmp_path / f"q{size}"))
+        queue_builtin("random_walker", requests)
+        config = EvalConfig(datasets=["grabcut"], protocols=["baseline", "random"], max_clicks=2, seed=0, limit=5)
+        backend = Backend(results, requests, config, logs_dir=str(tmp_path / f"logs{size}"), log=lambda m: None,
+                          shard_instances=size)
+        assert [r.status for r in backend.run_once()] == [FINISHED]
+        df, errors = results.load()
+        assert errors == []
+        tables[size] = df.drop(columns="time_s").sort_values(KEYS, ignore_index=True)
+        names = sorted(requests.all()[0].shards)
+        if size:
+            assert names == [f"random_walker/grabcut/{p}#{part}" for p in ("baseline", "random")
+                             for part in ("i00000-00002", "i00002-00004", "i00004-00005")]
+            assert len(results.files()) == 6
+    assert tables[2]["instance"].nunique() == 5
+    pd.testing.assert_frame_equal(tables[2], tables[0])
