@@ -552,19 +552,22 @@ def _heatmap_figure(files: list[Path]):
         dense = np.load(f)
         stride = int(meta.get("stride") or 1)
         inside = np.isfinite(dense)
-        grid = dense[::stride, ::stride] if stride > 1 else dense
-        gy, gx = np.arange(grid.shape[0]) * stride, np.arange(grid.shape[1]) * stride
+        # grid maps hold values at stride//2 + k·stride (rclicks.attacks.heatmap.grid_points): find the offset
+        where = np.argwhere(inside)
+        oy, ox = (int(where[:, 0].min()) % stride, int(where[:, 1].min()) % stride) if where.size else (0, 0)
+        grid = dense[oy::stride, ox::stride]
+        gy, gx = oy + np.arange(grid.shape[0]) * stride, ox + np.arange(grid.shape[1]) * stride
         fig.add_trace(go.Heatmap(z=grid, x=gx, y=gy, zmin=0, zmax=1, colorscale="Viridis", showscale=j == 1,
                                  colorbar={"title": "IoU"}, hovertemplate="x %{x}, y %{y}: IoU %{z:.3f}<extra></extra>"), 1, j)
-        obj = (inside[::stride, ::stride] if stride > 1 else inside).astype(np.uint8)
+        obj = inside[oy::stride, ox::stride].astype(np.uint8)
         contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for k, cnt in enumerate(contours):
-            pts = np.concatenate([cnt[:, 0], cnt[:1, 0]]) * stride
+            pts = np.concatenate([cnt[:, 0], cnt[:1, 0]]) * stride + np.array([ox, oy])
             fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line={"color": "white", "width": 2},
                                      name="object contour", showlegend=j == 1 and k == 0, legendgroup="contour"), 1, j)
         dist = cv2.distanceTransform(np.pad(obj, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
         by, bx = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        marks = [("baseline click", bx * stride, by * stride, "star", PALETTE[1])]
+        marks = [("baseline click", ox + bx * stride, oy + by * stride, "star", PALETTE[1])]
         for name, sym, color in (("worst", "x", PALETTE[3]), ("best", "circle", PALETTE[2])):
             if meta.get(name):
                 marks.append((f"{name} position", meta[name][0], meta[name][1], sym, color))

@@ -1,0 +1,201 @@
+"""`rclicks reproduce`'s paper artefacts on a generated contract-v2 store that has what each needs:
+groups, adv_min/adv_max, several robots, a proposer run (source = model rows), an oracle policy.
+
+Each file's numbers are checked against the metrics layer called directly on the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leaderboard.store import ShardKey
+from rclicks.results import OPTIONAL, SCHEMA
+
+from .conftest import results_rows
+
+GROUPS = tuple(f"g{i}" for i in range(1, 11))
+
+
+def _store_rows(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model in ("m0", "m1", "m2"):
+        for ds in ("grabcut", "davis"):
+            for clicker in ("baseline", "gto99", "random", "adv_min", "adv_max") + GROUPS:
+                for i in range(4):
+                    ious = np.sort(rng.uniform(0.3, 1.0, 5))
+                    if clicker == "adv_min":
+                        ious = ious * 0.8
+                    rows += results_rows(model, ds, clicker, f"im{i}", ious, policy="single")
+    for i in range(4):  # an oracle policy of m0 (baseline robot) and a proposer run of m1: clicks 2 and 4 model-proposed
+        rows += results_rows("m0", "grabcut", "baseline", f"im{i}", np.sort(rng.uniform(0.6, 1.0, 5)), policy="oracle")
+        prop = results_rows("m1", "grabcut", "baseline", f"im{i}", np.sort(rng.uniform(0.4, 1.0, 7)), policy="proposer",
+                            max_clicks=5)
+        for r in prop:
+            r["source"] = "model" if r["click"] in (2, 4) else "human"
+        rows += prop
+    df = pd.DataFrame(rows)
+    df["source"] = df["source"].fillna("human")
+    return df.astype({**SCHEMA, "source": OPTIONAL["source"]})
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return _store_rows()
+
+
+@pytest.fixture(scope="module")
+def artefacts(table):
+    from leaderboard.artefacts import build_artefacts
+
+    return {a.key: a for a in build_artefacts(table)}
+
+
+def test_every_paper_artefact_is_built_or_noted(artefacts):
+    made = {k for k, a in artefacts.items() if not a.skipped}
+    assert {"rclicks_main", "rclicks_noc", "rclicks_nof", "rclicks_iou", "iou_curves", "dataset_difficulty", "nsr_scatter",
+            "group_positions", "rank_correlation", "tetris_table1", "tetris_f4", "tetris_f6", "tetris_f9", "tetris_f10",
+            "ipol_f6", "ipol_f4_f7", "pseudoclick_noc", "pseudoclick_miou5", "disnet_curves", "disnet_policies",
+            "bootstrap_ci"} <= made
+    for key in ("clickmap_quality", "tetris_heatmaps", "tetris_f3", "tetris_f5", "ipol_overlays", "disnet_candidates"):
+        assert artefacts[key].skipped and artefacts[key].note, key
+    for a in artefacts.values():
+        assert a.paper and a.ref and a.title
+
+
+def test_rclicks_tables_and_band_are_the_metrics_layers(table, artefacts):
+    from leaderboard.paper import rclicks_table
+    from rclicks.metrics.benchmark import paper_table
+    from rclicks.metrics.curves import per_click_curve
+
+    t = table.copy()
+    for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap"):
+        t[c] = t[c].astype(str)
+    rc = rclicks_table(t)
+    pd.testing.assert_frame_equal(artefacts["rclicks_main"].tables["rclicks_main"], paper_table(rc, "main"))
+    band = artefacts["iou_curves"].tables["iou_band"].set_index(["model", "dataset", "policy", "click"])
+    curve = per_click_curve(t)
+    g = curve[(curve["model"] == "m1") & (curve["dataset"] == "davis") & curve["clicker"].isin(GROUPS) & (curve["click"] == 3)]
+    row = band.loc[("m1", "davis", "single", 3)]
+    assert row["groups_mean"] == pytest.approx(g["iou"].mean()) and row["groups_std"] == pytest.approx(g["iou"].std(ddof=0))
+    b = curve[(curve["model"] == "m1") & (curve["dataset"] == "davis") & (curve["clicker"] == "baseline") & (curve["click"] == 3)
+              & (curve["policy"] == "single")]
+    assert row["baseline"] == pytest.approx(b["iou"].iloc[0])
+    diff = artefacts["dataset_difficulty"]
+    assert "groups" in diff.figure.layout.title.text and set(diff.tables["dataset_difficulty"]["source"]) == {"clicking groups"}
+    pos = artefacts["group_positions"].tables["group_positions"]
+    assert sorted(pos["group"].unique()) == list(range(1, 11))
+
+
+def test_tetris_artefacts_are_attack_summary(table, artefacts):
+    from rclicks.attacks.adversarial import attack_summary
+
+    t = table[(table["model"] == "m2") & (table["policy"] == "single") & table["clicker"].isin(["adv_min", "adv_max", "baseline"])]
+    s = attack_summary(t.astype({"clicker": str, "dataset": str, "model": str, "instance": str}))
+    want = s[s["dataset"] == "davis"]["IoU-Min"].mean()
+    t1 = artefacts["tetris_table1"].tables["tetris_table1"].set_index(["model", "policy", "dataset"])
+    assert t1.loc[("m2", "single", "davis"), "IoU-Min"] == pytest.approx(want)
+    assert t1.loc[("m2", "single", "davis"), "instances"] == 4
+    f6 = artefacts["tetris_f6"].tables["tetris_f6"]
+    assert (f6["IoU-Min"] <= f6["IoU-Max"]).all()
+    names = [tr.name for tr in artefacts["tetris_f4"].figure.data]
+    assert any(n.startswith("minimising (AuC ") for n in names) and any(n.startswith("maximising (AuC ") for n in names)
+    corr = artefacts["tetris_f9"].tables["tetris_f9"]
+    assert np.allclose(np.diag(corr.to_numpy()), 1.0) and "IoU-D" in corr.columns
+    assert set(artefacts["tetris_f10"].tables) == {"tetris_f10_iou", "tetris_f10_biou"}
+
+
+def test_ipol_pseudoclick_disnet_are_the_metrics_layers(table, artefacts):
+    from rclicks.metrics.curves import human_axis, per_click_curve, summarize
+
+    t = table.copy()
+    for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap"):
+        t[c] = t[c].astype(str)
+    ipol = artefacts["ipol_f4_f7"].tables["ipol_f4_f7"]
+    assert {"baseline", "gto99", "random"} <= set(ipol["clicker"])
+    dice = per_click_curve(t, metrics=("dice",)).set_index(["model", "dataset", "clicker", "policy", "click"])["dice"]
+    got = ipol.set_index(["model", "dataset", "clicker", "policy", "click"])["dice"]
+    assert np.allclose(got.to_numpy(), dice.loc[got.index].to_numpy())
+    noc = artefacts["pseudoclick_noc"].tables["pseudoclick_noc"]
+    prop = t[t["policy"] == "proposer"]
+    human = summarize(human_axis(prop)).iloc[0]
+    allc = summarize(prop).iloc[0]
+    assert noc[noc["axis"] == "human clicks"]["NoC@90"].iloc[0] == pytest.approx(human["NoC@90"])
+    assert noc[noc["axis"] == "all clicks"]["NoC@90"].iloc[0] == pytest.approx(allc["NoC@90"])
+    m5 = artefacts["pseudoclick_miou5"].tables["pseudoclick_miou5"]
+    assert m5["click"].max() == 5
+    pol = artefacts["disnet_policies"].tables["disnet_policies"]
+    assert pol.loc[pol["policy"] == "oracle", "oracle"].all() and not pol.loc[pol["policy"] == "single", "oracle"].any()
+    s = summarize(t)
+    want = s[(s["model"] == "m0") & (s["policy"] == "oracle") & (s["clicker"] == "baseline")]["NoC@90"].iloc[0]
+    assert pol[(pol["model"] == "m0") & (pol["policy"] == "oracle")]["NoC@90"].iloc[0] == pytest.approx(want)
+
+
+def test_paired_bootstrap_by_hand():
+    from rclicks.metrics.bootstrap import paired_bootstrap
+
+    a, b = np.array([3.0, 5.0, 2.0, 8.0, 4.0]), np.array([2.0, 5.0, 1.0, 6.0, 5.0])
+    diff, lo, hi = paired_bootstrap(a, b, B=500, seed=11)
+    rng = np.random.default_rng(11)  # independent loop: resample instance indices, the same for both models
+    idx = rng.integers(0, 5, size=(500, 5))
+    stats = [np.mean([a[i] - b[i] for i in row]) for row in idx]
+    assert diff == pytest.approx(0.6)  # (1 + 0 + 1 + 2 − 1) / 5
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(stats, [0.025, 0.975])))
+    assert paired_bootstrap(a, b, B=500, seed=11) == (diff, lo, hi)
+
+
+def test_bootstrap_table_pairs_models_on_the_same_instances(table, artefacts):
+    from rclicks.metrics.bootstrap import B_DEFAULT, instance_values, paired_bootstrap
+
+    ci = artefacts["bootstrap_ci"].tables["bootstrap_ci"]
+    assert "oracle" not in set(ci["policy_a"]) | set(ci["policy_b"])
+    row = ci[(ci["dataset"] == "davis") & (ci["model_a"] == "m0") & (ci["model_b"] == "m1") & (ci["metric"] == "Sample NoC@90")].iloc[0]
+    v = instance_values(table)
+    a = v[(v["model"] == "m0") & (v["dataset"] == "davis") & (v["policy"] == "single")].set_index("instance")["Sample NoC"]
+    b = v[(v["model"] == "m1") & (v["dataset"] == "davis") & (v["policy"] == "single")].set_index("instance")["Sample NoC"]
+    assert (row["diff"], row["lo"], row["hi"]) == pytest.approx(paired_bootstrap(a.sort_index(), b.sort_index()))
+    assert row["B"] == B_DEFAULT and row["lo"] <= row["diff"] <= row["hi"] and row["instances"] == 4
+    assert f"{row['diff']:+.2f}" in row["interval"]
+
+
+def test_heatmap_files_give_figures_1_and_2(table, tmp_path):
+    from leaderboard.artefacts import Inputs, tetris_heatmaps
+
+    dense = np.full((40, 60), np.nan, dtype=np.float32)
+    dense[10:30:4, 20:50:4] = np.linspace(0.2, 0.9, 5 * 8).reshape(5, 8)
+    np.save(tmp_path / "hm.npy", dense)
+    (tmp_path / "hm.json").write_text(json.dumps({"model": "m0", "sample": "grabcut/1", "stride": 4, "worst": [20, 10],
+                                                  "best": [48, 26], "min": 0.2, "max": 0.9, "first_click": None}))
+    a = tetris_heatmaps(Inputs(table, heatmaps=tmp_path))
+    assert not a.skipped and a.tables["tetris_heatmaps"]["max"].iloc[0] == 0.9
+    names = {t.name for t in a.figure.data}
+    assert {"object contour", "baseline click", "worst position", "best position"} <= names
+    assert a.figure.data[0].colorbar.title.text == "IoU"
+
+
+def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
+    from rclicks.cli import main
+
+    results, _, _ = stores
+    for (m, d, p), part in table.groupby(["model", "dataset", "policy"]):
+        results.write_shard(ShardKey(m, d, f"all-{p}"), part)
+    out = tmp_path / "gallery"
+    assert main(["reproduce", "--results", results.url, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    for stem in ("rclicks_main", "tetris_table1", "bootstrap_ci", "disnet_policies", "pseudoclick_noc"):
+        assert {f"{stem}.csv", f"{stem}.md", f"{stem}.tex"} <= names, stem
+    for fig in ("iou_curves", "tetris_f4", "tetris_f6", "ipol_f4_f7", "disnet_curves", "group_positions"):
+        assert f"{fig}.html" in names, fig
+        assert (out / f"{fig}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
+    page = (out / "index.html").read_text()
+    assert "TETRIS (AAAI 2024) — Tab. 1" in page and "rclicks reproduce --results" in page and "Not produced" in page
+    assert "note: IPOL 2024 Fig. 5 (ipol_overlays) skipped" in printed
+    tex = (out / "rclicks_main.tex").read_text()
+    assert tex.startswith("\\begin{tabular}") and "$\\pm$" in tex
+    csv = pd.read_csv(out / "tetris_table1.csv")
+    assert set(csv["model"]) == {"m0", "m1", "m2"}
