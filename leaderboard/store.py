@@ -1,7 +1,10 @@
-"""The results store: one parquet file per (model, dataset, protocol) shard at an fsspec URL.
+"""The results store: one parquet file per (model, dataset, protocol, part) shard at an fsspec URL.
 
-Layout: ``<url>/<model>/<dataset>__<protocol>.parquet`` (names encoded by
-:func:`leaderboard._fs.safe_segment`). Files follow ``rclicks.results.SCHEMA`` and carry
+Layout (a Hugging Face dataset, see :mod:`leaderboard.hub`): ``<url>/README.md`` (the
+dataset card) and ``<url>/data/<model>/<dataset>__<protocol>[__<part>].parquet`` (names
+encoded by :func:`leaderboard._fs.safe_segment`). Stores of the layout before
+(``<url>/<model>/*.parquet``) are read as they are and refused for writing until migrated
+(``rclicks leaderboard migrate``). Files follow ``rclicks.results.SCHEMA`` and carry
 run metadata (model id, weight sha256, dataset fingerprint, clickers, policy, seed,
 package versions, hardware, timestamps) under the parquet key ``rclicks``; they load with
 ``datasets.load_dataset("parquet", data_files=store.files())``. Writing a shard again
@@ -23,6 +26,7 @@ from rclicks.results import (
     read_results,
     read_results_dir,
     run_metadata,
+    with_all_columns,
     write_results,
 )
 
@@ -48,8 +52,10 @@ class ShardKey:
         return stem + (f"__{_fs.safe_segment(self.part)}" if self.part else "")
 
     def relpath(self) -> str:
-        """Path of the shard's file relative to the store root."""
-        return f"{_fs.safe_segment(self.model)}/{self.stem()}.parquet"
+        """Path of the shard's file relative to the store root (``data/<model>/<stem>.parquet``)."""
+        from leaderboard.hub import DATA_DIR
+
+        return f"{DATA_DIR}/{_fs.safe_segment(self.model)}/{self.stem()}.parquet"
 
     @staticmethod
     def part_name(start: int, stop: int) -> str:
@@ -64,6 +70,24 @@ class ResultsStore:
         from leaderboard import envs
 
         self.url = str(url) if url is not None else envs.results_url()
+        self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
+
+    def model_url(self, model: str) -> str:
+        """URL of the folder holding every shard of ``model``."""
+        from leaderboard.hub import DATA_DIR
+
+        return _fs.join(self.url, DATA_DIR, _fs.safe_segment(model))
+
+    def check_writable(self) -> None:
+        """Refuse to write into an old-layout store (naming the migration command); write the card if missing."""
+        if self._writable:
+            return
+        from leaderboard import hub
+
+        if hub.old_layout_files(self.url):
+            raise RClicksError(hub.migration_hint(self.url))
+        hub.ensure_card(self.url)
+        self._writable = True
 
     def shard_url(self, key: ShardKey) -> str:
         """URL of the file holding ``key``."""
@@ -80,6 +104,8 @@ class ResultsStore:
             bad |= set(df["dataset"].astype(str)) - {key.dataset}
             if bad:
                 raise RClicksError(f"shard {key.name}: rows name other models/datasets {sorted(bad)}")
+        self.check_writable()
+        df = with_all_columns(df)  # one schema for every file: the card's features (leaderboard.hub)
         meta = run_metadata(shard=key.name, model=key.model, dataset=key.dataset, protocol=key.protocol, **(metadata or {}))
         url = self.shard_url(key)
         fs, path = _fs.url_to_fs(url)

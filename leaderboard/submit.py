@@ -292,8 +292,9 @@ def submit(
     from leaderboard.store import ResultsStore
 
     store = ResultsStore(results_url)
-    fs, held = _fs.url_to_fs(_fs.join(store.url, _fs.safe_segment(model)))
-    if fs.exists(held):  # results of different requests never share a shard path
+    urls = [store.model_url(model)] + ([_fs.join(store.url, _fs.safe_segment(model))] if _fs.safe_segment(model) != "data" else [])
+    held = [_fs.url_to_fs(u) for u in urls]  # the Hub layout's data/<model>, and <model> of an old-layout store
+    if any(fs.exists(path) for fs, path in held):  # results of different requests never share a shard path
         raise SubmissionRejected(f"model name {model!r} already has results on the leaderboard; choose another name")
 
     rid = f"{submitter}__{model}__{sha[:12]}"

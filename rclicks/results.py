@@ -62,7 +62,11 @@ V2_COLUMNS = ("max_clicks", "target_iou", "protocol", "clickmap", "group", "tp",
 #: best IoU among the model's candidate masks and the kept one (``best_iou``, NaN when the
 #: prediction had no candidates; multi-mask models), who made the click (``source``:
 #: ``human`` — a clicker — or ``model`` — a click the model proposed; absent = all human).
-OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string", "best_iou": "float64", "source": "string"}
+#: ``search_s``: seconds an attack spent searching for the click (candidate scoring, gradient
+#: steps), apart from ``time_s``, which stays the model's time for the click itself, so
+#: ``s/click`` means the same for every clicker (NaN / absent for non-attack clickers).
+OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string", "best_iou": "float64", "source": "string",
+                            "search_s": "float64"}
 
 METADATA_KEY = b"rclicks"
 
@@ -98,6 +102,19 @@ def run_metadata(**extra: Any) -> dict[str, Any]:
 def empty_results() -> pd.DataFrame:
     """An empty table with the results schema."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SCHEMA.items()})
+
+
+def with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every ``OPTIONAL`` column (missing ones all null), columns in ``SCHEMA`` then ``OPTIONAL`` order.
+
+    Files of one dataset on the Hub must share one schema (``datasets.load_dataset`` casts
+    every file to the card's features); a null optional column reads as an absent one.
+    """
+    out = df.copy()
+    for col, dtype in OPTIONAL.items():
+        if col not in out.columns:
+            out[col] = pd.Series(pd.NA if dtype == "string" else float("nan"), index=out.index, dtype=dtype)
+    return out[[*SCHEMA, *OPTIONAL, *[c for c in out.columns if c not in SCHEMA and c not in OPTIONAL]]]
 
 
 def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.DataFrame:

@@ -40,6 +40,16 @@ def add_parser(sub) -> None:
     r.add_argument("--retry", default=None, metavar="ID", help="send a FAILED request back to PENDING")
     r.set_defaults(func=run_requests)
 
+    mg = lsub.add_parser("migrate", help="move an old-layout results store (<model>/*.parquet) into the Hub dataset layout")
+    mg.add_argument("--results", required=True, help="local results store folder to migrate in place")
+    mg.set_defaults(func=run_migrate)
+
+    pu = lsub.add_parser("push", help="publish a local results store as a Hugging Face dataset (token from HF_TOKEN)")
+    pu.add_argument("--results", default=None, help="local results store folder (default $RCLICKS_RESULTS_URL)")
+    pu.add_argument("--to", required=True, metavar="hf://datasets/OWNER/NAME", help="dataset repository to create or update")
+    pu.add_argument("--private", action="store_true", help="create the repository private")
+    pu.set_defaults(func=run_push)
+
     c = lsub.add_parser("columns", help="print the column documentation (markdown)")
     c.set_defaults(func=lambda args: print(__import__("leaderboard.columns", fromlist=["x"]).markdown_table()) or 0)
     p.set_defaults(func=lambda args: p.print_help() or 2)
@@ -104,4 +114,25 @@ def run_requests(args: argparse.Namespace) -> int:
         print(f"warning: {e}")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False) if len(table) else f"no requests in {store.url}")
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Move an old-layout store's files under ``data/`` and write its dataset card (nothing recomputed)."""
+    from leaderboard.hub import migrate_store
+
+    moved = migrate_store(args.results)
+    for old, new in moved:
+        print(f"{old} -> {new}")
+    print(f"migrated {len(moved)} file(s); {args.results} is a Hugging Face dataset folder (README.md + data/)")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    """Publish a local results store with huggingface_hub."""
+    from leaderboard.envs import results_url
+    from leaderboard.hub import push_store
+
+    info = push_store(args.results or results_url(), args.to, private=args.private)
+    print(f"pushed {info['files']} file(s) to hf://datasets/{info['repo_id']} (commit {info['commit']})")
     return 0

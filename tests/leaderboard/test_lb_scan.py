@@ -61,7 +61,7 @@ def test_equals_build_table_on_the_loaded_store(tmp_path, make_table):
 def test_bad_files_are_skipped_with_loads_messages(tmp_path, make_table):
     store = ResultsStore(str(tmp_path / "r"))
     _fill(store, make_table, models=("m0", "m1"))
-    root = tmp_path / "r"
+    root = tmp_path / "r" / "data"
     (root / "m1" / "corrupt.parquet").write_bytes(b"PAR1 not really")
     rng = np.random.default_rng(9)
     bad = make_table(rng, models=("m1",), datasets=("davis",), clickers=("baseline",), instances=2, clicks=4)

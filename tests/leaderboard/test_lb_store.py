@@ -23,14 +23,18 @@ def test_write_read_replace_no_duplicates(stores, make_table):
     back, errors = results.load()
     assert errors == []
     assert len(back) == len(df) == 3 * 6
-    pd.testing.assert_frame_equal(back.reset_index(drop=True), df.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(back[list(df.columns)].reset_index(drop=True), df.reset_index(drop=True), check_dtype=False)
+    from rclicks.results import OPTIONAL
+
+    assert list(back.columns) == list(df.columns) + list(OPTIONAL)  # every file has every column (the card's features)
+    assert back[list(OPTIONAL)].isna().all().all()
     meta = results.shard_metadata(key)
     assert meta["request_id"] == "r1" and meta["shard"] == "m0/grabcut/baseline"
     assert {"versions", "hardware", "created"} <= set(meta)
     assert meta["versions"]["pandas"] == pd.__version__
     # no temp files left behind
     root = Path(results.url)
-    assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == ["m0/grabcut__baseline.parquet"]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == ["README.md", "data/m0/grabcut__baseline.parquet"]
 
 
 def test_rows_of_another_model_rejected(stores, make_table):
@@ -47,7 +51,7 @@ def test_corrupt_parquet_is_reported_and_skipped(stores, tmp_path, make_table):
     for m in ("m0", "m1"):
         df = make_table(rng, models=(m,), datasets=("davis",), clickers=("baseline",))
         results.write_shard(ShardKey(m, "davis", "baseline"), df)
-    bad = tmp_path / "results" / "m2" / "davis__baseline.parquet"
+    bad = tmp_path / "results" / "data" / "m2" / "davis__baseline.parquet"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"PAR1 this is not a parquet file")
     df, errors = results.load()
@@ -96,7 +100,7 @@ def test_non_local_fsspec_store(make_table):
     results.write_shard(key, df)
     files = results.files()
     assert len(files) == 1 and files[0].startswith("memory://")
-    assert files[0].endswith("lbtest/results/sam~3avit_b/davis__baseline.parquet")
+    assert files[0].endswith("lbtest/results/data/sam~3avit_b/davis__baseline.parquet")
     back, errors = results.load()
     assert errors == [] and len(back) == len(df)
     assert results.shard_metadata(key)["model"] == "sam:vit_b"
