@@ -45,8 +45,13 @@ def draw_clicks(image: np.ndarray, clicks: Sequence[Click], numbered: bool = Tru
     return out
 
 
-def heatmap_overlay(image: np.ndarray, values: np.ndarray, alpha: float = 0.55, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
-    """``values`` (``H×W`` float, NaN = transparent) as a turbo colour map over the image."""
+COLOUR_MAPS = {"turbo": cv2.COLORMAP_TURBO, "viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA}
+
+
+def heatmap_overlay(image: np.ndarray, values: np.ndarray, alpha: float = 0.55, vmin: float | None = None, vmax: float | None = None,
+                    cmap: str = "turbo") -> np.ndarray:
+    """``values`` (``H×W`` float, NaN = transparent) as a colour map (``COLOUR_MAPS``; viridis/magma are perceptually
+    uniform) over the image."""
     v = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(v)
     out = image.copy()
@@ -56,9 +61,69 @@ def heatmap_overlay(image: np.ndarray, values: np.ndarray, alpha: float = 0.55, 
     hi = np.nanmax(v) if vmax is None else vmax
     norm = np.zeros(v.shape, np.uint8)
     norm[finite] = np.clip((v[finite] - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)
-    colour = cv2.cvtColor(cv2.applyColorMap(norm, cv2.COLORMAP_TURBO), cv2.COLOR_BGR2RGB)
+    colour = cv2.cvtColor(cv2.applyColorMap(norm, COLOUR_MAPS[cmap]), cv2.COLOR_BGR2RGB)
     out[finite] = (out[finite] * (1 - alpha) + colour[finite] * alpha).astype(np.uint8)
     return out
+
+
+def with_colour_bar(image: np.ndarray, lo: float, hi: float, label: str, cmap: str = "turbo") -> np.ndarray:
+    """``image`` with a vertical colour bar on its right: ``cmap`` from ``lo`` (bottom) to ``hi`` (top), five ticks, ``label``."""
+    h = image.shape[0]
+    width, pad = max(16, h // 25), max(60, h // 7)
+    ramp = np.linspace(255, 0, h).astype(np.uint8)[:, None].repeat(width, axis=1)
+    bar = cv2.cvtColor(cv2.applyColorMap(ramp, COLOUR_MAPS[cmap]), cv2.COLOR_BGR2RGB)
+    panel = np.full((h, width + pad, 3), 255, np.uint8)
+    panel[:, :width] = bar
+    scale = max(0.35, h / 1100)
+    for k in range(5):
+        y = int(round((h - 1) * (1 - k / 4)))
+        value = lo + (hi - lo) * k / 4
+        cv2.line(panel, (width, y), (width + 5, y), (0, 0, 0), 1)
+        cv2.putText(panel, f"{value:.2g}", (width + 7, min(max(y + 5, 12), h - 3)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    out = np.concatenate([image, panel], axis=1)
+    cv2.putText(out, label, (5, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3, cv2.LINE_AA)
+    cv2.putText(out, label, (5, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def draw_marker(image: np.ndarray, click: Click, colour: tuple[int, int, int], shape: str = "ring", label: str = "") -> np.ndarray:
+    """A distinct marker at ``click`` (``ring``, ``square``, ``triangle`` or ``diamond``), outlined in white, with ``label``."""
+    out = image.copy()
+    r = max(7, round(max(image.shape[:2]) / 50))
+    x, y = click.x, click.y
+    if shape == "ring":
+        pts = None
+        for c, t in (((255, 255, 255), 5), (colour, 3)):
+            cv2.circle(out, (x, y), r, c, t, lineType=cv2.LINE_AA)
+    else:
+        if shape == "square":
+            pts = [(x - r, y - r), (x + r, y - r), (x + r, y + r), (x - r, y + r)]
+        elif shape == "triangle":
+            pts = [(x, y - r), (x + r, y + r), (x - r, y + r)]
+        else:
+            pts = [(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
+        arr = np.array(pts, np.int32)
+        cv2.polylines(out, [arr], True, (255, 255, 255), 5, cv2.LINE_AA)
+        cv2.polylines(out, [arr], True, colour, 3, cv2.LINE_AA)
+    if label:
+        cv2.putText(out, label, (x + r + 3, y + 4), cv2.FONT_HERSHEY_SIMPLEX, r / 18, (255, 255, 255), 3, cv2.LINE_AA)
+        cv2.putText(out, label, (x + r + 3, y + 4), cv2.FONT_HERSHEY_SIMPLEX, r / 18, colour, 1, cv2.LINE_AA)
+    return out
+
+
+CONFUSION_COLOURS = {"TP": (40, 200, 60), "FP": (230, 40, 40), "FN": (255, 200, 0), "TN": None}
+
+
+def confusion_overlay(image: np.ndarray, gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None, alpha: float = 0.5) -> np.ndarray:
+    """TP green, FP red, FN yellow, TN untouched (IPOL demo's overlay); pixels outside ``valid`` are greyed."""
+    out = image.astype(np.float64).copy()
+    gt, pred = gt.astype(bool), pred.astype(bool)
+    for name, m in (("TP", gt & pred), ("FP", ~gt & pred), ("FN", gt & ~pred)):
+        out[m] = out[m] * (1 - alpha) + np.array(CONFUSION_COLOURS[name]) * alpha
+    if valid is not None:
+        out[~valid] = out[~valid] * 0.3 + 128 * 0.7
+    return out.astype(np.uint8)
 
 
 def iou_figure(curves: Mapping[str, Sequence[float]], title: str = "IoU per click", thr: float = 0.9, biou: Mapping[str, Sequence[float]] | None = None):
@@ -73,6 +138,9 @@ def iou_figure(curves: Mapping[str, Sequence[float]], title: str = "IoU per clic
         if hit is not None:
             fig.add_trace(go.Scatter(x=[hit], y=[ious[hit - 1]], mode="markers", marker={"size": 14, "symbol": "star"},
                                      name=f"{name} NoC@{int(thr * 100)} = {hit}", showlegend=True))
+        elif len(ious):  # never reached: say so, instead of a NoC that reads like "reached on the last click"
+            fig.add_trace(go.Scatter(x=[len(ious)], y=[ious[-1]], mode="markers", marker={"size": 12, "symbol": "x"},
+                                     name=f"{name} NoC@{int(thr * 100)}: {len(ious)} (not reached)", showlegend=True))
         if biou and name in biou:
             fig.add_trace(go.Scatter(x=xs, y=list(biou[name]), mode="lines", line={"dash": "dash"}, name=f"{name} BIoU"))
     fig.add_hline(y=thr, line_dash="dot", annotation_text=f"IoU {thr:.2f}")

@@ -95,3 +95,21 @@ def cache_ttl_s() -> int:
 def in_space() -> bool:
     """True inside a Hugging Face Space (``SPACE_ID`` is set), where submitters log in with their HF account."""
     return bool(os.environ.get("SPACE_ID"))
+
+
+def model_wait_s() -> float:
+    """A request waits at most this long for a shared model before it is told the model is busy
+    (``RCLICKS_APP_MODEL_WAIT_S``, default 20)."""
+    return float(_env_int("RCLICKS_APP_MODEL_WAIT_S", 20))
+
+
+def request_budget_s() -> float:
+    """Model time one request may use in all (``RCLICKS_APP_REQUEST_BUDGET_S``, default 60 s); the model's lock is
+    held only one prediction at a time, so other visitors' clicks interleave with a long comparison."""
+    return float(_env_int("RCLICKS_APP_REQUEST_BUDGET_S", 60))
+
+
+def download_dir() -> str | None:
+    """Where the Click-yourself downloads are written (``GRADIO_TEMP_DIR`` when set, else the system's temp folder);
+    Gradio serves them from there and its cache sweep removes them."""
+    return os.environ.get("GRADIO_TEMP_DIR") or None

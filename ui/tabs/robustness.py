@@ -9,16 +9,70 @@ import gradio as gr
 import numpy as np
 
 from rclicks.attacks.adaptive import COARSE, EDGE, TOLERANCE, adaptive_heatmap
-from rclicks.attacks.heatmap import heatmap_png
 from rclicks.clickers import build_clicker
 from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory
 from rclicks.types import Click, Sample
-from rclicks.viz import draw_clicks, iou_figure
+from rclicks.viz import iou_figure
 from ui import pool
 from ui.tabs.click_yourself import _choices, _sample
 
 FOLLOW_CLICKS = 10
+#: Server-side limits (the controls' ranges), applied to API calls too.
+STRIDES = (1, 2, 4, 8, 16, 32)
+MAX_ATTACK_CLICKS = 10
+WORST, BEST, BASE = (0, 90, 255), (230, 40, 40), (255, 255, 255)
+
+EXPLANATION = """**Why the IoU-min attack can stay above the heatmap's worst click.** The heatmap tries one positive click at
+*every* position inside the object, unconstrained. The TETRIS black-box attack is a greedy *local* search: each
+click is the worst *valid* candidate (inside the current error region of its polarity, not an earlier click) on rings
+around the baseline robot's click, within 2 % of the image diagonal. The heatmap's worst position is usually far from
+the baseline click, outside that search disk, so the attack's first click is only the worst one *near the robot's
+click*. What must hold, and the tests check it: the attack's IoU after click 1 is at most the baseline's (the baseline
+position is one of its candidates), and no lower than the heatmap's minimum up to the map's interpolation. A
+white-box attack (Adam on the click position) is not bounded to the disk but still starts at the baseline click and
+stops in a local minimum."""
+
+
+def check_request(stride, n_attack) -> tuple[int, int]:
+    """The stride snapped to the nearest of STRIDES and the attack clicks clamped to 0..MAX_ATTACK_CLICKS,
+    whatever the client sent."""
+    try:
+        st, na = int(stride), int(n_attack)
+    except (TypeError, ValueError) as exc:
+        raise RClicksError(f"stride and attack clicks must be integers, got {stride!r} and {n_attack!r}") from exc
+    st = min(STRIDES, key=lambda v: abs(v - st))
+    return st, min(max(na, 0), MAX_ATTACK_CLICKS)
+
+
+def summary_table(summary: dict, worst: Click, best: Click, base: Click, base_iou: float | None):
+    """The heatmap's summary as a two-column table with rounded numbers (a DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for key, value in summary.items():
+        if isinstance(value, (float, np.floating)):
+            value = f"{float(value):.3f}"
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            value = ", ".join(str(v) for v in value)
+        rows.append((str(key).replace("_", " "), str(value)))
+    rows += [("worst click (x, y)", f"{worst.x}, {worst.y}"), ("best click (x, y)", f"{best.x}, {best.y}"),
+             ("baseline click (x, y)", f"{base.x}, {base.y}")]
+    if base_iou is not None:
+        rows.append(("baseline IoU@1", f"{base_iou:.3f}"))
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def heatmap_view(sample: Sample, res, worst: Click, best: Click, base: Click) -> np.ndarray:
+    """The IoU heatmap (viridis, colour bar 0..1) with distinct, labelled markers: worst = blue square,
+    best = red diamond, the baseline robot's click = white ring."""
+    from rclicks.viz import draw_marker, heatmap_overlay, with_colour_bar
+
+    img = heatmap_overlay(sample.image, res.dense, vmin=0, vmax=1, cmap="viridis")
+    img = draw_marker(img, worst, WORST, "square", "worst")
+    img = draw_marker(img, best, BEST, "diamond", "best")
+    img = draw_marker(img, base, BASE, "ring", "baseline")
+    return with_colour_bar(img, 0, 1, "IoU after one click", cmap="viridis")
 
 
 @dataclass
@@ -67,13 +121,19 @@ def build() -> None:
         attack_clicks = gr.Slider(0, 10, value=5, step=1, label="attack clicks (0: no attack)", elem_id="rb-attack")
         run = gr.Button("Compute heatmap", variant="primary", elem_id="rb-run")
     with gr.Row():
-        image = gr.Image(label="single-click IoU (rings: worst and best position)", interactive=False, height=420, elem_id="rb-image")
-        summary = gr.JSON(label="summary", elem_id="rb-summary")
+        image = gr.Image(label="single-click IoU — blue square: worst position · red diamond: best · white ring: "
+                         "baseline robot's click", interactive=False, height=480, elem_id="rb-image")
+        summary = gr.Dataframe(label="summary", elem_id="rb-summary", interactive=False)
+    gr.Markdown(EXPLANATION, elem_id="rb-explanation")
     plot = gr.Plot(label="robot, worst / best first click then robot, IoU-min / IoU-max attacks", elem_id="rb-plot")
 
     def compute(choice_value, model_name, s_value, n_attack, progress=gr.Progress()):  # noqa: B008 (gradio injects the tracker)
-        s = _sample(choice_value)
         try:
+            s = _sample(choice_value)
+        except ValueError as exc:
+            raise gr.Error(f"unknown sample {choice_value!r}") from exc
+        try:
+            s_value, n_attack = check_request(s_value, n_attack)
             with pool.using(model_name, slot="heatmap") as m:
                 def tick(done: int, known: int) -> None:
                     progress(0.8 * done / max(known, 1), desc=f"model calls: {done} done, {known - done} queued (more as cells split)")
@@ -90,9 +150,15 @@ def build() -> None:
                     curves.update(attacked(m, s, int(n_attack)))
         except RClicksError as exc:
             raise gr.Error(str(exc)) from exc
-        img = draw_clicks(draw_clicks(heatmap_png(s, res), [], hollow=worst), [], hollow=best)
-        info = {**res.summary, "worst": [worst.x, worst.y], "best": [best.x, best.y]}
-        return img, info, iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}")
+        except Exception as exc:  # noqa: BLE001 (a model's own failure reaches the visitor as a sentence)
+            raise gr.Error(f"model {model_name!r} failed: {exc.__class__.__name__}: {exc}") from exc
+        from rclicks.clickers.baseline import baseline_click
+        from rclicks.clickers.regions import valid_or_none
+
+        base = baseline_click(s.mask, np.zeros(s.mask.shape, bool), valid_or_none(s), [])
+        base_iou = curves["baseline robot"][0] if curves.get("baseline robot") else None
+        table = summary_table(res.summary, worst, best, base, base_iou)
+        return heatmap_view(s, res, worst, best, base), table, iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}")
 
     run.click(compute, [choice, model, stride, attack_clicks], [image, summary, plot], api_name="heatmap", concurrency_id="heatmap",
               concurrency_limit=1)
