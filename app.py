@@ -5,11 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 from ui import about, envs, samples
-from ui.tabs import click_yourself, compare, leaderboard_tab, robustness, submit
+from ui.tabs import click_yourself, compare, leaderboard_tab, paper_tab, robustness, submit
 
 
 def build_app() -> gr.Blocks:
-    """The Blocks app with its six tabs (the three sample tabs only when the bundled data is found)."""
+    """The Blocks app with its seven tabs (the three sample tabs only when the bundled data is found)."""
     problem = samples.data_problem()
     # uploads (models, images) are swept from Gradio's cache once they are an hour old
     with gr.Blocks(title=about.TITLE, delete_cache=(envs.cache_ttl_s(), envs.cache_ttl_s())) as demo:
@@ -26,6 +26,8 @@ def build_app() -> gr.Blocks:
                 robustness.build()
         with gr.Tab("Leaderboard", id="leaderboard"):
             leaderboard_tab.build()
+        with gr.Tab("Paper figures", id="paper"):
+            paper_tab.build()
         with gr.Tab("Submit", id="submit"):
             submit.build()
         with gr.Tab("About", id="about"):

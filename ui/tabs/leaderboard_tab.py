@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import time
+
 import gradio as gr
 import pandas as pd
 
@@ -14,13 +18,72 @@ def _family(model: str) -> str:
 
 
 def load_table() -> tuple[pd.DataFrame, list[str]]:
-    """The leaderboard table with a family column, and messages about skipped files."""
+    """The leaderboard table with rank, family and source columns, and messages (skipped files, where rows come from).
+
+    When the displayed store is not the shipped one (``assets/results``), the shipped rows of
+    models the local store lacks are kept and marked ``shipped``, and a message says so.
+    """
+    from leaderboard.envs import display_results_url, seeded_results_url
     from leaderboard.table import build_from_store
 
-    table, errors = build_from_store()
+    url, seeded = str(display_results_url()), str(seeded_results_url())
+    table, errors = build_from_store(url)
     table = table.copy()
-    table.insert(1, "family", [_family(m) for m in table["model"]])
-    return table.round(4), errors
+    messages = list(errors)
+    if os.path.abspath(url) != os.path.abspath(seeded):
+        table.insert(0, "source", "local store")
+        try:
+            shipped, _ = build_from_store(seeded)
+        except Exception:  # the shipped store is optional in a deployment
+            shipped = pd.DataFrame()
+        keep = shipped[~shipped["model"].isin(table["model"])] if len(shipped) else shipped
+        messages.insert(0, f"Results from the local store `{url}`" + (
+            f"; {len(keep)} shipped row(s) (assets/results) of models it lacks are kept, marked shipped." if len(keep) else "."))
+        if len(keep):
+            keep = keep.copy()
+            keep.insert(0, "source", "shipped")
+            table = pd.concat([table, keep], ignore_index=True)
+            sort = ["Avg NoC@90", "model"] if "Avg NoC@90" in table else ["model"]
+            table = table.sort_values(sort, kind="stable", na_position="last").reset_index(drop=True)
+    table.insert(1 if "source" in table.columns else 0, "family", [_family(m) for m in table["model"]])
+    table.insert(0, "rank", range(1, len(table) + 1))
+    cols = ["rank", "model", "family"] + [c for c in table.columns if c not in ("rank", "model", "family")]
+    return table[cols].round(4), messages
+
+
+def intervals(url: str | None = None):
+    """Bootstrap intervals of the mean NoC@90 / Sample NoC@90 per row (``rclicks.metrics.bootstrap.mean_intervals``);
+    None when the store is too large to load here (``RCLICKS_APP_CI_MAX_ROWS``, default 2 000 000 rows)."""
+    from leaderboard.envs import display_results_url
+    from leaderboard.store import ResultsStore
+    from rclicks.metrics.bootstrap import mean_intervals
+
+    try:
+        store = ResultsStore(str(url or display_results_url()))
+        df, _ = store.load()
+        if df.empty or len(df) > int(os.environ.get("RCLICKS_APP_CI_MAX_ROWS", "2000000")):
+            return None
+        return mean_intervals(df)
+    except Exception:  # intervals are a hover extra: the table stands without them
+        return None
+
+
+def evidence(table: pd.DataFrame) -> str:
+    """What each number rests on: instances per dataset, max clicks, seed, last update."""
+    from leaderboard.envs import display_results_url
+
+    parts = []
+    for d in _datasets(table):
+        col = f"{d} instances"
+        if col in table:
+            n = sorted({int(v) for v in table[col].dropna()})
+            parts.append(f"**{d}**: {', '.join(map(str, n))} instances")
+    mc = sorted({int(v) for v in table["max_clicks"].dropna()}) if "max_clicks" in table else []
+    files = glob.glob(os.path.join(str(display_results_url()), "**", "*.parquet"), recursive=True)
+    updated = max((os.path.getmtime(f) for f in files), default=None)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(updated)) if updated else "unknown"
+    return (" · ".join(parts) + f" · max clicks: {', '.join(map(str, mc))} · seed 0 (groups: first seed) · "
+            f"last updated: {when}")
 
 
 def filtered(table: pd.DataFrame, query: str, families: list[str], datasets: list[str], columns: list[str]) -> pd.DataFrame:
@@ -71,41 +134,85 @@ def scatter(table: pd.DataFrame, dataset: str):
     return fig.update_traces(textposition="top center", marker={"size": 10})
 
 
+def _download(table: pd.DataFrame, fmt: str) -> str:
+    """Write the shown table as CSV or parquet into a temporary file; return its path."""
+    import tempfile
+
+    from leaderboard.table import save_table
+
+    folder = tempfile.mkdtemp(prefix="rclicks-lb-")
+    return save_table(table, os.path.join(folder, f"rclicks-leaderboard.{fmt}"))
+
+
 def build() -> None:
     """The Leaderboard tab."""
-    table, errors = load_table()
+    from ui import lb_render
+
+    table, messages = load_table()
     datasets = _datasets(table)
     metrics = sorted({c.split(" ", 1)[1] for c in table.columns if c.split(" ", 1)[0] in datasets})
-    gr.Markdown("One row per model and multi-mask policy. Columns per dataset; see `leaderboard/README.md` for definitions. "
-                "Oracle-selected results are never mixed in." + (f"\n\n⚠️ skipped: {'; '.join(errors)}" if errors else ""))
+    ci = intervals()
+    gr.HTML(f"<style>{lb_render.CSS}</style>")
+    gr.Markdown("One row per model and multi-mask policy; per dataset a group of metric columns (hover a header for its "
+                "definition, ↓ lower / ↑ higher is better; hover a dotted NoC cell for its 95 % bootstrap interval). "
+                "Oracle-selected results (an upper bound) are in their own view below, never mixed in."
+                + "".join(f"\n\n⚠️ {m}" for m in messages), elem_id="lb-notice")
+    gr.Markdown(evidence(table), elem_id="lb-evidence")
     with gr.Row():
         query = gr.Textbox(label="search model", elem_id="lb-search")
         families = gr.CheckboxGroup(sorted(set(table["family"])), label="family", elem_id="lb-family")
         ds = gr.CheckboxGroup(datasets, value=datasets, label="datasets", elem_id="lb-datasets")
-    columns = gr.CheckboxGroup(metrics, value=[m for m in metrics if m in ("NoC@90", "Sample NoC@90", "ΔSB (%)", "ΔGR (%)", "NoF@90", "IoU@1")],
+    columns = gr.CheckboxGroup(metrics, value=[m for m in metrics if m in ("NoC@90", "Sample NoC@90", "ΔSB (%)", "ΔGR (%)", "NoF@90", "IoU@1", "instances")],
                                label="columns", elem_id="lb-columns")
-    view = gr.Dataframe(filtered(table, "", [], datasets, columns.value), interactive=False, elem_id="lb-table", wrap=True)
+    view = gr.HTML(lb_render.table_html(filtered(table, "", [], datasets, columns.value), ci), elem_id="lb-table")
+    with gr.Row():
+        fmt = gr.Radio(["csv", "parquet"], value="csv", label="download format", elem_id="lb-format")
+        get = gr.Button("Download the table", elem_id="lb-download-go")
+        file = gr.File(label="table file", elem_id="lb-download", interactive=False)
+    with gr.Row():
+        pick = gr.Dropdown(list(dict.fromkeys(table["model"])), value=None, label="model details", elem_id="lb-pick")
+    info = gr.Markdown("Pick a model to see its card.", elem_id="lb-details")
+    with gr.Accordion("Oracle policies (best candidate by IoU against the ground truth: an upper bound)", open=False):
+        show_oracle = gr.Checkbox(False, label="show the oracle table", elem_id="lb-oracle-toggle")
+        oracle_view = gr.HTML("", elem_id="lb-oracle")
     with gr.Row():
         which = gr.Dropdown(datasets, value=datasets[0] if datasets else None, label="scatter dataset")
         plot = gr.Plot(scatter(table, datasets[0]) if datasets else None)
-    info = gr.JSON(label="model details (click a row)", elem_id="lb-details")
     reload = gr.Button("Reload results", elem_id="lb-reload")
+    gr.Markdown(lb_render.definitions_md(), elem_id="lb-defs")
+    with gr.Accordion("Cite the benchmark", open=False):
+        gr.Code(lb_render.BIBTEX, language=None, label="BibTeX", elem_id="lb-bibtex")
     state = gr.State(table)
 
     def refresh(t, q, f, d, c):
-        return filtered(t, q, f, d, c)
-
-    def show_details(t: pd.DataFrame, shown: pd.DataFrame, evt: gr.SelectData):
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return details(t, str(shown.iloc[row]["model"]))
+        return lb_render.table_html(filtered(t, q, f, d, c), ci)
 
     def do_reload(q, f, d, c, which_value):
         t, _ = load_table()
-        return t, filtered(t, q, f, d, c), scatter(t, which_value) if which_value else None
+        return t, lb_render.table_html(filtered(t, q, f, d, c), ci), scatter(t, which_value) if which_value else None
+
+    def oracle(on: bool) -> str:
+        if not on:
+            return ""
+        from leaderboard.table import build_from_store
+
+        try:
+            t, _ = build_from_store(oracle=True)
+        except Exception as exc:  # no store / no oracle rows: say so
+            return f"<p>No oracle rows ({html_escape(str(exc))}).</p>"
+        return lb_render.table_html(t) if len(t) else "<p>No oracle-policy results in this store.</p>"
 
     inputs = [query, families, ds, columns]
     for comp in inputs:
         comp.change(refresh, [state, *inputs], view)
     which.change(lambda t, d: scatter(t, d), [state, which], plot)
-    view.select(show_details, [state, view], info)
+    pick.change(lambda t, m: lb_render.details_card(t, details(t, m)) if m else "", [state, pick], info)
+    get.click(lambda t, q, f, d, c, k: _download(filtered(t, q, f, d, c), k), [state, *inputs, fmt], file)
+    show_oracle.change(oracle, show_oracle, oracle_view)
     reload.click(do_reload, [*inputs, which], [state, view, plot])
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
