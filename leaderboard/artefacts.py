@@ -263,7 +263,7 @@ def nsr_scatter(inp: Inputs) -> Artefact:
     a.tables = {"nsr": nsr}
     fig = px.scatter(nsr, x="mean", y="std", color="model", facet_col="dataset", hover_data=["instance", "nsr"],
                      facet_col_wrap=_wrap(nsr["dataset"].nunique()),
-                     labels={"mean": "mean first-click IoU over groups", "std": "std of first-click IoU"})
+                     labels={"mean": "mean first-click IoU", "std": "std of first-click IoU"})
     fig.update_traces(marker={"size": 10})
     return _done(a, style(fig, "Per-instance difficulty (first click, ten groups)", height=460,
                           width=max(720, 380 * min(4, nsr["dataset"].nunique()))))

@@ -163,6 +163,7 @@ table.lb td.lb-model a{text-decoration:none !important}
 table.lb td.lb-ci{text-decoration:underline dotted}
 table.lb tbody tr:nth-child(even){background:#fafbfc}
 #lb-defs table td,#lb-defs table th{word-break:normal !important;overflow-wrap:normal !important}
+#lb-details table td,#lb-details table th{white-space:nowrap !important;word-break:keep-all !important;padding:3px 8px !important}
 """
 
 

