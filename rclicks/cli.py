@@ -11,12 +11,30 @@ import sys
 from rclicks.errors import RClicksError
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default (unless the text already names it); descriptions keep their line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or "%(default)" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class RClicksParser(argparse.ArgumentParser):
+    """The parser of `rclicks` and of every sub-command (nested ones inherit it): ``--help`` shows defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with one sub-command per module in ``rclicks.commands``."""
     import rclicks.commands as commands
     from rclicks import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = RClicksParser(
         prog="rclicks", description="Benchmark interactive segmentation models under realistic clicks."
     )
     parser.add_argument("--version", action="version", version=f"rclicks {__version__}")

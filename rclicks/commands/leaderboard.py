@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
     s = lsub.add_parser("submit", help="validate a model folder/checkpoint and queue it")
     s.add_argument("path", help="ONNX-contract folder or SAM-family checkpoint (.safetensors/.pt/.pth)")
     s.add_argument("--model", required=True, help="leaderboard name (letters, digits, . _ -)")
-    s.add_argument("--submitter", required=True)
+    s.add_argument("--submitter", required=True, help="your name or HF user name (recorded with the request)")
     s.add_argument("--license", required=True, help="SPDX license id of the weights, e.g. apache-2.0")
     s.add_argument("--kind", default=None, help="onnx (folders) or sam, sam2, sam2.1, mobilesam, samhq (checkpoints)")
     s.add_argument("--variant", default=None, help="model variant for checkpoints, e.g. vit_b")
@@ -30,8 +30,8 @@ def add_parser(sub) -> None:
     s.set_defaults(func=run_submit)
 
     q = lsub.add_parser("queue", help="maintainers: queue a built-in registry model (e.g. grabcut, minisam)")
-    q.add_argument("model")
-    q.add_argument("--policy", default="score")
+    q.add_argument("model", help="registry name of a built-in model to queue, e.g. grabcut, minisam")
+    q.add_argument("--policy", default="score", help="multi-mask policy: single, score or sam")
     q.add_argument("--requests", default=None, help="requests store URL")
     q.set_defaults(func=run_queue)
 
