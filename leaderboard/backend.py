@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from leaderboard import _fs, envs
 from leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
-from leaderboard.shard import ShardTask, run_shard, run_shard_sandboxed
+from leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard, run_shard_sandboxed
 from leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 
@@ -119,17 +119,20 @@ class Backend:
         plan = self.plan_protocols()
         # the oracle policy (an upper bound, shown in its own table) runs as extra shards when asked for
         policies = [(req.config.get("policy", "score"), "")] + ([("oracle", "+oracle")] if req.config.get("oracle") else [])
-        parts = {dataset: self.plan_parts(dataset) for dataset in self.config.datasets}
+        attacks = self.config.attack_datasets
+        parts = {dataset: self.plan_parts(dataset) for dataset in dict.fromkeys([*self.config.datasets, *attacks])}
         return [
             ShardTask(
                 request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix, part), model_spec=spec, model_kwargs=kwargs,
-                policy=policy, max_clicks=self.config.max_clicks, seed=self.config.seed,
-                limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir, metadata=meta,
-                clickers=clickers, instances=instances,
+                policy=policy, max_clicks=self.config.attack_clicks if protocol == ATTACKS else self.config.max_clicks,
+                seed=self.config.seed, limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir,
+                metadata=meta, clickers=clickers, instances=instances,
             )
             for policy, suffix in policies
-            for dataset in self.config.datasets
             for protocol, clickers in plan
+            # attacks run on their own datasets, and only under the submitted policy (not the oracle's)
+            if protocol != ATTACKS or not suffix
+            for dataset in (attacks if protocol == ATTACKS else self.config.datasets)
             for part, instances in parts[dataset]
         ]
 
@@ -160,6 +163,9 @@ class Backend:
         seen: set[str] = set()
         plan: list[tuple[str, list[str] | None]] = []
         for protocol in self.config.protocols:
+            if protocol == ATTACKS:  # adversarial trajectories, not clickers of the runner
+                plan.append((ATTACKS, list(ATTACK_CLICKERS)))
+                continue
             try:
                 names = [c for c in expand_clickers(protocol) if c not in seen]
             except RClicksError:
@@ -396,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m leaderboard.backend``; returns the exit status."""
     args = build_parser().parse_args(argv)
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    env = envs.eval_config()
     config = envs.EvalConfig(datasets=split(args.datasets), protocols=split(args.protocols),
+                             attack_datasets=env.attack_datasets, attack_clicks=env.attack_clicks,
                              max_clicks=args.max_clicks, seed=args.seed, limit=args.limit)
     try:
         backend = Backend(ResultsStore(args.results), RequestsStore(args.requests), config, workers=args.workers,

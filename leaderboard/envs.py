@@ -12,7 +12,9 @@
 | ``RCLICKS_HEARTBEAT_TIMEOUT_S`` | ``600`` | a RUNNING request with an older heartbeat returns to PENDING |
 | ``RCLICKS_LB_DATASETS`` | ``grabcut,davis`` | datasets every submission is evaluated on |
 | ``RCLICKS_LB_PROTOCOLS`` | ``groups`` | protocols (clicker lists) per dataset; ``groups`` = baseline + G1..G10 |
-| ``RCLICKS_LB_ATTACKS`` | ``0`` | ``1`` adds the ``attacks`` protocol (adversarial min/max clicks) |
+| ``RCLICKS_LB_ATTACKS`` | ``0`` | ``1`` adds the ``attacks`` protocol (TETRIS black-box IoU-Min / IoU-Max trajectories, clickers ``adv_min``/``adv_max``) |
+| ``RCLICKS_LB_ATTACK_DATASETS`` | ``grabcut`` | datasets the ``attacks`` protocol runs on |
+| ``RCLICKS_LB_ATTACK_CLICKS`` | ``10`` | clicks per adversarial trajectory (IoU-AuC@10 needs 10) |
 | ``RCLICKS_LB_MAX_CLICKS`` | ``20`` | clicks per trajectory |
 | ``RCLICKS_LB_SEED`` | ``0`` | seed of every stochastic clicker |
 | ``RCLICKS_SHARD_TIMEOUT_S`` | ``3600`` | wall-clock limit of one shard's child process; it is killed after that |
@@ -161,6 +163,8 @@ class EvalConfig:
     max_clicks: int = 20
     seed: int = 0
     limit: int | None = None
+    attack_datasets: list[str] = field(default_factory=lambda: ["grabcut"])  # of the ``attacks`` protocol
+    attack_clicks: int = 10
 
 
 def eval_config() -> EvalConfig:
@@ -173,4 +177,6 @@ def eval_config() -> EvalConfig:
         protocols=protocols,
         max_clicks=_int("RCLICKS_LB_MAX_CLICKS", 20),
         seed=_int("RCLICKS_LB_SEED", 0),
+        attack_datasets=_list("RCLICKS_LB_ATTACK_DATASETS", "grabcut"),
+        attack_clicks=_int("RCLICKS_LB_ATTACK_CLICKS", 10),
     )

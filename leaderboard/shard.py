@@ -77,6 +77,40 @@ def _logger(task: ShardTask) -> logging.Logger:
     return log
 
 
+#: The backend's attack protocol: TETRIS black-box IoU-Min / IoU-Max trajectories (clickers ``adv_min``, ``adv_max``).
+ATTACKS = "attacks"
+ATTACK_CLICKERS = ["adv_min", "adv_max"]
+
+
+def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
+    """The ``attacks`` shard: black-box adversarial min/max trajectories (``rclicks.attacks.adversarial.attack_rows``)
+    of ``task.max_clicks`` clicks on the shard's instances; ``time_s`` is the model's time for each kept click and
+    ``search_s`` the attack's search on top of it. The baseline trajectories ``attack_rows`` also runs are not kept
+    (the ``groups`` protocol's baseline is the leaderboard's)."""
+    import pandas as pd
+
+    from rclicks.attacks.adversarial import attack_rows
+    from rclicks.data import load_dataset
+    from rclicks.models.base import build_model
+    from rclicks.results import OPTIONAL, SCHEMA
+    from rclicks.runner import _image_groups
+
+    ds = load_dataset(task.key.dataset)
+    indices = [i for g in _image_groups(ds, task.limit, tuple(task.instances) if task.instances is not None else None) for i in g]
+    samples = [s for s in (ds[i] for i in sorted(indices)) if s.mask.any()]
+    model = build_model(task.model_spec, **kwargs)
+    const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy, "protocol": ATTACKS,
+             "model_sha256": getattr(model, "weights_sha256", "unknown"),
+             "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
+    rows = [r for r in attack_rows(model, samples, task.max_clicks, method="blackbox", const=const) if r["clicker"] in ATTACK_CLICKERS]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df = df.sort_values(["dataset", "instance", "clicker", "click"], kind="stable", ignore_index=True)
+    extra = [c for c in OPTIONAL if c in df.columns]
+    return df.astype({**SCHEMA, **{c: OPTIONAL[c] for c in extra}})[[*SCHEMA, *extra]]
+
+
 def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
     from rclicks.runner import evaluate
@@ -94,6 +128,11 @@ def evaluate_shard(task: ShardTask):
         limit_threads(task.threads)
         if factory_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
+    if task.key.protocol == ATTACKS:
+        df = evaluate_attacks(task, kwargs)
+        if df.empty:
+            raise RuntimeError(f"no attack trajectories were run for {task.key.name} (every instance's mask is empty)")
+        return df
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,
         seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=kwargs,

@@ -170,6 +170,8 @@ def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
             "best_iou": traj.best_ious[k] if k < len(traj.best_ious) else float("nan"),
             "source": traj.sources[k] if k < len(traj.sources) else "human",
         }
+        if traj.search_times is not None:
+            row["search_s"] = traj.search_times[k]
         if traj.masks_rle is not None:
             import json
 

@@ -104,6 +104,8 @@ class Trajectory:
     counts: list[tuple[int, int, int, int]] = field(default_factory=list)
     best_ious: list[float] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    #: attacks only: seconds spent searching for each click, apart from ``times`` (the model's time for the kept click)
+    search_times: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.clicks)

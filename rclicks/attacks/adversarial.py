@@ -223,6 +223,24 @@ def _whitebox_step(
     return best
 
 
+class _TimedModel:
+    """Forwards to ``model``, recording the seconds of each ``predict`` by the id of the Prediction it returned,
+    so an attack can report the model's time for the click it kept apart from its search."""
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self.seconds: dict[int, float] = {}
+
+    def predict(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        pred = self._model.predict(*args, **kwargs)
+        self.seconds[id(pred)] = time.perf_counter() - t0
+        return pred
+
+    def __getattr__(self, name: str):
+        return getattr(self._model, name)
+
+
 def attack_trajectory(
     model, sample: Sample, direction: Direction = "min", max_clicks: int = 10, *, method: str = "auto",
     steps: int = 10, radius: float = 5.0, search: float | None = None, keep_location: bool = False,
@@ -254,19 +272,25 @@ def attack_trajectory(
     h, w = sample.mask.shape
     search = search if search is not None else max(6.0, 0.02 * math.hypot(h, w))
     valid = valid_or_none(sample)
-    traj = Trajectory(dataset=sample.dataset, instance=sample.instance)
+    traj = Trajectory(dataset=sample.dataset, instance=sample.instance, search_times=[])
     prev: Prediction | None = None
     pred_mask = np.zeros(sample.mask.shape, bool)
+    timed = _TimedModel(model)
     for _ in range(max_clicks):
         start = baseline_click(sample.mask, pred_mask, valid, traj.clicks)
         region = valid_region(sample, pred_mask, start.positive)
+        timed.seconds.clear()
         t0 = time.perf_counter()
         if method == "whitebox":
-            click, _, pred = _whitebox_step(model, sample, traj.clicks, prev, start, region, direction, steps=steps, radius=radius)
+            click, _, pred = _whitebox_step(timed, sample, traj.clicks, prev, start, region, direction, steps=steps, radius=radius)
         else:
-            click, _, pred = _blackbox_step(model, sample, traj.clicks, prev, start, region, direction, radius=radius, search=search,
+            click, _, pred = _blackbox_step(timed, sample, traj.clicks, prev, start, region, direction, radius=radius, search=search,
                                             keep_location=keep_location)
-        traj.times.append(time.perf_counter() - t0)
+        total = time.perf_counter() - t0
+        # time_s: the model's time for the kept click (what s/click compares across clickers); the rest was search
+        own = timed.seconds.get(id(pred), float("nan"))
+        traj.times.append(own)
+        traj.search_times.append(max(0.0, total - own) if own == own else total)
         traj.clicks.append(click)
         pred_mask = pred.mask
         counts = confusion(sample.mask, pred_mask, valid)
@@ -281,7 +305,8 @@ def attack_trajectory(
 
         base = run_trajectory(model, sample, BaselineClicker(), max_clicks=max_clicks, set_image=False)
         if _better(iou_auc(base.ious, max_clicks), iou_auc(traj.ious, max_clicks), direction):
-            base.times = [a + b for a, b in zip(traj.times, base.times)]  # the search was paid for
+            # the model's times are the baseline run's own; the whole greedy search was paid for on top
+            base.search_times = [a + b for a, b in zip(traj.times, traj.search_times)]
             return base, method
     return traj, method
 

@@ -260,3 +260,27 @@ def test_bounded_shards_union_equals_one_big_run(stores, tmp_path):
             assert len(results.files()) == 6
     assert tables[2]["instance"].nunique() == 5
     pd.testing.assert_frame_equal(tables[2], tables[0])
+
+
+def test_attacks_protocol_runs_and_keeps_s_per_click_the_models(stores, tmp_path):
+    """RCLICKS_LB_ATTACKS' protocol: black-box adv_min/adv_max on the attack datasets; time_s = one model call, search apart."""
+    from leaderboard.table import build_table
+
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    config = EvalConfig(datasets=["grabcut"], protocols=["baseline", "attacks"], max_clicks=2, seed=0, limit=1,
+                        attack_datasets=["grabcut"], attack_clicks=2)
+    backend = Backend(results, requests, config, logs_dir=str(tmp_path / "logs"), log=lambda m: None)
+    assert [r.status for r in backend.run_once()] == [FINISHED], requests.get(req.id).error
+    df, errors = results.load()
+    assert errors == []
+    adv = df[df["protocol"] == "attacks"]
+    assert sorted(adv["clicker"].unique()) == ["adv_max", "adv_min"] and set(adv["attack"]) == {"blackbox"}
+    assert len(adv) == 2 * 2 and (adv["max_clicks"] == 2).all()
+    assert adv["search_s"].notna().all() and (adv["search_s"] > 0).all()
+    base = df[df["clicker"] == "baseline"]
+    assert base["search_s"].isna().all()
+    # one model call per click, not the dozens of candidates the search scored
+    assert adv["time_s"].mean() < adv["search_s"].mean()
+    table = build_table(df)  # s/click: the models' time per click, whatever the clicker (IoU-Min needs 10 clicks: absent here)
+    assert table["s/click"].iloc[0] == pytest.approx(df["time_s"].mean())
