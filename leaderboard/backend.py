@@ -92,6 +92,7 @@ class Backend:
         logs_dir: str | None = None,
         log: Callable[[str], None] | None = None,
         shard_instances: int | None = None,
+        cpus_per_task: int | None = None,
     ) -> None:
         self.results = results or ResultsStore()
         self.requests = requests or RequestsStore()
@@ -99,6 +100,7 @@ class Backend:
         self.workers = max(1, int(workers))
         self.ray_address = ray_address
         self.gpus_per_task = gpus_per_task
+        self.cpus_per_task = max(1, int(envs.ray_cpus_per_task() if cpus_per_task is None else cpus_per_task))
         self.timeout = envs.heartbeat_timeout_s() if heartbeat_timeout_s is None else heartbeat_timeout_s
         self.logs_dir = logs_dir or envs.logs_dir()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -251,7 +253,10 @@ class Backend:
             # a task asking for more GPUs than the cluster has would wait forever
             raise RClicksError(f"Ray cluster has {gpus:g} GPU(s) but each shard asks for {self.gpus_per_task:g}; "
                                "pass --gpus-per-task 0 to run on CPUs")
-        remote = ray.remote(num_cpus=1, num_gpus=self.gpus_per_task, max_retries=0)(run_shard)
+        # the same thread budget as the local pool: a task uses the CPUs Ray reserved for it, not every core of its node
+        cpus = self.cpus_per_task
+        tasks = [replace(t, threads=cpus) for t in tasks]
+        remote = ray.remote(num_cpus=cpus, num_gpus=self.gpus_per_task, max_retries=0)(run_shard)
         names = {}
         pending = []
         for t in tasks:
@@ -385,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="local worker processes running shards in parallel")
     p.add_argument("--ray", metavar="ADDRESS", default=None, help="run shards as Ray tasks ('auto', 'ray://host:port', or 'local')")
     p.add_argument("--gpus-per-task", type=float, default=1.0, help="GPUs reserved per Ray task (0 on CPU clusters)")
+    p.add_argument("--cpus-per-task", type=int, default=None,
+                   help="CPUs reserved per Ray task, and its model's thread budget (default $RCLICKS_RAY_CPUS_PER_TASK or 1)")
     p.add_argument("--results", default=envs.results_url(), help="results store URL")
     p.add_argument("--requests", default=envs.requests_url(), help="requests store URL")
     p.add_argument("--datasets", default=",".join(cfg.datasets), help="comma-separated datasets")
@@ -409,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         backend = Backend(ResultsStore(args.results), RequestsStore(args.requests), config, workers=args.workers,
                           ray_address=args.ray, gpus_per_task=args.gpus_per_task, heartbeat_timeout_s=args.heartbeat_timeout,
-                          shard_instances=args.shard_instances)
+                          shard_instances=args.shard_instances, cpus_per_task=args.cpus_per_task)
         if args.once:
             done = backend.run_once()
             return 1 if any(r.status == FAILED for r in done) else 0

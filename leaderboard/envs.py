@@ -21,6 +21,8 @@
 | ``RCLICKS_SHARD_MEMORY_MB`` | ``6144`` | resident memory (RSS) limit of one shard's child process, watched by the backend |
 | ``RCLICKS_SHARD_ADDRESS_SPACE_MB`` | ``32768`` | ``RLIMIT_AS`` of one shard's child process (``0``: none; CUDA needs a large address space) |
 | ``RCLICKS_SHARD_INSTANCES`` | ``25`` | instances per shard: a dataset × protocol is split into shards of about this many instances (``0``: never split) |
+| ``RCLICKS_RAY_CPUS_PER_TASK`` | ``1`` | CPUs a Ray shard task reserves; also its model's thread budget (onnxruntime, OpenCV, torch) |
+| ``RCLICKS_ORT_SPINNING`` | ``0`` | ``1`` lets onnxruntime's idle threads busy-wait (measured slower on shared cores: ``benchmarks/ort_spinning.py``) |
 | ``RCLICKS_MAX_ATTEMPTS`` | ``3`` | claims of one request before it ends FAILED (a worker died or was killed each time) |
 | ``RCLICKS_OPERATOR`` | unset | local submitter identity of the app's Submit tab when there is no Hugging Face login |
 """
@@ -133,6 +135,14 @@ def shard_instances() -> int:
     n = _int("RCLICKS_SHARD_INSTANCES", 25)
     if n < 0:
         raise RClicksError(f"RCLICKS_SHARD_INSTANCES={n} must be >= 0 (0 = never split)")
+    return n
+
+
+def ray_cpus_per_task() -> int:
+    """CPUs a Ray shard task reserves and its model's thread budget (``RCLICKS_RAY_CPUS_PER_TASK``, default 1)."""
+    n = _int("RCLICKS_RAY_CPUS_PER_TASK", 1)
+    if n < 1:
+        raise RClicksError(f"RCLICKS_RAY_CPUS_PER_TASK={n} must be at least 1")
     return n
 
 

@@ -149,7 +149,8 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
     """Run, write and log one shard; return ``{"shard", "rows", "seconds", "url"}`` or ``{"shard", "error"}``."""
     log = _logger(task)
     start = time.perf_counter()
-    log.info("start shard %s (request %s, model %s, pid %d)", task.key.name, task.request_id, task.model_spec, os.getpid())
+    log.info("start shard %s (request %s, model %s, pid %d) threads %s", task.key.name, task.request_id, task.model_spec,
+             os.getpid(), task.threads or "all")
     try:
         df = evaluate_shard(task)
         meta = {**task.metadata, "request_id": task.request_id, "config_hash": task.config_hash(),

@@ -7,6 +7,17 @@ import os
 from rclicks.errors import RClicksError
 
 
+def spinning() -> bool:
+    """Whether onnxruntime's thread pools busy-wait for work (``RCLICKS_ORT_SPINNING``: ``1`` on, ``0`` off, the default).
+
+    Off by default: measured with ``python benchmarks/ort_spinning.py`` (see its docstring for the figures).
+    """
+    raw = os.environ.get("RCLICKS_ORT_SPINNING", "0").strip()
+    if raw not in ("0", "1"):
+        raise RClicksError(f"RCLICKS_ORT_SPINNING={raw!r} must be 0 (threads sleep when idle) or 1 (they spin)")
+    return raw == "1"
+
+
 def make_session(path: str | os.PathLike | bytes, device: str = "cpu", threads: int | None = None):
     """An ``onnxruntime.InferenceSession`` for ``path`` (or serialized model bytes); ``device``: ``cpu``, ``cuda``, ``auto``."""
     import onnxruntime as ort
@@ -21,6 +32,11 @@ def make_session(path: str | os.PathLike | bytes, device: str = "cpu", threads: 
     opts.log_severity_level = 3
     if threads:
         opts.intra_op_num_threads = threads
+    if not spinning():
+        # idle intra-op threads sleep instead of busy-waiting between calls: on shared cores the spinning
+        # burned CPU the other workers needed (benchmarks/ort_spinning.py)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     try:
         source = path if isinstance(path, bytes) else os.fspath(path)
         return ort.InferenceSession(source, sess_options=opts, providers=providers)

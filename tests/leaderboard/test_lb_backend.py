@@ -187,6 +187,8 @@ def test_ray_runs_two_shards(stores, tmp_path):
     pd.testing.assert_series_equal(a.sort_values(KEYS)["iou"].reset_index(drop=True), b.sort_values(KEYS)["iou"].reset_index(drop=True))
     pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
     assert str(os.getpid()) not in pids  # ran in Ray worker processes
+    # each Ray task gets the thread budget of the CPUs it reserved (RCLICKS_RAY_CPUS_PER_TASK, default 1), not every core
+    assert all("threads 1" in (tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text() for p in ("baseline", "gto99"))
 
 
 def test_each_clicker_runs_once_across_protocols(stores, tmp_path):
