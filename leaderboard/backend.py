@@ -93,6 +93,7 @@ class Backend:
         log: Callable[[str], None] | None = None,
         shard_instances: int | None = None,
         cpus_per_task: int | None = None,
+        on_shard: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.results = results or ResultsStore()
         self.requests = requests or RequestsStore()
@@ -100,6 +101,7 @@ class Backend:
         self.workers = max(1, int(workers))
         self.ray_address = ray_address
         self.gpus_per_task = gpus_per_task
+        self.on_shard = on_shard  # called with each finished shard's result (progress bars)
         self.cpus_per_task = max(1, int(envs.ray_cpus_per_task() if cpus_per_task is None else cpus_per_task))
         self.timeout = envs.heartbeat_timeout_s() if heartbeat_timeout_s is None else heartbeat_timeout_s
         self.logs_dir = logs_dir or envs.logs_dir()
@@ -317,6 +319,8 @@ class Backend:
                 if not self.requests.heartbeat(req, self.worker_id):
                     self._lost.set()
             n = sum(1 for v in req.shards.values() if v.get("status") == FINISHED)
+            if self.on_shard is not None:
+                self.on_shard(res)
             self.log(f"[{req.id}] {res['shard']}: {status} ({n}/{len(tasks)} stored) {res.get('error', '')}".rstrip())
 
         try:

@@ -7,7 +7,8 @@ Runs the evaluation backend itself on the bundled data for the offline models
 first), with the baseline clicker and the clicking groups G1..G10, on a small subset:
 the first ``--limit`` instances of each dataset and ``--max-clicks`` clicks per
 trajectory. The subset and seed are recorded in every file's metadata. Shards already
-stored with the same configuration are kept (``--force`` recomputes them).
+stored with the same configuration are kept (``--force`` recomputes them), so an interrupted
+run resumes shard by shard; a progress bar counts shards with an ETA.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="shards run in parallel")
     p.add_argument("--force", action="store_true", help="recompute shards already stored with the same configuration")
     p.add_argument("--policy", default="single", help="multi-mask policy recorded (the offline models return one mask)")
+    p.add_argument("--shard-instances", type=int, default=None, help="instances per shard (default $RCLICKS_SHARD_INSTANCES or 25)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="print the backend's log lines")
     return p
 
 
@@ -58,12 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         for model in split(args.models):
             queue_builtin(model, requests, policy=args.policy, submitter="seed")
         results = ResultsStore(args.out)
-        backend = Backend(results, requests, config, workers=args.workers, logs_dir=f"{tmp}/logs")
-        if args.force:
-            for req in requests.all():
-                for task in backend.tasks_for(req):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=0, desc="seed shards", unit="shard", disable=args.no_progress)
+        backend = Backend(results, requests, config, workers=args.workers, logs_dir=f"{tmp}/logs", shard_instances=args.shard_instances,
+                          log=lambda msg: bar.write(msg) if args.verbose else None, on_shard=lambda res: bar.update(1))
+        todo = 0
+        for req in requests.all():
+            for task in backend.tasks_for(req):
+                if args.force:
                     results.delete_shard(task.key)
+                todo += not backend.is_done(task)  # resumes: shards stored with this configuration are kept
+        bar.reset(total=todo)
+        bar.write(f"{todo} shard(s) to run into {args.out} (finished ones are kept; interrupt and rerun to resume)")
         done = backend.run_once()
+        bar.close()
     failed = [f"{r.id}: {r.error}" for r in done if r.status != FINISHED]
     for line in failed:
         print(f"failed: {line}", file=sys.stderr)
