@@ -28,7 +28,7 @@ def data_problem() -> str | None:
 def bundled() -> list[tuple[str, int]]:
     """(dataset, index) of the gallery samples: the first GrabCut images, then a few DAVIS frames."""
     n = envs.gallery_size()
-    out = [("grabcut", i) for i in range(min(n - 4 if n > 4 else n, 50))]
+    out = [("grabcut", i) for i in range(min(n - 4 if n > 4 else n, len(load_dataset("grabcut"))))]
     if n > 4:
         davis = load_dataset("davis")
         out += [("davis", i) for i in range(0, len(davis), max(1, len(davis) // 4))][: n - len(out)]

@@ -26,7 +26,7 @@ def _iou(gt, pred, valid):
 
 @pytest.fixture(scope="module")
 def swimmer(grabcut):
-    """GrabCut 124080: the first baseline click is ambiguous (the kept mask misses, another candidate fits)."""
+    """GrabCut 124080 (the red flowers): the first baseline click is ambiguous (the kept mask misses, another candidate fits)."""
     return next(grabcut[i] for i in range(len(grabcut)) if grabcut[i].name == "124080")
 
 
