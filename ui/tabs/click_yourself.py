@@ -210,8 +210,9 @@ def status_text(session: dict, note: str = "") -> str:
     """One line: the last click, its IoU (when a mask is known), the robot's IoU after as many clicks, the suggestion."""
     k = len(session["clicks"])
     if not k:
-        return note or ("No clicks yet. Left click: positive · right click or shift-click: negative."
-                        + ("" if session.get("has_gt", True) else " No mask was given: no score, the segmentation works."))
+        return ("No clicks yet. Left click: positive · right click or shift-click: negative."
+                + ("" if session.get("has_gt", True) else " No mask was given: no score, the segmentation works.")
+                + (f" {note}" if note else ""))
     c = session["clicks"][-1]
     parts = [f"click {k} at ({c.x}, {c.y}) {'positive' if c.positive else 'negative'}"]
     if session.get("has_gt", True) and session["ious"]:
