@@ -20,6 +20,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rclicks.errors import RClicksError
@@ -138,7 +139,8 @@ def validate_results(df: pd.DataFrame, source: str = "results table") -> pd.Data
         limit = out["max_clicks"]
         if "source" in out.columns and (out["source"] == "model").any():
             keys = [out[k] for k in ("model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance")]
-            limit = limit + (out["source"] == "model").groupby(keys, observed=True, sort=False).transform("sum")
+            model = (out["source"] == "model").fillna(False).astype(np.int64)
+            limit = limit + model.groupby(keys, observed=True, sort=False).transform("sum")
         if (out["click"] > limit).any():
             raise RClicksError(f"{source}: a click number exceeds the row's max_clicks (plus the trajectory's model-proposed clicks)")
     if len(out) and (out[["tp", "fp", "fn", "tn"]] < 0).to_numpy().any():

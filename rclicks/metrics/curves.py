@@ -195,7 +195,7 @@ def human_axis(df: pd.DataFrame) -> pd.DataFrame:
     if "source" not in df.columns or not (df["source"] == "model").any():
         return df
     out = df.sort_values(TRAJECTORY_KEYS + ["click"], kind="stable")
-    human = (out["source"] != "model").astype(np.int64)
+    human = (out["source"].astype(object).fillna("human") != "model").astype(np.int64)  # null: a run before sources
     h = human.groupby([out[k] for k in TRAJECTORY_KEYS], observed=True, sort=False).cumsum()
     out = out.assign(click=h.to_numpy())
     out = out[out["click"] >= 1].drop_duplicates(TRAJECTORY_KEYS + ["click"], keep="last")

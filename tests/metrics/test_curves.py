@@ -12,7 +12,7 @@ import pytest
 
 from rclicks.errors import RClicksError
 from rclicks.metrics.curves import (
-    failed, iou_auc, miou_at, never_reached, noc, per_click_curve, summarize, trajectory_matrix, trajectory_metrics,
+    failed, human_axis, iou_auc, miou_at, never_reached, noc, per_click_curve, summarize, trajectory_matrix, trajectory_metrics,
 )
 from rclicks.metrics.mask import COUNT_METRICS, metric_from_counts
 from tests.results_helpers import results_table
@@ -143,3 +143,21 @@ def test_per_click_curve_of_count_metrics():
     assert curve["recall"].tolist() == pytest.approx([0.4, 0.85])
     assert curve["dice"].tolist() == pytest.approx([(100 / 150 + 60 / 130) / 2, (160 / 180 + 180 / 190) / 2])
     assert trajectory_metrics(df, at=(2,))["iou@2"].tolist() == pytest.approx([0.8, 0.9])
+
+
+def test_human_axis_with_proposed_clicks_beside_runs_without_sources():
+    """A store mixes a proposer run (source human/model) with runs whose source is null (written before sources)."""
+    prop = results_table({("baseline", "a"): [0.5, 0.7, 0.8, 0.92]})  # 2 human + 2 model clicks
+    prop["source"] = pd.array(["human", "model", "human", "model"], dtype="string")
+    prop["max_clicks"] = 2
+    from rclicks.results import validate_results
+
+    validate_results(prop)  # 4 clicks on a budget of 2 human clicks: valid because two are the model's
+    plain = results_table({("baseline", "b"): [0.4, 0.95]}, max_clicks=2)
+    plain["source"] = pd.array([pd.NA, pd.NA], dtype="string")
+    df = pd.concat([prop, plain], ignore_index=True)
+    human = human_axis(df).set_index(["instance", "click"])["iou"]
+    assert human.to_dict() == {("a", 1): 0.7, ("a", 2): 0.92, ("b", 1): 0.4, ("b", 2): 0.95}
+    s = summarize(human_axis(df)).iloc[0]
+    assert s["NoC@90"] == pytest.approx((2 + 2) / 2) and s["max_clicks"] == 2
+    assert summarize(df).iloc[0]["NoC@90"] == pytest.approx((4 + 2) / 2)  # the all-clicks axis counts the proposals
