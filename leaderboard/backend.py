@@ -423,6 +423,11 @@ def main(argv: list[str] | None = None) -> int:
                           shard_instances=args.shard_instances, cpus_per_task=args.cpus_per_task)
         if args.once:
             done = backend.run_once()
+            if not done:  # say so: silence reads like a hang or a crash
+                print(f"leaderboard.backend: nothing to do, no pending requests in {backend.requests.url}", flush=True)
+            else:
+                failed = sum(r.status == FAILED for r in done)
+                print(f"leaderboard.backend: processed {len(done)} request(s), {failed} failed", flush=True)
             return 1 if any(r.status == FAILED for r in done) else 0
         backend.loop(args.poll_seconds)
     except RClicksError as exc:

