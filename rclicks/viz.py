@@ -74,7 +74,7 @@ def with_colour_bar(image: np.ndarray, lo: float, hi: float, label: str, cmap: s
     bar = cv2.cvtColor(cv2.applyColorMap(ramp, COLOUR_MAPS[cmap]), cv2.COLOR_BGR2RGB)
     panel = np.full((h, width + pad, 3), 255, np.uint8)
     panel[:, :width] = bar
-    scale = max(0.35, h / 1100)
+    scale = max(0.45, h / 800)
     for k in range(5):
         y = int(round((h - 1) * (1 - k / 4)))
         value = lo + (hi - lo) * k / 4

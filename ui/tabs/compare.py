@@ -138,7 +138,8 @@ def clickability_view(sample: Sample) -> tuple[np.ndarray, str]:
     positive = cmap[cmap > 0]
     lo, hi = (float(positive.min()), float(positive.max())) if positive.size else (0.0, 1.0)
     out = heatmap_overlay(sample.image, np.where(cmap > 0, cmap, np.nan), vmin=lo, vmax=hi, cmap="viridis")
-    notes = ["clickability of the first click (distance map, the groups' default; colour bar: probability per pixel)"]
+    notes = ["clickability of the first click (distance map, the groups' default; colour bar: relative clickability, "
+             "higher = more likely clicked)"]
     if sample.dataset == "grabcut":
         from rclicks.clickmaps.evaluation import scribble_points
 
@@ -152,7 +153,7 @@ def clickability_view(sample: Sample) -> tuple[np.ndarray, str]:
     if xs.size:
         out = draw_clicks(out, [Click(int(x), int(y), True) for x, y in zip(xs, ys)], numbered=False)
         notes.append(f"{xs.size} recorded real first click(s) (green)")
-    return with_colour_bar(out, lo, hi, "click probability", cmap="viridis"), " + ".join(notes)
+    return with_colour_bar(out, lo, hi, "clickability", cmap="viridis"), " + ".join(notes)
 
 
 def groups_view(sample: Sample) -> np.ndarray:
