@@ -67,7 +67,8 @@ def heatmap_overlay(image: np.ndarray, values: np.ndarray, alpha: float = 0.55, 
 
 
 def with_colour_bar(image: np.ndarray, lo: float, hi: float, label: str, cmap: str = "turbo") -> np.ndarray:
-    """``image`` with a vertical colour bar on its right: ``cmap`` from ``lo`` (bottom) to ``hi`` (top), five ticks, ``label``."""
+    """``image`` with a vertical colour bar on its right: ``cmap`` from ``lo`` (bottom) to ``hi`` (top), five ticks
+    (``label`` names the quantity; the caller puts it in the caption)."""
     h = image.shape[0]
     width, pad = max(16, h // 25), max(60, h // 7)
     ramp = np.linspace(255, 0, h).astype(np.uint8)[:, None].repeat(width, axis=1)
@@ -81,10 +82,7 @@ def with_colour_bar(image: np.ndarray, lo: float, hi: float, label: str, cmap: s
         cv2.line(panel, (width, y), (width + 5, y), (0, 0, 0), 1)
         cv2.putText(panel, f"{value:.2g}", (width + 7, min(max(y + 5, 12), h - 3)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
                     cv2.LINE_AA)
-    out = np.concatenate([image, panel], axis=1)
-    cv2.putText(out, label, (5, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3, cv2.LINE_AA)
-    cv2.putText(out, label, (5, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
-    return out
+    return np.concatenate([image, panel], axis=1)  # ``label`` is for the caller's caption: text drawn on the image hid it
 
 
 def draw_marker(image: np.ndarray, click: Click, colour: tuple[int, int, int], shape: str = "ring", label: str = "") -> np.ndarray:

@@ -108,7 +108,7 @@ def attacked(model, sample: Sample, max_clicks: int) -> dict[str, list[float]]:
 def build() -> None:
     """The Robustness tab."""
     gr.Markdown("IoU of the model's mask for **one positive click at every lattice position** inside the object "
-                "(TETRIS, Fig. 2), down to every pixel at stride 1. Blue = poor, red = good. The spread is how much the first "
+                "(TETRIS, Fig. 2), down to every pixel at stride 1. Dark purple = poor, yellow = good (viridis, colour bar on the right). The spread is how much the first "
                 f"click's position matters. The map is refined adaptively: the model is called at the corners of {COARSE}-px cells, "
                 f"and a cell is split until its corners agree within {TOLERANCE} IoU (then it is interpolated) or it reaches the "
                 "stride; the summary gives the model calls. "
