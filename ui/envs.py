@@ -113,3 +113,9 @@ def download_dir() -> str | None:
     """Where the Click-yourself downloads are written (``GRADIO_TEMP_DIR`` when set, else the system's temp folder);
     Gradio serves them from there and its cache sweep removes them."""
     return os.environ.get("GRADIO_TEMP_DIR") or None
+
+
+def heatmap_budget_s() -> float:
+    """Model time one robustness request may use (``RCLICKS_APP_HEATMAP_BUDGET_S``, default 300 s); it runs on its own
+    queue and model instance, so this bounds only how long it keeps that slot."""
+    return float(_env_int("RCLICKS_APP_HEATMAP_BUDGET_S", 300))

@@ -190,3 +190,30 @@ def using(name: str, slot: str = "shared") -> Iterator[ISModel]:
         yield _instance(key)
     finally:
         lock.release()
+
+
+class Bounded:
+    """``model`` with a deadline: every method call first checks that ``budget_s`` has not passed since creation,
+    so a long job (the robustness heatmap on its own slot) still ends, with a readable RClicksError."""
+
+    def __init__(self, model: ISModel, budget_s: float, name: str = "model"):
+        self._model, self._name, self._budget = model, name, float(budget_s)
+        self._deadline = time.perf_counter() + self._budget
+
+    def __getattr__(self, attr: str):
+        value = getattr(self._model, attr)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            if time.perf_counter() > self._deadline:
+                raise RClicksError(f"this request used its {self._budget:.0f} s of model time ({self._name}); choose a "
+                                   "coarser stride or fewer attack clicks (RCLICKS_APP_HEATMAP_BUDGET_S)")
+            return value(*args, **kwargs)
+
+        return call
+
+
+def bounded(model: ISModel, name: str, budget_s: float | None = None) -> Bounded:
+    """``model`` under the heatmap's time budget (``envs.heatmap_budget_s()`` unless given)."""
+    return Bounded(model, envs.heatmap_budget_s() if budget_s is None else budget_s, name)

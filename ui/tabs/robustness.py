@@ -134,7 +134,8 @@ def build() -> None:
             raise gr.Error(f"unknown sample {choice_value!r}") from exc
         try:
             s_value, n_attack = check_request(s_value, n_attack)
-            with pool.using(model_name, slot="heatmap") as m:
+            with pool.using(model_name, slot="heatmap") as raw:
+                m = pool.bounded(raw, model_name)  # the heatmap slot is exclusive: bound how long one request keeps it
                 def tick(done: int, known: int) -> None:
                     progress(0.8 * done / max(known, 1), desc=f"model calls: {done} done, {known - done} queued (more as cells split)")
 
