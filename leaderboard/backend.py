@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from leaderboard import _fs, envs
 from leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
-from leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard, run_shard_sandboxed
+from leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
 from leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 
@@ -258,19 +258,41 @@ class Backend:
         # the same thread budget as the local pool: a task uses the CPUs Ray reserved for it, not every core of its node
         cpus = self.cpus_per_task
         tasks = [replace(t, threads=cpus) for t in tasks]
-        remote = ray.remote(num_cpus=cpus, num_gpus=self.gpus_per_task, max_retries=0)(run_shard)
-        names = {}
+        # the same sandbox as the local pool (a child process with time and memory limits) inside each Ray task;
+        # the staged table comes back as bytes and is committed here, only while this backend holds the claim
+        remote = ray.remote(num_cpus=cpus, num_gpus=self.gpus_per_task, max_retries=0)(run_shard_sandboxed_remote)
+        staging = Path(self.logs_dir) / ".staging" / f"{_fs.safe_segment(tasks[0].request_id)}.{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True, exist_ok=True)
+        owner = {}
         pending = []
         for t in tasks:
-            ref = remote.remote(t)
-            names[ref] = t.key.name
+            ref = remote.remote(t, self.limits)
+            owner[ref] = t
             pending.append(ref)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            try:
-                on_done(ray.get(done[0]))
-            except Exception as exc:  # the task or its worker failed
-                on_done({"shard": names[done[0]], "error": f"ray task failed: {exc}"})
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                task = owner[done[0]]
+                try:
+                    res = ray.get(done[0])
+                except Exception as exc:  # the task or its worker failed
+                    self.log(f"shard {task.key.name}: ray task failed: {exc}")
+                    on_done({"shard": task.key.name, "error": "the evaluation task failed on the cluster"})
+                    continue
+                data = res.pop("staged_bytes", None)
+                if data is not None:
+                    path = staging / f"{task.key.stem()}.parquet"
+                    path.write_bytes(data)
+                    res["staged"] = str(path)
+                on_done(self._commit(task, res))
+                if self._lost.is_set():
+                    for ref in pending:
+                        ray.cancel(ref, force=True)
+                    pending = []
+        finally:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _heartbeat_loop(self, req: Request, stop: threading.Event) -> None:
         every = max(0.5, self.timeout / 4)

@@ -1,8 +1,11 @@
-"""One evaluation shard (model × dataset × protocol): a picklable task and the function that runs it.
+"""One evaluation shard (model × dataset × protocol × instance range): a picklable task and how it runs.
 
-``run_shard`` is what a local worker process or a Ray task executes: it evaluates the
-model with ``rclicks.runner.evaluate``, writes the shard to the results store
-(atomically, replacing any previous file) and logs to ``<logs_dir>/<request>/<shard>.log``.
+Every shard, local or on a Ray cluster, runs in a child process (``python -m
+leaderboard.shard``) under wall-clock, memory and address-space limits
+(:func:`run_shard_sandboxed`; :func:`run_shard_sandboxed_remote` inside a Ray task). The
+child evaluates with ``rclicks.runner.evaluate`` and writes a staged table only; the
+backend commits it to the results store while it still holds the request. Logs go to
+``<logs_dir>/<request>/<shard>.log``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard import _fs
-from leaderboard.store import ResultsStore, ShardKey
+from leaderboard.store import ShardKey
 
 
 @dataclass
@@ -145,33 +148,6 @@ def evaluate_shard(task: ShardTask):
     return df
 
 
-def run_shard(task: ShardTask) -> dict[str, Any]:
-    """Run, write and log one shard; return ``{"shard", "rows", "seconds", "url"}`` or ``{"shard", "error"}``."""
-    log = _logger(task)
-    start = time.perf_counter()
-    log.info("start shard %s (request %s, model %s, pid %d) threads %s", task.key.name, task.request_id, task.model_spec,
-             os.getpid(), task.threads or "all")
-    try:
-        df = evaluate_shard(task)
-        meta = {**task.metadata, "request_id": task.request_id, "config_hash": task.config_hash(),
-                "model_spec": task.model_spec, "policy": task.policy, "seed": task.seed,
-                "max_clicks": task.max_clicks, "limit": task.limit, "part": task.key.part, "instances": task.instances,
-                "clickers": sorted(df["clicker"].astype(str).unique().tolist()) if len(df) else [],
-                "dataset_fingerprint": str(df["dataset_fingerprint"].iloc[0]) if len(df) else None,
-                "weights_sha256": str(df["model_sha256"].iloc[0]) if len(df) else None}
-        url = ResultsStore(task.results_url).write_shard(task.key, df, meta)
-        seconds = time.perf_counter() - start
-        log.info("done: %d rows in %.1f s -> %s", len(df), seconds, url)
-        return {"shard": task.key.name, "rows": int(len(df)), "seconds": round(seconds, 3), "url": url}
-    except Exception as exc:  # reported to the backend, which marks the request FAILED
-        log.error("shard failed: %s\n%s", exc, traceback.format_exc())
-        return {"shard": task.key.name, "error": f"{type(exc).__name__}: {exc}"}
-    finally:
-        for h in list(log.handlers):
-            log.removeHandler(h)
-            h.close()
-
-
 # -- the sandbox: one child process per shard, with limits -------------------------------
 
 def _rss_bytes(pid: int) -> int:
@@ -279,6 +255,22 @@ def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None
             "metadata": res["metadata"], "peak_rss_mb": peak >> 20}
 
 
+def run_shard_sandboxed_remote(task: ShardTask, limits=None) -> dict[str, Any]:
+    """:func:`run_shard_sandboxed` for a remote worker (a Ray task): the staged table comes back as parquet bytes.
+
+    The worker's own filesystem holds the staging folder, so the result carries the file's
+    bytes (``staged_bytes``) for the backend to stage locally and commit under its claim.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rclicks-remote-") as tmp:
+        res = run_shard_sandboxed(task, tmp, limits)
+        staged = res.pop("staged", None)
+        if staged is not None:
+            res["staged_bytes"] = Path(staged).read_bytes()
+        return res
+
+
 def _clean_reason(exc: BaseException) -> str:
     """The submitter-facing reason: exception type and first line, with absolute paths cut to their file names."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -293,7 +285,8 @@ def _child_main(task_file: str, out_file: str, res_file: str) -> int:
     data["key"] = ShardKey(**data["key"])
     task = ShardTask(**data)
     log = _logger(task)
-    log.info("start shard %s (request %s, model %s, pid %d)", task.key.name, task.request_id, task.model_spec, os.getpid())
+    log.info("start shard %s (request %s, model %s, pid %d) threads %s", task.key.name, task.request_id, task.model_spec,
+             os.getpid(), task.threads or "all")
     start = time.perf_counter()
     try:
         df = evaluate_shard(task)

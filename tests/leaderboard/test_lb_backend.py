@@ -172,8 +172,17 @@ def test_ray_runs_two_shards(stores, tmp_path):
         assert failed[0].status == FAILED and "--gpus-per-task 0" in failed[0].error
         requests.retry(req.id)
         done = _backend(stores, tmp_path, ["baseline", "gto99"], ray_address="local", gpus_per_task=0).run_once()
+        # the shard sandbox holds inside Ray tasks too: a time limit kills the task's evaluation process
+        slow_req = queue_builtin("grabcut", requests)
+        from dataclasses import replace as _replace
+
+        tight = _backend(stores, tmp_path, ["baseline"], ray_address="local", gpus_per_task=0)
+        tight.limits = _replace(tight.limits, timeout_s=0.5)
+        killed = tight.run_once()
     finally:
         ray.shutdown()
+    assert [r.id for r in killed] == [slow_req.id] and killed[0].status == FAILED
+    assert "time limit" in killed[0].error and not results.load()[0]["model"].eq("grabcut").any()
     assert done[0].status == FINISHED, done[0].error
     local = tmp_path / "local"
     from leaderboard.requests import RequestsStore
