@@ -37,6 +37,8 @@ DATASET_COLUMNS: list[Column] = [
     Column("NoF@90", "baseline trajectories with NoC@90 == max_clicks (RITM's rule)", "`rclicks.metrics.curves.summarize`", True),
     Column("IoU@1", "mean IoU after the first baseline click", "`rclicks.metrics.curves.summarize` (mIoU@1)", False),
     Column("IoU-AuC@10", "trapezoid area under the baseline IoU-per-click curve over clicks 1..10, / 9 (TETRIS)", "`rclicks.metrics.curves.summarize`", False),
+    Column("Best-of-K IoU@1", "mean best IoU among the first baseline click's candidate masks and the kept one (multi-mask models; DISNet)", "`rclicks.metrics.curves.summarize` (best_iou)", False),
+    Column("Ambiguity gap@1", "Best-of-K IoU@1 − IoU@1: what the model's own mask choice loses on the first click", "`rclicks.metrics.curves.summarize`", True),
     Column("Sample NoC@90", "mean over instances of the mean NoC@90 over the clicking groups G1..G10 (RClicks)", "`rclicks.metrics.benchmark.rclicks_table`", True),
     Column("Sample NoC@90 std", "mean over instances of the std (ddof 0) of NoC@90 over the ten groups", "`rclicks.metrics.benchmark.rclicks_table`", True),
     Column("ΔSB (%)", "100 × mean over instances of (mean_g NoC@90 − baseline NoC@90) / baseline NoC@90", "`rclicks.metrics.benchmark.rclicks_table`", True),

@@ -93,6 +93,9 @@ def _baseline_metrics(per: pd.DataFrame) -> pd.DataFrame:
                        ("IoU@1", "mIoU@1"), ("IoU-AuC@10", "IoU-AuC@10")):
         rows.append(base[col].rename(label))
     rows.append(base["n"].rename("instances"))
+    for col in ("Best-of-K IoU@1", "Ambiguity gap@1"):  # multi-mask models only (NaN, so absent, for the others)
+        if col in base:
+            rows.append(base[col].rename(col))
     # attacks run with their own max_clicks (TETRIS: 10); they join the model's row(s) of the same policy and dataset
     same = ["model", "policy", "dataset"]
     base_keys = base.index.to_frame(index=False)[same]
