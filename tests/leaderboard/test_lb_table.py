@@ -152,3 +152,20 @@ def test_attacks_run_with_their_own_max_clicks_join_the_models_row(make_rows):
     assert t.loc["m", "d IoU-Min"] == pytest.approx(0.3) and t.loc["m", "d IoU-Max"] == pytest.approx(0.8)
     assert t.loc["m", "d IoU-D"] == pytest.approx(0.5) and t.loc["m", "d NoC@90"] == 20
     assert t.loc["other", "max_clicks"] == 10 and t.loc["other", "d IoU-Min"] == pytest.approx(0.1)
+
+
+def test_ambiguity_columns_are_the_summarys(make_rows):
+    from rclicks.metrics.curves import summarize
+
+    rows = []
+    for i, (first, best) in enumerate(((0.2, 0.9), (0.6, 0.6), (0.5, 0.8))):
+        r = make_rows("m", "d", "baseline", f"i{i}", [first, 0.95], max_clicks=2)
+        for row, b in zip(r, (best, float("nan"))):
+            row["best_iou"] = b
+        rows += r
+    df = pd.DataFrame(rows).astype({**SCHEMA, "best_iou": "float64"})
+    t = build_table(df).iloc[0]
+    s = summarize(df).iloc[0]
+    assert t["d Best-of-K IoU@1"] == s["Best-of-K IoU@1"] == pytest.approx((0.9 + 0.6 + 0.8) / 3)
+    assert t["d Ambiguity gap@1"] == pytest.approx((0.7 + 0.0 + 0.3) / 3)
+    assert "d Best-of-K IoU@1" not in build_table(df.drop(columns="best_iou"))  # single-mask models: absent
