@@ -280,3 +280,12 @@ def test_a_heatmap_request_ends_at_its_budget():
     time.sleep(0.1)
     with pytest.raises(RClicksError, match="used its 0 s of model time"):
         m.predict([])
+
+
+def test_curves_of_other_metrics_carry_no_noc_marks():
+    import plotly.graph_objects as go  # noqa: F401
+
+    rows = [dict(model="m", dataset="d", instance="i", clicker="a", seed=0, policy="single", max_clicks=2, click=k,
+                 iou=0.95, biou=0.9, tp=95, fp=5, fn=0, tn=100) for k in (1, 2)]
+    curves = compare.metric_curves(pd.DataFrame(rows), "dice")
+    assert curves["a"] == pytest.approx([2 * 95 / (2 * 95 + 5)] * 2)

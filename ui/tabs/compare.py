@@ -228,6 +228,11 @@ def build() -> None:
         curves = metric_curves(df, key)
         bious = {c: g.sort_values("click")["biou"].tolist() for c, g in df.groupby("clicker", sort=False)} if key == "iou" else None
         fig = iou_figure(curves, f"{model_name} on {s.dataset}/{s.instance}", biou=bious)
+        if key != "iou":  # NoC is defined on IoU only: no NoC markers on another metric's curves
+            fig.data = tuple(t for t in fig.data if "NoC@" not in (t.name or ""))
+            for t in fig.data:
+                t.name = (t.name or "").replace(" IoU", f" {metric_name}")
+            fig.layout.shapes, fig.layout.annotations = (), ()
         fig.update_layout(yaxis_title=metric_name)
         return fig
 
