@@ -177,6 +177,10 @@ class RequestsStore:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(lock)
 
+    def name_lock(self, model: str):
+        """Context manager: the exclusive lock of a case-folded model name (submissions check and claim names under it)."""
+        return self._locked(f"name-{model.casefold()}")
+
     def update(self, request_id: str, change) -> Request:
         """Apply ``change(current) -> Request | None`` exclusively and save the result; return what is stored.
 

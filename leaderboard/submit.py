@@ -282,35 +282,38 @@ def submit(
     assert kind in KINDS or kind in RITM_KINDS
 
     sha = content_sha256(files)
-    for other in requests.all():
-        if other.weights_sha256 == sha and other.status != FAILED:
-            raise SubmissionRejected(f"these weights (sha256 {sha[:12]}…) were already submitted as {other.id} ({other.status})")
-        if other.model.casefold() == model.casefold() and other.status != FAILED:
-            # results are stored under the model name: one live request per name
-            raise SubmissionRejected(f"model name {model!r} is already taken by {other.id}; choose another name")
+    # the checks below and the save hold one lock per case-folded name, so two submissions racing
+    # for the same new name cannot both pass
+    with requests.name_lock(model):
+        for other in requests.all():
+            if other.weights_sha256 == sha and other.status != FAILED:
+                raise SubmissionRejected(f"these weights (sha256 {sha[:12]}…) were already submitted as {other.id} ({other.status})")
+            if other.model.casefold() == model.casefold() and other.status != FAILED:
+                # results are stored under the model name: one live request per name
+                raise SubmissionRejected(f"model name {model!r} is already taken by {other.id}; choose another name")
 
-    from leaderboard.store import ResultsStore
+        from leaderboard.store import ResultsStore
 
-    store = ResultsStore(results_url)
-    urls = [store.model_url(model)] + ([_fs.join(store.url, _fs.safe_segment(model))] if _fs.safe_segment(model) != "data" else [])
-    held = [_fs.url_to_fs(u) for u in urls]  # the Hub layout's data/<model>, and <model> of an old-layout store
-    if any(fs.exists(path) for fs, path in held):  # results of different requests never share a shard path
-        raise SubmissionRejected(f"model name {model!r} already has results on the leaderboard; choose another name")
+        store = ResultsStore(results_url)
+        urls = [store.model_url(model)] + ([_fs.join(store.url, _fs.safe_segment(model))] if _fs.safe_segment(model) != "data" else [])
+        held = [_fs.url_to_fs(u) for u in urls]  # the Hub layout's data/<model>, and <model> of an old-layout store
+        if any(fs.exists(path) for fs, path in held):  # results of different requests never share a shard path
+            raise SubmissionRejected(f"model name {model!r} already has results on the leaderboard; choose another name")
 
-    rid = f"{submitter}__{model}__{sha[:12]}"
-    if requests.exists(rid):
-        rid = f"{rid}__{now_iso().replace(':', '').replace('+', '')[:17]}"
-    dest = _fs.join(models_url, _fs.safe_segment(rid))
-    req = Request(
-        id=rid, model=model, kind=kind, weights_sha256=sha, submitter=submitter, license=str(license).strip(),
-        files_url=dest, model_bytes=size, config=config,
-    )
-    try:
-        _copy_files(files, dest)
-        requests.save(req)
-    except Exception:
-        fs, root = _fs.url_to_fs(dest)
-        if fs.exists(root):
-            fs.rm(root, recursive=True)
-        raise
-    return req
+        rid = f"{submitter}__{model}__{sha[:12]}"
+        if requests.exists(rid):
+            rid = f"{rid}__{now_iso().replace(':', '').replace('+', '')[:17]}"
+        dest = _fs.join(models_url, _fs.safe_segment(rid))
+        req = Request(
+            id=rid, model=model, kind=kind, weights_sha256=sha, submitter=submitter, license=str(license).strip(),
+            files_url=dest, model_bytes=size, config=config,
+        )
+        try:
+            _copy_files(files, dest)
+            requests.save(req)
+        except Exception:
+            fs, root = _fs.url_to_fs(dest)
+            if fs.exists(root):
+                fs.rm(root, recursive=True)
+            raise
+        return req

@@ -86,3 +86,40 @@ def test_two_requests_never_share_a_shard_path(stores, tmp_path):
     assert [r.id for r in done] == [second.id] and done[0].status == FAILED
     assert f"already holds request {first.id}" in done[0].error
     assert Path(url).read_bytes() == before
+
+
+_RACER = """
+import sys, time
+from leaderboard import SubmissionRejected, submit
+from leaderboard.requests import RequestsStore
+requests_url, models_url, results_url, path, name, who, start = sys.argv[1:8]
+time.sleep(max(0.0, float(start) - time.time()))
+try:
+    submit(path, model=name, submitter=who, license="mit", kind="sam", config={"variant": "vit_b"},
+           requests=RequestsStore(requests_url), models_url=models_url, results_url=results_url)
+    print("accepted")
+except SubmissionRejected as exc:
+    print("rejected:", exc)
+"""
+
+
+@pytest.mark.slow
+def test_racing_submissions_for_one_new_name_admit_exactly_one(stores, tmp_path):
+    """4 processes submit different weights under the same new name at the same instant, 3 rounds: one wins each."""
+    import subprocess
+    import sys
+    import time
+
+    _, requests, models_url = stores
+    repo = Path(__file__).resolve().parents[2]
+    for round_ in range(3):
+        name = f"racer{round_}"
+        start = time.time() + 3.0
+        procs = [subprocess.Popen([sys.executable, "-c", _RACER, requests.url, models_url, str(tmp_path / "results"),
+                                   str(_safetensors(tmp_path / f"w{round_}_{k}.safetensors", seed=10 * round_ + k)), name,
+                                   f"user{k}", str(start)], cwd=repo, stdout=subprocess.PIPE, text=True)
+                 for k in range(4)]
+        outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+        assert sum(o == "accepted" for o in outs) == 1, outs
+        assert all(o == "accepted" or "already taken" in o for o in outs), outs
+        assert [r.model for r in requests.all()].count(name) == 1
