@@ -65,3 +65,42 @@ def test_orphaned_tmp_files_are_removed_when_the_backend_starts(tmp_path):
             log=lines.append).run_once()
     assert not any(p.exists() for p in old) and young.exists()
     assert sum("orphaned" in line for line in lines) == 2
+
+
+def test_writers_fsync_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    """Clicks parts, result shards and request files: the bytes reach the disk before os.replace publishes them,
+    and the folder entry after. Recorded by wrapping the real os.fsync / os.replace (they still run)."""
+    import stat
+
+    import numpy as np
+
+    from leaderboard.requests import RequestsStore, queue_builtin
+    from leaderboard.store import ResultsStore, ShardKey
+    from tests.leaderboard.conftest import random_table
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        events.append(("fsync", kind))
+        return real_fsync(fd)
+
+    def replace(src, dst, *a, **kw):
+        events.append(("replace", os.path.basename(str(dst))))
+        return real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+
+    def check(write):
+        events.clear()
+        write()
+        kinds = [e[1] if e[0] == "fsync" else "replace" for e in events]
+        i = kinds.index("replace")
+        assert "file" in kinds[:i] and "dir" in kinds[i + 1:], events
+
+    check(lambda: write_clicks(_rows(3), tmp_path / "clicks"))
+    df = random_table(np.random.default_rng(0), models=("m",), datasets=("grabcut",), clickers=("baseline",))
+    check(lambda: ResultsStore(str(tmp_path / "results")).write_shard(ShardKey("m", "grabcut", "baseline"), df))
+    check(lambda: queue_builtin("random_walker", RequestsStore(str(tmp_path / "requests"))))
