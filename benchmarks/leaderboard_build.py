@@ -8,7 +8,10 @@ Reports the time of ``build_table`` on the in-memory table and, with ``--store``
 one shard per (model, dataset) to a local store and measures, each in a fresh process
 (wall, CPU, peak RSS): ``floor`` (pyarrow reading the needed columns of every shard and
 nothing else), ``before`` (``ResultsStore.load`` + ``build_table``, what the app did),
-``after`` (``build_from_store``: the columnar scan, then a cached rebuild). The two tables
+``after`` (``build_from_store`` with an empty on-disk scan cache: the columnar scan, then a
+cached rebuild in the same process) and ``restart`` (``build_from_store`` in a new process on
+the unchanged store: the on-disk scan cache, what an app restart costs). Peak RSS is each
+process's own high-water mark (``VmHWM``). The tables
 must be identical (``assert_frame_equal(check_exact=True)``). ``--engines`` also times
 DuckDB and polars reading the same columns, when installed.
 """
@@ -75,7 +78,7 @@ def _phase(name: str, url: str, out: str) -> None:
         loaded, _ = store.load()
         res["load_s"] = time.perf_counter() - w0
         table = build_table(loaded, store.metadata_table())
-    elif name == "after":
+    elif name in ("after", "restart"):
         table, _ = build_from_store(url)
         res["cpu_s"] = time.process_time() - c0
         w1 = time.perf_counter()
@@ -110,16 +113,30 @@ def _phase(name: str, url: str, out: str) -> None:
     res.setdefault("cpu_s", time.process_time() - c0)
     if table is not None:
         table.to_pickle(out)
-    print(json.dumps({"phase": name, "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, **res}))
+    print(json.dumps({"phase": name, "peak_gb": _peak_gb(), **res}))
 
 
-def _run_phase(name: str, url: str, out: str) -> dict:
+def _peak_gb() -> float:
+    """This process's peak RSS: ``VmHWM`` (``ru_maxrss`` keeps the parent's peak across fork + exec)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def _run_phase(name: str, url: str, out: str, cache: str) -> dict:
     import json
+    import os
     import subprocess
     import sys
 
+    env = dict(os.environ, RCLICKS_LB_SCAN_CACHE=cache)
     proc = subprocess.run([sys.executable, __file__, "--phase", name, "--store-dir", url, "--out", out],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -172,8 +189,9 @@ def _measure(args: argparse.Namespace, url: str, tmp: str) -> None:
     if not args.store:
         return
     print("each phase in a fresh process (its own peak RSS):")
-    phases = ["floor", "before", "after"] + (["duckdb", "polars"] if args.engines else [])
-    res = {name: _run_phase(name, url, os.path.join(tmp, f"{name}.pkl")) for name in phases}
+    phases = ["floor", "before", "after", "restart"] + (["duckdb", "polars"] if args.engines else [])
+    cache = tempfile.mkdtemp(dir=tmp, prefix="scan-cache-")  # empty: "after" fills it, "restart" reads it
+    res = {name: _run_phase(name, url, os.path.join(tmp, f"{name}.pkl"), cache) for name in phases}
     floor = res["floor"]["total_s"]
     for name, r in res.items():
         if "skipped" in r:
@@ -183,8 +201,11 @@ def _measure(args: argparse.Namespace, url: str, tmp: str) -> None:
         extra += f", cached rebuild {r['cached_s'] * 1000:.0f} ms" if "cached_s" in r else ""
         print(f"  {name:6s}: {r['total_s']:.2f} s wall ({r['total_s'] / floor:.1f}× the read floor), {r['cpu_s']:.2f} s CPU, "
               f"peak RSS {r['peak_gb']:.2f} GB{extra}")
-    before, after = (pd.read_pickle(os.path.join(tmp, f"{n}.pkl")) for n in ("before", "after"))
+    before, after, restart = (pd.read_pickle(os.path.join(tmp, f"{n}.pkl")) for n in ("before", "after", "restart"))
     pd.testing.assert_frame_equal(after, before, check_exact=True)
+    pd.testing.assert_frame_equal(restart, before, check_exact=True)
+    print(f"restart (new process, unchanged store): {res['restart']['total_s']:.2f} s, "
+          f"{res['before']['total_s'] / res['restart']['total_s']:.0f}× faster than before")
     print(f"speed-up {res['before']['total_s'] / res['after']['total_s']:.1f}×, RSS {res['before']['peak_gb'] / res['after']['peak_gb']:.1f}× "
           f"lower; tables identical (assert_frame_equal, check_exact): {after.shape[0]} rows × {after.shape[1]} columns")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -21,7 +21,11 @@ so it is accepted or skipped with the same message as ``ResultsStore.load``.
 
 Results are cached per store URL: an unchanged listing (paths, sizes, modification
 times or etags) returns the previous scan without opening a file, and after a change
-only the batches whose files changed are read again.
+only the batches whose files changed are read again. The same two levels are kept on
+disk (``$RCLICKS_LB_SCAN_CACHE``, default ``<rclicks cache>/leaderboard-scan``; ``off``
+disables it), keyed by the listing and by a fingerprint of the code and packages that
+compute the numbers, so a new process (an app restart) on an unchanged store reads one
+small file instead of every shard, and after one new shard only its batch is recomputed.
 """
 
 from __future__ import annotations
@@ -373,6 +377,11 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
         cached = _CACHE.get(str(url))
     if cached is not None and cached[0] == key:
         return replace(cached[2], files_read=0)
+    stored = _disk_get("scan", url, key) if files else None
+    if stored is not None:  # a new process on an unchanged store: no file is opened
+        with _LOCK:
+            _CACHE[str(url)] = (key, {}, stored)  # after a change, the batches come from their own disk entries
+        return replace(stored, files_read=0)
     old_batches = cached[1] if cached is not None else {}
     from leaderboard._fs import is_local
 
@@ -390,9 +399,16 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
             f.model = models.pop() if len(models) == 1 else None
     groups = {tuple(f.key for f in g): g for g in _batches(files, batch_rows)}
     todo = [k for k in groups if k not in old_batches]
+    for k in list(todo):  # batches computed by an earlier process on the same files
+        hit = _disk_get("batch", url, k)
+        if hit is not None:
+            old_batches = {**old_batches, k: hit}
+            todo.remove(k)
     # batches are independent; parquet decoding and the numpy work release the GIL, so threads use the cores
     with ThreadPoolExecutor(max(1, min(workers, len(todo)))) as ex:
         fresh = dict(zip(todo, ex.map(lambda k: _read_batch(fs, groups[k]), todo)))
+    for k, batch in fresh.items():
+        _disk_put("batch", url, k, batch)
     batches = {k: fresh[k] if k in fresh else old_batches[k] for k in groups}
     read = sum(len(groups[k]) for k in todo)
     pers = [b.per for b in batches.values() if b.per is not None]
@@ -407,10 +423,97 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
     scan = StoreScan(per=per, times=times, model_info=meta, errors=errors, key=key, files_read=read)
     with _LOCK:
         _CACHE[str(url)] = (key, batches, scan)
+    if files:
+        _disk_put("scan", url, key, scan)
     return scan
 
 
-def clear_cache() -> None:
-    """Forget every cached scan (tests; a store rewritten in place within one clock tick)."""
+def clear_cache(disk: bool = True) -> None:
+    """Forget every cached scan, in memory and (``disk``) on disk (tests; a store rewritten in place within one clock tick)."""
+    import shutil
+
     with _LOCK:
         _CACHE.clear()
+    folder = disk_cache_dir()
+    if disk and folder is not None and folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def disk_cache_dir():
+    """The on-disk scan cache folder (``$RCLICKS_LB_SCAN_CACHE``, default ``<cache_dir>/leaderboard-scan``), or None when ``off``."""
+    import os
+    from pathlib import Path
+
+    from rclicks.config import cache_dir
+
+    env = os.environ.get("RCLICKS_LB_SCAN_CACHE", "")
+    if env.lower() in ("off", "0", "none"):
+        return None
+    return Path(env).expanduser() if env else cache_dir() / "leaderboard-scan"
+
+
+_FINGERPRINT: list[str] = []
+
+
+def _fingerprint() -> str:
+    """What the cached numbers depend on besides the files: the source of the code computing them and the package versions."""
+    if not _FINGERPRINT:
+        import hashlib
+        from importlib.metadata import version
+        from pathlib import Path
+
+        import rclicks.metrics
+
+        h = hashlib.sha256()
+        metrics = Path(rclicks.metrics.__file__).parent
+        here = Path(__file__).parent
+        for f in [*sorted(metrics.glob("*.py")), here / "scan.py", here / "table.py", metrics.parent / "results.py"]:
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+        for pkg in ("numpy", "pandas", "pyarrow"):
+            h.update(f"{pkg}={version(pkg)}".encode())
+        _FINGERPRINT.append(h.hexdigest())
+    return _FINGERPRINT[0]
+
+
+def _disk_key(kind: str, url: str, key: tuple) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps([kind, _fingerprint(), str(url), key], default=str).encode()).hexdigest()
+
+
+def _disk_get(kind: str, url: str, key: tuple):
+    """The cached object, or None (absent, disabled, unreadable: then it is simply recomputed)."""
+    import pickle
+
+    folder = disk_cache_dir()
+    if folder is None:
+        return None
+    path = folder / f"{kind}-{_disk_key(kind, url, key)}.pkl"
+    try:
+        with open(path, "rb") as fh:
+            stored_key, obj = pickle.load(fh)
+    except Exception:
+        return None
+    return obj if stored_key == [str(url), list(map(list, key))] else None
+
+
+def _disk_put(kind: str, url: str, key: tuple, obj) -> None:
+    """Write atomically (a temporary file renamed into place); a cache that cannot be written is skipped."""
+    import os
+    import pickle
+    import tempfile
+
+    folder = disk_cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(([str(url), list(map(list, key))], obj), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"{kind}-{_disk_key(kind, url, key)}.pkl")
+    except Exception:
+        try:
+            os.unlink(tmp)
+        except Exception:
+            pass

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from rclicks.data import load_dataset
+
+# The leaderboard's on-disk scan cache goes to a folder of this test session, never the user's cache
+# (subprocesses inherit it; a test of the cache itself sets its own).
+os.environ.setdefault("RCLICKS_LB_SCAN_CACHE", tempfile.mkdtemp(prefix="rclicks-test-scan-cache-"))
 
 
 @pytest.fixture(scope="session")

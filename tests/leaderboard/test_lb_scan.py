@@ -108,3 +108,45 @@ def test_an_unchanged_store_is_not_read_again_and_a_changed_shard_is(tmp_path, m
     table, _ = build_from_store(store.url)
     pd.testing.assert_frame_equal(table, _reference(store.url)[0], check_exact=True)
     assert table.set_index("model").loc["m2", "davis NoC@90"] == 1.0
+
+
+def test_disk_cache_serves_a_new_process_and_recomputes_only_changed_batches(tmp_path, monkeypatch, make_table):
+    """A new process on an unchanged store opens no shard; after one model's shard changes only that model's
+    batch is read; each table equals the reference exactly; ``off`` disables the disk cache."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("RCLICKS_LB_SCAN_CACHE", str(tmp_path / "cache"))
+    store = ResultsStore(str(tmp_path / "r"))
+    _fill(store, make_table, models=("m0", "m1", "m2"))
+    probe = (
+        "import sys\n"
+        "from leaderboard.scan import scan_store\n"
+        "from leaderboard.table import build_from_store\n"
+        "s = scan_store(sys.argv[1], batch_rows=1)\n"
+        "build_from_store(sys.argv[1])[0].to_pickle(sys.argv[2])\n"
+        "print(s.files_read)\n"
+    )
+
+    def run(cache: str | None = None) -> tuple[int, pd.DataFrame]:
+        env = dict(os.environ, RCLICKS_LB_SCAN_CACHE=cache or str(tmp_path / "cache"))
+        out = tmp_path / "table.pkl"
+        proc = subprocess.run([sys.executable, "-c", probe, store.url, str(out)], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return int(proc.stdout.split()[-1]), pd.read_pickle(out)
+
+    n_files = len(store.files())
+    (first, t1), (second, t2) = run(), run()
+    assert (first, second) == (n_files, 0)
+    ref = _reference(store.url)[0]
+    pd.testing.assert_frame_equal(t1, ref, check_exact=True)
+    pd.testing.assert_frame_equal(t2, ref, check_exact=True)
+    new = make_table(np.random.default_rng(5), models=("m1",), datasets=("davis",), clickers=GROUPS, instances=4, clicks=8)
+    new["iou"] = 1.0
+    store.write_shard(ShardKey("m1", "davis", "groups"), new)
+    third, t3 = run()
+    assert 0 < third <= 5  # m1's five shards; m0's and m2's batches come from the disk cache
+    pd.testing.assert_frame_equal(t3, _reference(store.url)[0], check_exact=True)
+    assert t3.set_index("model").loc["m1", "davis NoC@90"] == 1.0
+    assert run("off")[0] == n_files
