@@ -4,9 +4,10 @@
 |----------|-------------------|--------------------------------|-----------------------------------------------|
 | grabcut  | ``data_GT/``      | ``boundary_GT/<stem>.*``        | >128 object, ==128 ignore (RITM)               |
 | berkeley | ``images/``       | ``masks/<stem>.*``              | same as grabcut (RITM's BerkeleyDataset)        |
-| davis    | ``img/``          | ``gt/<stem>.*``                 | >0 object (RITM's DavisDataset); COCO_MVal, TETRIS too |
+| davis    | ``img/``          | ``gt/<stem>.*``                 | >0 object (RITM's DavisDataset); COCO_MVal too |
 | pascal   | ``JPEGImages/``   | ``SegmentationObject/<stem>.png`` | palette ids 1..254 = instances, 255 ignore   |
 | sbd      | ``img/``          | ``inst/<stem>.mat``             | ``GTinst.Segmentation`` ids = instances        |
+| tetris   | ``images/``       | ``masks/<stem>.png``            | RGB-packed ids ``B·65536+G·256+R`` = instances |
 | folder   | any images dir    | any masks dir, matched by stem  | > ``threshold`` object, optional ignore value   |
 
 Samples are read lazily: a Dataset holds paths only (it pickles cheaply to workers).
@@ -15,6 +16,7 @@ Samples are read lazily: a Dataset holds paths only (it pickles cheaply to worke
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -158,7 +160,7 @@ class BerkeleyDataset(GrabCutDataset):
 
 
 class DavisDataset(PairedFolderDataset):
-    """DAVIS / COCO_MVal / TETRIS (``img/`` + ``gt/``): any non-zero value is object."""
+    """DAVIS / COCO_MVal (``img/`` + ``gt/``): any non-zero value is object."""
 
     layout = "davis"
     images_dir = "img"
@@ -239,6 +241,43 @@ class SBDDataset(Dataset):
         return raw == item.instance_id, None
 
 
+class TETRISDataset(Dataset):
+    """TETRIS (``images/`` + ``masks/<stem>.png``): one Sample per object of an RGB-packed instance mask.
+
+    As the RClicks authors' loader (``isegm/data/datasets/tetris.py``): the mask is decoded like an image (OpenCV, any
+    alpha dropped) and each pixel's id is ``B·65536 + G·256 + R``; every non-zero id is one object and becomes the
+    Sample's ``instance_id``. Uses ``<split>.txt`` at the root when present (their ``TETRIS_val.txt``), else every
+    image. Images keep their full resolution (their loader shrinks the longest side to 2048 px when it reads them).
+    """
+
+    layout = "tetris"
+
+    def __init__(self, root: str | os.PathLike, name: str | None = None, split: str = "val") -> None:
+        self.split = split
+        super().__init__(root, name)
+
+    def _read_mask(self, item: Item) -> np.ndarray:
+        rgb = read_image(item.mask).astype(np.int32)
+        return (rgb[:, :, 2] << 16) | (rgb[:, :, 1] << 8) | rgb[:, :, 0]
+
+    def _scan(self) -> list[Item]:
+        images = {p.stem: p for p in _list_images(self.root / "images")}
+        masks = _masks_by_stem(self.root / "masks", (".png",))
+        split_file = self.root / f"{self.split}.txt"
+        items = []
+        for stem in _read_split(split_file) or sorted(images):
+            if stem not in images:
+                raise RClicksError(f"{self.root / 'images'}: no image {stem}.* for {stem} listed in {split_file.name}")
+            if stem not in masks:
+                raise RClicksError(f"{images[stem]}: no mask named {stem}.png in {self.root / 'masks'}")
+            ids = np.unique(self._read_mask(Item(images[stem], masks[stem], stem)))
+            items += [Item(images[stem], masks[stem], stem, int(i)) for i in ids if i > 0]
+        return items
+
+    def _decode(self, raw: np.ndarray, item: Item) -> tuple[np.ndarray, np.ndarray | None]:
+        return raw == item.instance_id, None
+
+
 def _instance_items(ds: Dataset, images_dir: str, masks_dir: str, suffix: str, split_file: Path, is_instance) -> list[Item]:
     """One Item per instance id (``is_instance(id)``) of every image listed in ``split_file`` (else every mask)."""
     masks = _masks_by_stem(ds.root / masks_dir, (suffix,))
@@ -261,12 +300,24 @@ LAYOUTS: dict[str, type[Dataset]] = {
     "davis": DavisDataset,
     "pascal": PascalVOCDataset,
     "sbd": SBDDataset,
+    "tetris": TETRISDataset,
     "folder": FolderDataset,
 }
 
 
+#: Written by ``rclicks datasets prepare`` into the folder it made: its layout, source and counts.
+PREPARED_FILE = ".rclicks-prepared.json"
+
+
 def detect_layout(root: Path) -> str:
-    """Guess the layout of a dataset folder from its sub-folders."""
+    """The layout of a dataset folder: the one ``rclicks datasets prepare`` recorded there, else a guess from its
+    sub-folders (TETRIS's ``images/`` + ``masks/`` reads as Berkeley unless prepared or given ``layout="tetris"``)."""
+    try:
+        recorded = json.loads((root / PREPARED_FILE).read_text()).get("layout")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded in LAYOUTS:
+        return recorded
     has = lambda d: (root / d).is_dir()  # noqa: E731
     if has("data_GT") and has("boundary_GT"):
         return "grabcut"
@@ -280,7 +331,8 @@ def detect_layout(root: Path) -> str:
         return "berkeley"
     raise RClicksError(
         f"{root}: unknown dataset layout; expected one of data_GT/+boundary_GT/ (GrabCut), images/+masks/ "
-        "(Berkeley), img/+gt/ (DAVIS, COCO_MVal, TETRIS), JPEGImages/+SegmentationObject/ (PascalVOC), img/+inst/ (SBD)"
+        "(Berkeley; TETRIS with --layout tetris), img/+gt/ (DAVIS, COCO_MVal), JPEGImages/+SegmentationObject/ (PascalVOC), "
+        "img/+inst/ (SBD); `rclicks datasets prepare NAME --from ARCHIVE` makes one from an official archive"
     )
 
 

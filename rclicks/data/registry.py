@@ -13,11 +13,12 @@ from rclicks.errors import RClicksError
 KNOWN: dict[str, tuple[str, str, str]] = {
     "grabcut": ("GrabCut", "grabcut", "GrabCut, 50 images, ignore band (bundled)"),
     "davis": ("DAVIS", "davis", "DAVIS 2016 val, 345 frames (bundled)"),
-    "berkeley": ("Berkeley", "berkeley", "Berkeley, 100 objects (download into $RCLICKS_DATA/Berkeley)"),
-    "coco_mval": ("COCO_MVal", "davis", "COCO MVal, 800 objects (download into $RCLICKS_DATA/COCO_MVal)"),
-    "tetris": ("TETRIS", "davis", "TETRIS, 2000 objects (download into $RCLICKS_DATA/TETRIS)"),
-    "sbd": ("SBD", "sbd", "SBD val instances (download into $RCLICKS_DATA/SBD)"),
-    "pascalvoc": ("PascalVOC", "pascal", "PascalVOC 2012 val instances (download into $RCLICKS_DATA/PascalVOC)"),
+    "berkeley": ("Berkeley", "berkeley", "Berkeley, 100 objects (rclicks datasets prepare berkeley --from Berkeley.zip)"),
+    "coco_mval": ("COCO_MVal", "davis", "COCO MVal, 800 objects (rclicks datasets prepare coco_mval --from COCO_MVal.zip)"),
+    "tetris": ("TETRIS", "tetris", "TETRIS, 2000 objects (rclicks datasets prepare tetris --from PATH)"),
+    "sbd": ("SBD", "sbd", "SBD val instances (rclicks datasets prepare sbd --from benchmark.tgz)"),
+    "pascalvoc": ("PascalVOC", "pascal",
+                  "PascalVOC 2012 val instances (rclicks datasets prepare pascalvoc --from VOCtrainval_11-May-2012.tar)"),
 }
 
 
@@ -34,7 +35,8 @@ def load_dataset(name_or_path: str | os.PathLike, layout: str | None = None, **k
         if not root.is_dir():
             raise RClicksError(
                 f"dataset {key!r} not found at {root}; set RCLICKS_DATA to the folder holding {folder}/ "
-                f"(in the RITM layout) or pass the dataset folder path"
+                f"(in the RITM layout), pass the dataset folder path, or make it from the official archive with "
+                f"`rclicks datasets prepare {key.lower()} --from PATH_OR_URL`"
             )
         return LAYOUTS[layout or known_layout](root, name=key.lower(), **kwargs)
     root = Path(name_or_path).expanduser()
