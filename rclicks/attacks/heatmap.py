@@ -26,6 +26,9 @@ class HeatmapResult:
     Adaptive maps (``rclicks.attacks.adaptive``) also carry ``calls`` (model calls),
     ``tolerance``, and ``lattice``: the value at every stride-``stride`` lattice point
     ``(i·stride, j·stride)`` (evaluated or interpolated; NaN outside the object).
+    ``counts`` (``n×4`` int64 ``tp, fp, fn, tn`` over valid pixels) and ``seconds`` (model
+    seconds) belong to the evaluated positions, in the order of ``xs``; ``None`` when the
+    map was not computed by this module.
     """
 
     xs: np.ndarray
@@ -37,6 +40,8 @@ class HeatmapResult:
     tolerance: float | None = None
     method: str = "grid"
     lattice: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    seconds: np.ndarray | None = None
 
     @property
     def summary(self) -> dict:
@@ -65,22 +70,39 @@ def point_ious(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Se
     The image must already be set (``model.set_image``). Models with ``decode_batch`` get
     ``batch`` prompts per decoder call against the cached embedding. ``progress(n)``: points done.
     """
+    return point_scores(model, sample, xs, ys, prefix, batch, valid, progress)[0]
+
+
+def point_scores(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Sequence[Click] = (), batch: int = 16,
+                 valid: np.ndarray | None = None, progress: Callable[[int], None] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`point_ious` with the confusion counts and the time: (IoU ``n``, ``tp, fp, fn, tn`` ``n×4`` int64 over
+    valid pixels, model seconds per point ``n`` — a batch's time shared equally by its prompts)."""
+    import time
+
     prompts = [list(prefix) + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
     values = np.empty(len(prompts), np.float64)
+    counts = np.empty((len(prompts), 4), np.int64)
+    seconds = np.empty(len(prompts), np.float64)
     batched = hasattr(model, "decode_batch") and batch > 1
     step = batch if batched else 1
     threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
     for start in range(0, len(prompts), step):
         chunk = prompts[start : start + step]
+        t0 = time.perf_counter()
         if batched:
             logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
             masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
         else:
             masks = np.stack([model.predict(p).mask for p in chunk])
-        values[start : start + len(chunk)] = _ious(sample.mask, valid, masks)
+        seconds[start : start + len(chunk)] = (time.perf_counter() - t0) / len(chunk)
+        c = _counts(sample.mask, valid, masks)
+        counts[start : start + len(chunk)] = c
+        tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
+        values[start : start + len(chunk)] = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
         if progress is not None:
             progress(start + len(chunk))
-    return values
+    return values, counts, seconds
 
 
 def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,13 +115,22 @@ def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tupl
     return xs[inside], ys[inside]
 
 
-def _ious(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
-    """IoU of each of ``B`` masks (``B×H×W`` bool) with gt over valid pixels, vectorised."""
+def _counts(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
+    """``tp, fp, fn, tn`` (``B×4`` int64) of each of ``B`` masks (``B×H×W`` bool) against gt over valid pixels, vectorised."""
     g = gt if valid is None else gt & valid
     m = masks if valid is None else masks & valid
-    inter = (m & g).sum(axis=(1, 2))
-    union = (m | g).sum(axis=(1, 2))
-    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    tp = (m & g).sum(axis=(1, 2))
+    fp = m.sum(axis=(1, 2)) - tp
+    fn = int(g.sum()) - tp
+    tn = (g.size if valid is None else int(valid.sum())) - tp - fp - fn
+    return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
+
+
+def _ious(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
+    """IoU of each of ``B`` masks (``B×H×W`` bool) with gt over valid pixels, vectorised."""
+    c = _counts(gt, valid, masks)
+    union = c[:, 0] + c[:, 1] + c[:, 2]
+    return np.where(union > 0, c[:, 0] / np.maximum(union, 1), 1.0)
 
 
 def click_heatmap(
@@ -118,7 +149,7 @@ def click_heatmap(
     model.set_image(sample.image)
     prefix = [first_click] if first_click is not None else []
     tick = None if progress is None else (lambda n: progress(min(1.0, n / xs.size)))
-    values = point_ious(model, sample, xs, ys, prefix, batch, valid, tick)
+    values, counts, seconds = point_scores(model, sample, xs, ys, prefix, batch, valid, tick)
     dense = np.full(sample.mask.shape, np.nan, np.float32)
     half = stride // 2
     for x, y, v in zip(xs, ys, values):
@@ -126,7 +157,7 @@ def click_heatmap(
     if valid is not None:
         dense[~valid] = np.nan
     dense[~sample.mask] = np.nan
-    return HeatmapResult(xs=xs, ys=ys, values=values, dense=dense, stride=stride)
+    return HeatmapResult(xs=xs, ys=ys, values=values, dense=dense, stride=stride, counts=counts, seconds=seconds)
 
 
 def heatmap_png(sample: Sample, result: HeatmapResult) -> np.ndarray:
@@ -144,3 +175,4 @@ def expected_points(shape: tuple[int, int], stride: int) -> int:
 def positions(result: HeatmapResult) -> Sequence[tuple[int, int, float]]:
     """(x, y, IoU) triples of a heatmap, for tables and CSV."""
     return [(int(x), int(y), float(v)) for x, y, v in zip(result.xs, result.ys, result.values)]
+

@@ -110,8 +110,8 @@ def build() -> None:
     gr.Markdown("IoU of the model's mask for **one positive click at every lattice position** inside the object "
                 "(TETRIS, Fig. 2), down to every pixel at stride 1. Dark purple = poor, yellow = good (viridis, colour bar on the right). The spread is how much the first "
                 f"click's position matters. The map is refined adaptively: the model is called at the corners of {COARSE}-px cells, "
-                f"and a cell is split until its corners agree within {TOLERANCE} IoU (then it is interpolated) or it reaches the "
-                "stride; the summary gives the model calls. "
+                f"and a cell is split until its corners and its centre agree within {TOLERANCE} IoU (then it is interpolated) or it "
+                "reaches the stride; the progress bar counts the model calls done and queued, the summary gives their total. "
                 f"The chart follows the worst and the best first click with {FOLLOW_CLICKS} baseline-robot clicks, "
                 "next to the TETRIS black-box trajectories that minimise and maximise IoU click by click.")
     with gr.Row():
