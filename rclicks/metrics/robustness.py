@@ -1,0 +1,61 @@
+"""First-click robustness from heatmap rows: how much the position of the first click matters.
+
+Heatmap rows (``rclicks.attacks.heatmap.heatmap_rows``) are one-click trajectories of
+clicker ``heatmap``, one per evaluated position; the lattice that chose the positions is
+the rows' ``clickmap`` (``grid stride=16``, ``adaptive stride=2 tol=0.02``). Per instance
+(:func:`heatmap_summary`): positions, min, max, ``spread = max − min``, mean,
+``frac_below_0.5`` over the rows, and the worst and best position (the first in row-major
+order ``(y, x)`` on ties, as ``HeatmapResult.summary``). Per model and dataset
+(:func:`first_click_spread`): the **first-click spread**, the mean over instances of the
+per-instance spread, with the mean worst and best first-click IoU.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rclicks.errors import RClicksError
+
+#: The clicker name of heatmap rows (``rclicks.attacks.heatmap.HEATMAP_CLICKER``).
+HEATMAP_CLICKER = "heatmap"
+#: One heatmap: a model's map of one instance on one lattice (``clickmap``).
+MAP_KEYS = ["model", "dataset", "policy", "clickmap", "instance"]
+#: The first-click spread is averaged over instances per these keys.
+SPREAD_KEYS = ["model", "dataset", "policy", "clickmap"]
+
+
+def heatmap_positions(df: pd.DataFrame) -> pd.DataFrame:
+    """The heatmap rows of a results table (clicker ``heatmap``, click 1), sorted by map and position ``(y, x)``."""
+    missing = [c for c in MAP_KEYS + ["clicker", "click", "x", "y", "iou"] if c not in df.columns]
+    if missing:
+        raise RClicksError(f"results table lacks column(s) {missing}; expected the rclicks results contract (rclicks.results.SCHEMA)")
+    rows = df[(df["clicker"] == HEATMAP_CLICKER) & (df["click"] == 1)]
+    if rows.empty:
+        raise RClicksError("results table has no heatmap rows (clicker 'heatmap'); produce them with rclicks.attacks.heatmap.heatmap_rows")
+    keys = {k: rows[k].astype(str) for k in MAP_KEYS}
+    return rows.assign(**keys).sort_values(MAP_KEYS + ["y", "x"], kind="stable", ignore_index=True)
+
+
+def heatmap_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per heatmap (``MAP_KEYS``): ``positions``, ``min``, ``max``, ``spread``, ``mean``, ``frac_below_0.5``,
+    ``worst_x``, ``worst_y``, ``best_x``, ``best_y`` of the first-click IoU over its positions."""
+    rows = heatmap_positions(df)
+    g = rows.groupby(MAP_KEYS, sort=True, observed=True)["iou"]
+    lo, hi = rows.loc[g.idxmin()], rows.loc[g.idxmax()]  # idxmin/idxmax: the first of ties, in (y, x) order
+    out = pd.DataFrame({"positions": g.size(), "min": g.min(), "max": g.max(), "mean": g.mean(),
+                        "frac_below_0.5": rows["iou"].lt(0.5).groupby([rows[k] for k in MAP_KEYS], sort=True).mean()})
+    out["spread"] = out["max"] - out["min"]
+    out["worst_x"], out["worst_y"] = lo["x"].to_numpy(), lo["y"].to_numpy()
+    out["best_x"], out["best_y"] = hi["x"].to_numpy(), hi["y"].to_numpy()
+    cols = ["positions", "min", "max", "spread", "mean", "frac_below_0.5", "worst_x", "worst_y", "best_x", "best_y"]
+    return out[cols].reset_index()
+
+
+def first_click_spread(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, dataset, policy, clickmap): ``instances``, ``First-click spread`` (mean over instances of
+    max − min first-click IoU over the heatmap's positions), ``First-click worst IoU`` and ``First-click best IoU``
+    (means of the per-instance min and max)."""
+    per = heatmap_summary(df)
+    g = per.groupby(SPREAD_KEYS, sort=True, observed=True)
+    return pd.DataFrame({"instances": g.size(), "First-click spread": g["spread"].mean(), "First-click worst IoU": g["min"].mean(),
+                         "First-click best IoU": g["max"].mean()}).reset_index()
