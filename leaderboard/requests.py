@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaderboard import _fs
 from rclicks.errors import RClicksError
+from rclicks.registry import submission_kinds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,9 +41,10 @@ TRANSITIONS: dict[str, set[str]] = {
     FAILED: {PENDING},
     FINISHED: set(),
 }
-#: Submission kinds: ``onnx`` (folder per the contract), SAM-family checkpoints, and
-#: ``builtin`` (a model of the rclicks registry, queued by a maintainer).
-KINDS = ("onnx", "sam", "sam2", "sam2.1", "mobilesam", "samhq", "ritm", "builtin")
+#: Submission kinds: the model families the rclicks registry accepts (``onnx`` folders per the contract,
+#: SAM-family and RITM checkpoints; ``rclicks.registry.submission_kinds``), and ``builtin`` (a model of the
+#: registry, queued by a maintainer).
+KINDS = (*submission_kinds(), "builtin")
 
 
 def now_iso() -> str:
@@ -367,11 +369,12 @@ class RequestsStore:
 
 def queue_builtin(model: str, store: RequestsStore | None = None, *, policy: str = "score", submitter: str = "rclicks") -> Request:
     """Maintainers: queue a model of the rclicks registry (e.g. ``grabcut``, ``minisam``) for evaluation."""
-    from rclicks.models.base import available_models
+    from rclicks.registry import model_entry
 
-    base = model.partition(":")[0]
-    if base not in available_models():
-        raise RClicksError(f"unknown builtin model {model!r}; see `rclicks models list`")
+    try:
+        model_entry(model)
+    except RClicksError as exc:
+        raise RClicksError(f"unknown builtin model {model!r}; see `rclicks models list`") from exc
     store = store or RequestsStore()
     rid = f"{submitter}__{_fs.safe_segment(model)}__{policy}"
     if store.exists(rid):

@@ -94,7 +94,7 @@ def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
 
     from rclicks.attacks.adversarial import attack_rows
     from rclicks.data import load_dataset
-    from rclicks.models.base import build_model
+    from rclicks.models import build_model
     from rclicks.results import OPTIONAL, SCHEMA
     from rclicks.runner import _image_groups
 
@@ -117,7 +117,8 @@ def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
 def evaluate_shard(task: ShardTask):
     """Evaluate one shard and return its long-form table, with ``model`` set to the leaderboard name."""
     from rclicks.runner import evaluate
-    from rclicks.threads import factory_accepts, limit_threads
+    from rclicks.registry import model_accepts
+    from rclicks.threads import limit_threads
 
     clickers = task.clickers or task.key.protocol.removesuffix("+oracle")
     kwargs = dict(task.model_kwargs)
@@ -129,7 +130,7 @@ def evaluate_shard(task: ShardTask):
         pass
     if task.threads:
         limit_threads(task.threads)
-        if factory_accepts(task.model_spec, "threads"):
+        if model_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
     if task.key.protocol == ATTACKS:
         df = evaluate_attacks(task, kwargs)

@@ -219,7 +219,7 @@ def sampled_first_clicks(
     seeded by (seed, dataset, instance), so the table is reproducible. Returns a clicks
     table (``CLICKS_SCHEMA``) that ``replay`` runs like real clicks.
     """
-    from rclicks.clickmaps import build_clickmap
+    from rclicks.registry import build_clickmap
     from rclicks.runner import trajectory_rng
 
     cmap_model = build_clickmap(clickmap, cache_size=0, **clickmap_kwargs)

@@ -8,7 +8,6 @@ not depend on the number of workers or the order of work.
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 import warnings
@@ -20,12 +19,13 @@ import multiprocessing as mp
 import numpy as np
 import pandas as pd
 
-from rclicks.clickers.base import Clicker, available_clickers, build_clicker
+from rclicks import registry
+from rclicks.clickers.base import Clicker
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
 from rclicks.metrics.mask import boundary_iou, confusion, iou_from_counts
 from rclicks.metrics.rle import rle_encode
-from rclicks.models.base import ISModel, build_model
+from rclicks.models.base import ISModel
 from rclicks.models.multimask import apply_policy, candidate_ious, check_policy, wants_multimask
 from rclicks.results import OPTIONAL, SCHEMA, empty_results
 from rclicks.threads import per_worker_threads
@@ -54,7 +54,7 @@ def clicker_protocols(clicker: str | Sequence[str]) -> dict[str, str]:
                 continue
             for c in PROTOCOLS.get(part, [part]):
                 out.setdefault(c, part)
-    known = available_clickers()
+    known = registry.CLICKERS
     unknown = [n for n in out if n not in known]
     if unknown:
         raise RClicksError(
@@ -181,13 +181,10 @@ def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
 
 
 def _build_clickers(names: Sequence[str], clicker_kwargs: dict | None) -> dict[str, Clicker]:
-    specs = available_clickers()
-    out = {}
-    for name in names:
-        params = inspect.signature(specs[name].factory).parameters
-        accepted = {k: v for k, v in (clicker_kwargs or {}).items() if k in params}
-        out[name] = build_clicker(name, **accepted)
-    return out
+    """Each named clicker, given the options of ``clicker_kwargs`` its registry entry declares (a protocol's
+    options such as ``clickmap`` reach the groups, not the baseline)."""
+    return {name: registry.build_clicker(name, **registry.clicker_entry(name).accepted(clicker_kwargs or {}))
+            for name in names}
 
 
 def _image_groups(dataset: Sequence[Sample], limit: int | None, instances: tuple[int, int] | None = None) -> list[list[int]]:
@@ -254,12 +251,12 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(model_name: str, model_kwargs: dict, dataset, clicker_names, clicker_kwargs, cfg, threads: int) -> None:
-    from rclicks.threads import factory_accepts, limit_threads
+    from rclicks.threads import limit_threads
 
     limit_threads(threads)
-    if factory_accepts(model_name, "threads"):
+    if registry.model_accepts(model_name, "threads"):
         model_kwargs = {"threads": threads, **model_kwargs}
-    model = build_model(model_name, **model_kwargs)
+    model = registry.build_model(model_name, **model_kwargs)
     if cfg.get("proposer"):
         from rclicks.models.proposer import with_proposer
 
@@ -319,7 +316,7 @@ def evaluate(
     names = list(protocols)
     if isinstance(model, str):
         model_name = model
-        model_obj = build_model(model, **model_kwargs)
+        model_obj = registry.build_model(model, **model_kwargs)
     else:
         if workers > 1:
             raise RClicksError("workers > 1 needs the model given by registry name, not as an object")

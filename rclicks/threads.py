@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 
@@ -19,21 +18,6 @@ def limit_threads(n: int) -> None:
         pass
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
-
-
-def factory_accepts(model_spec: str, arg: str) -> bool:
-    """Whether the registry factory of ``model_spec`` takes keyword ``arg`` (explicitly or via ``**kwargs``)."""
-    from rclicks.models.base import available_models
-
-    models = available_models()
-    spec = models.get(model_spec) or models.get(model_spec.partition(":")[0])
-    if spec is None:
-        return False
-    try:
-        params = inspect.signature(spec.factory).parameters
-    except (TypeError, ValueError):
-        return False
-    return arg in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def per_worker_threads(workers: int) -> int:

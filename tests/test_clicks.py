@@ -93,7 +93,7 @@ def test_clicks_for_sample_matches_dataset_stem_object_and_rescales():
 def test_replay_with_a_real_model():
     from rclicks.data import load_dataset
     from rclicks.metrics.mask import iou
-    from rclicks.models.base import build_model
+    from rclicks.models import build_model
 
     ds = load_dataset("grabcut")
     samples = [ds[0], ds[1]]

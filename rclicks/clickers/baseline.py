@@ -20,7 +20,6 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from rclicks.clickers.base import ClickerSpec, register_clicker
 from rclicks.clickers.regions import error_regions, farthest_pixel, valid_or_none
 from rclicks.types import Click, Sample
 
@@ -92,7 +91,3 @@ class Gto99Clicker:
     def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
         """Deterministic; ``rng`` is unused."""
         return gto99_click(sample.mask, pred_mask, valid_or_none(sample), history)
-
-
-register_clicker(ClickerSpec("baseline", BaselineClicker, "RITM robot: farthest point from the error border (the field's reference)"))
-register_clicker(ClickerSpec("gto99", Gto99Clicker, "centre of the largest connected false region, FP on equal areas (IPOL 2024)"))

@@ -19,11 +19,10 @@ The thresholds are found by value-histogram selection (O(n), no full sort); see
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from rclicks.clickers.base import ClickerSpec, register_clicker
 from rclicks.clickers.baseline import baseline_click
 from rclicks.clickers.regions import error_regions, valid_or_none
 from rclicks.errors import RClicksError
@@ -204,17 +203,20 @@ _FIRST_SIZE = 8
 FIRST_MAP_STATS = {"hits": 0, "misses": 0}
 
 
-def shared_clickmap(name: str, blur: bool = False, **kwargs):
+#: Builds a click map by name: ``build_map(name, blur=..., cache_size=..., **kwargs)`` (the registry's ``build_clickmap``).
+BuildMap = Callable[..., Any]
+
+
+def shared_clickmap(name: str, blur: bool = False, *, build_map: BuildMap, **kwargs):
     """``(model, key)``: one click-map instance per configuration in this process, shared by all clickers.
 
     Sharing lets the ten groups of an instance reuse one first-click map (see
     ``ClickabilityClicker``) and one saliency network with its per-crop cache.
+    ``build_map`` builds a missing one (``rclicks.clickmaps.build_clickmap``).
     """
-    from rclicks.clickmaps import build_clickmap
-
     key = (name, bool(blur), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
     if key not in _SHARED:
-        _SHARED[key] = build_clickmap(name, blur=blur, cache_size=0, **kwargs)
+        _SHARED[key] = build_map(name, blur=blur, cache_size=0, **kwargs)
     return _SHARED[key], key
 
 
@@ -224,7 +226,8 @@ class ClickabilityClicker:
     The side (positive click in the FN region, negative in the FP region) is the
     baseline's choice (``baseline_click``); the map is computed for that region, zeroed
     at earlier clicks, and a pixel drawn from the slice. Falls back to the baseline click
-    when the region or the map is empty or NaN.
+    when the region or the map is empty or NaN. ``build_map`` builds the click map named
+    ``clickmap`` (``rclicks.clickmaps.build_clickmap``; the registry passes it).
     """
 
     def __init__(
@@ -236,6 +239,7 @@ class ClickabilityClicker:
         blur: bool = False,
         name: str | None = None,
         group: int = 0,
+        build_map: BuildMap,
         **clickmap_kwargs,
     ):
         if not (0.0 <= low <= high <= 1.0):
@@ -248,7 +252,7 @@ class ClickabilityClicker:
         )
         #: clicking group 1..10 (0 when the clicker is not one of the RClicks groups)
         self.group = int(group)
-        self.clickmap, self._key = shared_clickmap(clickmap, blur, **clickmap_kwargs)
+        self.clickmap, self._key = shared_clickmap(clickmap, blur, build_map=build_map, **clickmap_kwargs)
         base = name or f"slice[{low:g},{high:g}]"
         self.name = base if self.clickmap_name == DEFAULT_CLICKMAP else f"{base}@{self.clickmap_name}"
         self.fallbacks = 0
@@ -301,30 +305,20 @@ class ClickabilityClicker:
         return out
 
 
-def _group_factory(i: int):
+def group_factory(i: int, build_map: BuildMap) -> Callable[..., ClickabilityClicker]:
+    """The factory of clicking group ``g{i}``: mass slice ``[(i-1)/10, i/10]`` of the click map."""
     def factory(clickmap: str = DEFAULT_CLICKMAP, blur: bool = False, clickmap_kwargs: dict | None = None) -> ClickabilityClicker:
-        return ClickabilityClicker(clickmap, (i - 1) / 10, i / 10, blur=blur, name=f"g{i}", group=i, **(clickmap_kwargs or {}))
+        return ClickabilityClicker(clickmap, (i - 1) / 10, i / 10, blur=blur, name=f"g{i}", group=i, build_map=build_map,
+                                   **(clickmap_kwargs or {}))
 
     factory.__doc__ = f"Clicking group G{i}: mass slice [{(i - 1) / 10:.1f}, {i / 10:.1f}] of the click map."
     return factory
 
 
-for _i in range(1, 11):
-    register_clicker(
-        ClickerSpec(
-            f"g{_i}",
-            _group_factory(_i),
-            f"RClicks clicking group G{_i}: mass slice [{(_i - 1) / 10:.1f}, {_i / 10:.1f}] of the click map",
-            stochastic=True,
-        )
-    )
-register_clicker(
-    ClickerSpec(
-        "clickability",
-        lambda clickmap=DEFAULT_CLICKMAP, blur=False, clickmap_kwargs=None: ClickabilityClicker(
-            clickmap, 0.0, 1.0, blur=blur, name="clickability", **(clickmap_kwargs or {})
-        ),
-        "simulated user: a click drawn from the whole click map of the error region",
-        stochastic=True,
-    )
-)
+def whole_map_factory(build_map: BuildMap) -> Callable[..., ClickabilityClicker]:
+    """The factory of ``clickability``: a click drawn from the whole click map of the error region."""
+    def factory(clickmap: str = DEFAULT_CLICKMAP, blur: bool = False, clickmap_kwargs: dict | None = None) -> ClickabilityClicker:
+        return ClickabilityClicker(clickmap, 0.0, 1.0, blur=blur, name="clickability", build_map=build_map,
+                                   **(clickmap_kwargs or {}))
+
+    return factory

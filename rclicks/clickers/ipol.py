@@ -15,7 +15,6 @@ from typing import Callable, Sequence
 import numpy as np
 from skimage.measure import label
 
-from rclicks.clickers.base import ClickerSpec, register_clicker
 from rclicks.clickers.baseline import baseline_click, largest_error_component
 from rclicks.clickers.regions import error_regions, normalised, not_clicked, sample_map, squared_distance, valid_or_none
 from rclicks.types import Click, Sample
@@ -125,11 +124,3 @@ PROBABILITY_MAPS: dict[str, tuple[ProbabilityMap, str]] = {
     "fr_dist_excl": (fr_dist_excl_map, "∝ the FN and FP regions' own distance transforms, never on an earlier click"),
     "fr_dist_border": (fr_dist_border_map, "fr_dist_excl with earlier clicks counted as border"),
 }
-
-
-def _factory(name: str, prob_map: ProbabilityMap) -> Callable[[], MapClicker]:
-    return lambda: MapClicker(name, prob_map)
-
-
-for _name, (_map, _description) in PROBABILITY_MAPS.items():
-    register_clicker(ClickerSpec(_name, _factory(_name, _map), _description, stochastic=True))

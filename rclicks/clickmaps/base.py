@@ -1,12 +1,11 @@
-"""The click-map protocol, the registry, input checks, the RClicks blur and a small cache."""
+"""The click-map protocol, input checks, the RClicks blur and a small cache (the registry is ``rclicks.registry``)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -25,52 +24,6 @@ class ClickMap(Protocol):
 
         ``image``: ``uint8`` ``H×W×3`` RGB; ``gt_mask``/``error_mask``: ``bool`` ``H×W``.
         """
-
-
-@dataclass
-class ClickMapSpec:
-    """Registry entry: factory, one-line description, and whether it needs weights."""
-
-    name: str
-    factory: Callable[..., ClickMap]
-    description: str
-    weight_free: bool = True
-
-
-CLICKMAPS: dict[str, ClickMapSpec] = {}
-
-
-def register_clickmap(spec: ClickMapSpec) -> ClickMapSpec:
-    """Add a clickability model to the registry."""
-    CLICKMAPS[spec.name] = spec
-    return spec
-
-
-def _load_builtin() -> None:
-    from rclicks.clickmaps import distance, learned, saliency, uniform  # noqa: F401
-
-
-def available_clickmaps() -> dict[str, ClickMapSpec]:
-    """All registered clickability models by name."""
-    _load_builtin()
-    return CLICKMAPS
-
-
-def build_clickmap(name: str, *, blur: bool = False, cache_size: int = 8, **kwargs) -> ClickMap:
-    """Build a clickability model by name; ``blur`` applies the RClicks blur (see ``blurred``).
-
-    ``cache_size`` > 0 wraps the model in a small LRU cache keyed by (image, gt, error mask)
-    content, so e.g. the first-click map shared by all ten clicking groups is computed once.
-    """
-    maps = available_clickmaps()
-    if name not in maps:
-        raise RClicksError(f"unknown click map {name!r}; known click maps: {', '.join(sorted(maps))}")
-    model: ClickMap = maps[name].factory(**kwargs)
-    if blur:
-        model = BlurredClickMap(model)
-    if cache_size > 0:
-        model = CachedClickMap(model, cache_size)
-    return model
 
 
 def check_inputs(image: np.ndarray, gt_mask: np.ndarray, error_mask: np.ndarray) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from rclicks.clickmaps.base import ClickMapSpec, check_inputs, register_clickmap
+from rclicks.clickmaps.base import check_inputs
 
 
 def distance_map(error_mask: np.ndarray) -> np.ndarray:
@@ -42,6 +42,3 @@ class DistanceClickMap:
         """``float32`` ``H×W``: distance to the error region's border, 0 outside the region."""
         check_inputs(image, gt_mask, error_mask)
         return distance_map(error_mask.astype(bool))
-
-
-register_clickmap(ClickMapSpec("distance", DistanceClickMap, "DT: L2 distance transform of the error region"))

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from rclicks.clickmaps.base import ClickMap, build_clickmap
+from rclicks.clickmaps.base import ClickMap
 from rclicks.errors import RClicksError
 from rclicks.metrics.clickmap_metrics import DRAWS, clickmap_scores, instance_size, nss, pde
 from rclicks.types import Sample
@@ -28,6 +28,8 @@ def instance_rng(seed: int, model: str, instance: str) -> np.random.Generator:
 
 
 def _models(names: Sequence[str], kwargs: dict[str, dict] | None) -> dict[str, ClickMap]:
+    from rclicks.registry import build_clickmap
+
     return {n: build_clickmap(n.removesuffix("+blur"), blur=n.endswith("+blur"), cache_size=0, **(kwargs or {}).get(n, {})) for n in names}
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rclicks.clickmaps.base import ClickMapSpec, check_inputs, register_clickmap
+from rclicks.clickmaps.base import check_inputs
 from rclicks.errors import RClicksError
 
 ARCH = "tinyclicknet-v1"
@@ -171,8 +171,3 @@ class LearnedClickMap:
         if not error_mask.any():
             return np.zeros(error_mask.shape, np.float32)
         return logits_to_map(self.logits(image, gt_mask, error_mask), error_mask.astype(bool))
-
-
-register_clickmap(
-    ClickMapSpec("learned", LearnedClickMap, "a user-provided clickability network checkpoint (ONNX or safetensors)", weight_free=False)
-)

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rclicks.clickmaps.base import ClickMapSpec, check_inputs, content_key, register_clickmap
+from rclicks.clickmaps.base import check_inputs, content_key
 from rclicks.errors import RClicksError
 
 INPUT_SIZE = 320
@@ -124,8 +124,3 @@ class SaliencyClickMap:
         sal = err.astype(np.float32) / err.sum() if not total > 0 else sal / total
         out[r0:r1, c0:c1] = sal
         return out
-
-
-register_clickmap(
-    ClickMapSpec("saliency", SaliencyClickMap, "SM: U²-Net-p salient-object map on a ×1.4 crop of the error region", weight_free=False)
-)

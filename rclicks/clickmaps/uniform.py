@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rclicks.clickmaps.base import ClickMapSpec, check_inputs, register_clickmap
+from rclicks.clickmaps.base import check_inputs
 
 
 class UniformClickMap:
@@ -16,6 +16,3 @@ class UniformClickMap:
         """``float32`` ``H×W``: 1 inside ``error_mask``, 0 outside."""
         check_inputs(image, gt_mask, error_mask)
         return error_mask.astype(np.float32)
-
-
-register_clickmap(ClickMapSpec("uniform", UniformClickMap, "UD: constant on the error region"))

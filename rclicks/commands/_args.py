@@ -64,22 +64,14 @@ def check_run_args(args: argparse.Namespace) -> None:
 
 
 def check_model_args(model: str, kwargs: dict) -> None:
-    """Refuse keyword arguments the model's factory does not take (listing those it does) and unknown devices."""
-    import inspect
-
+    """Refuse keyword arguments the model's registry entry does not declare (listing those it does) and unknown devices."""
+    from rclicks import registry
     from rclicks.errors import RClicksError
-    from rclicks.models.base import available_models
 
-    models = available_models()
-    spec = models.get(model) or models.get(model.partition(":")[0])
-    if spec is None:
-        return  # the runner names unknown models itself
     try:
-        params = inspect.signature(spec.factory).parameters
-    except (TypeError, ValueError):
-        return
-    accepted = sorted(k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "self")
-    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        entry, _ = registry.model_entry(model)
+    except RClicksError:
+        return  # the runner names unknown models itself
     device = kwargs.get("device")
     if device is not None:
         from rclicks.models.device import DEVICES
@@ -87,10 +79,10 @@ def check_model_args(model: str, kwargs: dict) -> None:
         name = str(device).lower()
         if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
             raise RClicksError(f"--device {device!r}: expected one of {', '.join(DEVICES)} (or cuda:N)")
-    unknown = [k for k in kwargs if k not in params] if not open_ended else []
+    unknown = [k for k in kwargs if not entry.accepts(k)]
     if unknown:
         what = "--device" if unknown == ["device"] else f"--model-arg key(s) {', '.join(map(repr, unknown))}"
-        raise RClicksError(f"{what} not accepted by model {model!r}; it accepts: {', '.join(accepted) or 'no options'}")
+        raise RClicksError(f"{what} not accepted by model {model!r}; it accepts: {', '.join(sorted(entry.params)) or 'no options'}")
 
 
 def check_writable(out: str) -> None:

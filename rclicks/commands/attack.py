@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rclicks.attacks.adversarial import attack_rows, attack_summary
     from rclicks.errors import RClicksError
-    from rclicks.models import minisam_torch  # noqa: F401 (registers minisam-torch until the registry loads it)
-    from rclicks.models.base import build_model
+    from rclicks.registry import build_model
     from rclicks.results import default_results_path, run_metadata, write_results
 
     if args.max_clicks < 1:

@@ -49,7 +49,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     from rclicks.clicks import read_clicks, replay, replay_summary
     from rclicks.data import load_dataset
-    from rclicks.models.base import build_model
+    from rclicks.registry import build_model
 
     table = read_clicks(args.file)
     ds = load_dataset(args.dataset)

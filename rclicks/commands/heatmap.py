@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rclicks.attacks.heatmap import click_heatmap, heatmap_png
     from rclicks.errors import RClicksError
-    from rclicks.models import minisam_torch  # noqa: F401 (registers minisam-torch until the registry loads it)
-    from rclicks.models.base import build_model
+    from rclicks.registry import build_model
     from rclicks.types import Click
 
     sample = _load_sample(args)

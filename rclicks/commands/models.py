@@ -21,44 +21,36 @@ def add_parser(sub) -> None:
 
 
 def model_rows() -> list[dict]:
-    """One row per buildable model name: name, family, needs, installed, differentiable, multimask, weights."""
-    from rclicks.models.base import available_models
-    from rclicks.models.zoo import FAMILIES, package_installed, weights_present
+    """One row per buildable model name (``rclicks.registry``): name, family, needs, installed, differentiable,
+    multimask, weights."""
+    from rclicks import registry
 
     rows = []
-    for name, spec in sorted(available_models().items()):
-        base = {"family": spec.family, "differentiable": bool(spec.differentiable), "multimask": bool(spec.multimask)}
-        if name in FAMILIES:
-            fam = FAMILIES[name]
-            installed = package_installed(fam.module)
-            for variant, path in weights_present(name).items():
-                rows.append({"name": f"{name}:{variant}", **base, "installed": installed,
-                             "needs": f"{fam.pip}; --checkpoint {fam.variants[variant]}",
-                             "weights": str(path) if path else f"missing (--checkpoint PATH or {fam.online})"})
-        elif name == "onnx":
-            rows.append({"name": "onnx:DIR", **base, "installed": package_installed("onnxruntime"),
-                         "needs": "a submission folder (docs/submission.md)", "weights": "in DIR"})
+    for name, entry in sorted(registry.MODELS.items()):
+        base = {"family": entry.family, "differentiable": entry.differentiable, "multimask": entry.multimask,
+                "installed": registry.packages_installed(entry)}
+        if entry.checkpoints:
+            for variant, fname in entry.checkpoints.items():
+                path = registry.checkpoint_path(entry, variant)
+                hint = f" or {entry.online}" if entry.online else ""
+                rows.append({"name": f"{name}:{variant}", **base, "needs": f"{entry.pip}; --checkpoint {fname}",
+                             "weights": str(path) if path else f"missing (--checkpoint PATH{hint})"})
+        elif entry.given:
+            rows.append({"name": entry.names()[0], **base, "needs": entry.given, "weights": "given per run"})
         else:
-            installed = all(package_installed(m) for m in spec.packages)
-            rows.append({"name": name, **base, "installed": installed, **_weights_of(spec)})
+            rows.append({"name": name, **base, **_weights_of(entry)})
     return rows
 
 
-def _weights_of(spec) -> dict:
-    """``needs``/``weights`` of a model outside the zoo (weight-free or an ``rclicks weights`` entry)."""
-    if spec.weight_free or not spec.weights:
+def _weights_of(entry) -> dict:
+    """``needs``/``weights`` of a model without checkpoints: weight-free, or its ``rclicks weights`` packages."""
+    if not entry.weights:
         return {"needs": "nothing (weight-free)", "weights": "not needed"}
-    from rclicks.weights import WEIGHTS, is_present
+    from rclicks.weights import is_present
 
-    needs, states = [], []
-    for w in spec.weights:
-        if w in WEIGHTS:
-            needs.append(f"rclicks weights fetch {w}")
-            states.append("cached" if is_present(w) else f"missing (rclicks weights fetch {w})")
-        else:
-            needs.append(w)
-            states.append("--checkpoint (given per run)" if "--checkpoint" in w else "?")
-    return {"needs": "; ".join(needs), "weights": "; ".join(states)}
+    needs = [f"rclicks weights fetch {w}" for w in entry.weights]
+    states = ["cached" if is_present(w) else f"missing (rclicks weights fetch {w})" for w in entry.weights]
+    return {"needs": "; ".join(([entry.pip] if entry.pip else []) + needs), "weights": "; ".join(states)}
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""The interactive-segmentation model protocol and the model registry.
+"""The interactive-segmentation model protocol and the input checks every adapter shares.
 
 Every adapter follows the same two-call protocol::
 
@@ -8,13 +8,13 @@ Every adapter follows the same two-call protocol::
 Clicks are ``Click(x, y, positive)`` in original-image pixel coordinates (x = column).
 Capabilities are declared as class attributes, never guessed: ``differentiable`` (the
 adapter exposes a torch path for white-box attacks), ``multimask`` (it can return
-several candidate masks with scores).
+several candidate masks with scores). Which models exist, what they need and what they
+can do is declared once, in ``rclicks.registry``; this module imports no adapter.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -62,58 +62,3 @@ def check_clicks(clicks: Sequence[Click], shape: tuple[int, int]) -> None:
     for c in clicks:
         if not (0 <= c.x < w and 0 <= c.y < h):
             raise RClicksError(f"click ({c.x}, {c.y}) lies outside the {w}×{h} image (x is the column, y the row)")
-
-
-@dataclass
-class ModelSpec:
-    """Registry entry: how to build a model and what it needs/declares."""
-
-    name: str
-    factory: Callable[..., ISModel]
-    description: str
-    family: str
-    weight_free: bool = False
-    weights: list[str] = field(default_factory=list)
-    differentiable: bool = False
-    multimask: bool = False
-    offline: bool = True
-    #: import names of the packages the model needs beyond the core (``rclicks models list`` checks them)
-    packages: list[str] = field(default_factory=list)
-
-
-MODELS: dict[str, ModelSpec] = {}
-
-
-def register_model(spec: ModelSpec) -> ModelSpec:
-    """Add a model to the registry (adding a model = one file + one call)."""
-    MODELS[spec.name] = spec
-    return spec
-
-
-def _load_builtin_models() -> None:
-    # Imported lazily so `import rclicks` stays cheap and optional deps stay optional.
-    from rclicks.models import classical, minisam, minisam_torch  # noqa: F401  (torch imported only when used)
-
-    try:
-        from rclicks.models import zoo  # noqa: F401
-    except ImportError:
-        pass
-    from rclicks.models import ritm  # noqa: F401  (registers ritm:*; imports neither torch nor ritm_annotation)
-
-
-def available_models() -> dict[str, ModelSpec]:
-    """All registered models by name."""
-    _load_builtin_models()
-    return MODELS
-
-
-def build_model(name: str, **kwargs) -> ISModel:
-    """Build a model by registry name; ``family:variant`` passes ``variant`` to the family's factory."""
-    models = available_models()
-    if name in models:
-        return models[name].factory(**kwargs)
-    family, _, variant = name.partition(":")
-    if variant and family in models:
-        return models[family].factory(variant=variant, **kwargs)
-    known = ", ".join(sorted(models))
-    raise RClicksError(f"unknown model {name!r}; known models: {known}")

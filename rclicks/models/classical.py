@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from rclicks.errors import RClicksError
-from rclicks.models.base import ModelSpec, check_clicks, check_image, register_model
+from rclicks.models.base import check_clicks, check_image
 from rclicks.types import Click, Prediction
 
 
@@ -128,9 +128,3 @@ class RandomWalkerModel(_ClickSeeded):
         # The direct sparse solver ("bf") is 10-40× faster than conjugate gradients at this size.
         prob = random_walker(data, labels, beta=self.beta, mode="bf", channel_axis=-1, return_full_prob=True)[0]
         return Prediction(prob=self._upscale(prob.astype(np.float32)))
-
-
-register_model(ModelSpec("grabcut", GrabCutModel, "OpenCV GrabCut seeded from click disks (weight-free)", "classical", weight_free=True))
-register_model(
-    ModelSpec("random_walker", RandomWalkerModel, "scikit-image random walker seeded from click disks (weight-free)", "classical", weight_free=True)
-)

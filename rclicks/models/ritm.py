@@ -607,29 +607,3 @@ def _flag(value: Any) -> bool:
             return True
         raise RClicksError(f"expected on/off, got {value!r}")
     return bool(value)
-
-
-def _factory(variant: str):
-    def build(**kw: Any) -> RitmModel:
-        kw.pop("variant", None)
-        return build_ritm(variant, **kw)
-
-    build.__name__ = f"build_ritm_{variant}"
-    build.__doc__ = f"Build ritm:{variant} (see :func:`build_ritm`)."
-    return build
-
-
-def register() -> None:
-    """Register ``ritm:hrnet18|hrnet18s|hrnet32|deeplab`` (cheap: imports neither torch nor the package)."""
-    from rclicks.models.base import ModelSpec, register_model
-
-    for _variant, _spec in VARIANTS.items():
-        register_model(ModelSpec(
-            name=f"ritm:{_variant}", factory=_factory(_variant), family="ritm",
-            description=f"{_spec.description}; RITM's own code (ritm-annotation), NoBRS | f-BRS-B, Zoom-In",
-            weights=[f"{PIP}; --checkpoint {_spec.filename} (official RITM file) or --checkpoint random (untrained)"],
-            differentiable=True, multimask=False, offline=True, packages=["torch", "ritm_annotation"],
-        ))
-
-
-register()

@@ -9,6 +9,7 @@ from scipy.stats import chisquare
 from rclicks.clickers import build_clicker
 from rclicks.clickers.baseline import baseline_click
 from rclicks.clickers.clickability import ClickabilityClicker, group_click, group_mask, mass_thresholds
+from rclicks.clickmaps import build_clickmap
 from rclicks.clickmaps.distance import distance_map
 from rclicks.errors import RClicksError
 from rclicks.types import Click, Sample
@@ -168,7 +169,7 @@ def test_clicker_negative_side_and_history_and_fallback():
     pred = np.zeros_like(mask)
     pred[5:55, 10:75] = True  # FP region is much larger → negative click as the baseline chooses
     sample = _sample(mask)
-    clicker = ClickabilityClicker("uniform", 0.0, 1.0)
+    clicker = ClickabilityClicker("uniform", 0.0, 1.0, build_map=build_clickmap)
     rng = np.random.default_rng(0)
     c = clicker.next_click(sample, pred, [], rng)
     assert not c.positive and pred[c.y, c.x] and not mask[c.y, c.x]

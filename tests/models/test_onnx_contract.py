@@ -13,12 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rclicks.errors import RClicksError
-from rclicks.models.onnx_contract import (
-    OnnxContractModel,
-    minisam_contract_model,
-    packaged_manifest,
-    validate_submission,
-)
+from rclicks.models.onnx_contract import packaged_manifest, validate_submission
+from rclicks.models.onnx_model import OnnxContractModel, minisam_contract_model
 from rclicks.types import Click
 
 S = 32
@@ -257,7 +253,7 @@ def test_packaged_minisam_manifest_validates(minisam_dir):
 
 
 def test_minisam_through_the_contract_gives_the_core_adapters_masks(grabcut, minisam):
-    from rclicks.clickers.base import build_clicker
+    from rclicks.clickers import build_clicker
     from rclicks.runner import run_trajectory
 
     contract = minisam_contract_model()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from rclicks.errors import RClicksError
-from rclicks.models import ritm
-from rclicks.models.base import available_models, build_model
+from rclicks import registry
+from rclicks.models import build_model, ritm
 from rclicks.types import Click, Sample
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::FutureWarning"),
@@ -29,11 +29,13 @@ def _needs_package():
 # -- registry and safe loading (no network built) ---------------------------------------------
 
 def test_variants_are_registered_single_mask_and_differentiable():
-    models = available_models()
+    entry = registry.MODELS["ritm"]
+    assert entry.family == "ritm" and entry.differentiable and not entry.multimask and entry.submission == "ritm"
     for v in VARIANTS:
-        spec = models[f"ritm:{v}"]
-        assert spec.family == "ritm" and spec.differentiable and not spec.multimask
-        assert ritm.VARIANTS[v].filename in spec.weights[0] and "--checkpoint random" in spec.weights[0]
+        assert registry.model_entry(f"ritm:{v}") == (entry, v)
+        assert entry.checkpoints[v] == ritm.VARIANTS[v].filename
+    with pytest.raises(RClicksError, match="needs a variant: ritm:hrnet18, ritm:hrnet18s"):
+        build_model("ritm")
     with pytest.raises(RClicksError, match="unknown model 'ritm:hrnet99'"):
         build_model("ritm:hrnet99", checkpoint="random")
 

