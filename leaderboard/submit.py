@@ -2,11 +2,21 @@
 
 A submission is either a folder following the ONNX contract (``docs/submission.md``:
 ``model.onnx`` or ``encoder.onnx`` + ``decoder.onnx`` and an ``rclicks.json`` manifest)
-or one SAM-family checkpoint (``.safetensors``, or ``.pt``/``.pth`` loadable with
-``torch.load(weights_only=True)``) plus a config naming the variant. Nothing from the
-submitter is executed. Checks, in order: names, license, rate limit, files (no links, no
-odd names, allowed extensions), size, format, duplicate sha256. Any failure raises
-:class:`SubmissionRejected` with the reason and writes nothing.
+or one checkpoint of a model family the registry accepts (``rclicks.registry.submission_kinds``:
+the SAM families' ``.safetensors``, or ``.pt``/``.pth`` loadable with
+``torch.load(weights_only=True)``, and official RITM checkpoints) plus a config naming the
+variant. Nothing from the submitter is executed. Checks, in order: names, license, rate
+limit, files (no links, no odd names, allowed extensions), size, kind and variant, format,
+duplicate sha256. Any failure raises :class:`SubmissionRejected` with the reason and
+writes nothing.
+
+The checks need neither torch nor onnxruntime (the Space installs neither torch nor the
+evaluation extras): ONNX folders go through the contract's validator
+(``rclicks.models.onnx_contract``, which reads graph structure with ``onnx``) and
+checkpoints through ``rclicks.models.checkpoint_scan``, which reads a ``torch.save`` file's
+pickle with a restricted unpickler that knows only the globals of a plain state dict (the
+set ``torch.load(weights_only=True)`` trusts), so no global it names is ever called. The
+backend later loads the file with ``torch.load(weights_only=True)`` to evaluate it.
 """
 
 from __future__ import annotations
@@ -29,15 +39,17 @@ from leaderboard.requests import (
     now_iso,
 )
 from rclicks.errors import RClicksError
+from rclicks.registry import MODELS, submission_kinds
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LICENSE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")
 FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 CHECKPOINT_EXTS = (".safetensors", ".pt", ".pth")
 FOLDER_EXTS = (".onnx", ".json", ".data", ".md", ".txt")
-SAM_KINDS = ("sam", "sam2", "sam2.1", "mobilesam", "samhq")
+#: Checkpoint kinds whose file is a state dict (the SAM families), from the registry.
+SAM_KINDS = tuple(k for k, e in submission_kinds().items() if e.submission == "state_dict")
 #: RITM checkpoints (RITM's own ``{"config", "state_dict"}`` .pth); the config is checked against an allowlist.
-RITM_KINDS = ("ritm",)
+RITM_KINDS = tuple(k for k, e in submission_kinds().items() if e.submission == "ritm")
 POLICIES = ("single", "score", "sam")
 
 
@@ -95,15 +107,11 @@ def _files(path: Path) -> list[Path]:
 
 
 def reserved_names() -> set[str]:
-    """Case-folded names a submission may not take: every model of the rclicks registry and its family prefix."""
-    try:
-        from rclicks.models.base import available_models
-    except ImportError:
-        return set()
+    """Case-folded names a submission may not take: every model of the rclicks registry and each of its variants."""
     names = set()
-    for name in available_models():
+    for name, entry in MODELS.items():
         names.add(name.casefold())
-        names.add(name.partition(":")[0].casefold())
+        names.update(f"{name}:{v}".casefold() for v in entry.variants)
     return names
 
 
@@ -126,37 +134,27 @@ def check_archive_size(path: Path, max_bytes: int, max_members: int = 100_000) -
                                  "(RCLICKS_MAX_SUBMISSION_BYTES); store tensors uncompressed or submit .safetensors")
 
 
+def _reason(exc: Exception, path: Path) -> str:
+    return str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
+
+
 def safe_load_checkpoint(path: Path) -> int:
-    """Load a checkpoint without executing code; return the number of tensors, or reject.
+    """Read a checkpoint's structure without torch and without executing code; return its number of tensors, or reject.
 
-    Uses ``rclicks.models.checkpoints.load_state_dict`` when available, else ``safetensors``
-    / ``torch.load(weights_only=True)`` directly.
+    ``.safetensors``: the header; ``.pt``/``.pth``: the pickle, through ``rclicks.models.checkpoint_scan``
+    (only the globals of a plain state dict, as ``torch.load(weights_only=True)``). ``{"model": sd}``-style
+    nesting is unwrapped as the loader does.
     """
-    try:
-        from rclicks.models.checkpoints import load_state_dict
-    except ImportError:
-        load_state_dict = None
-    try:
-        if load_state_dict is not None:
-            state = load_state_dict(path)
-        elif path.suffix == ".safetensors":
-            from safetensors.numpy import load_file
+    from rclicks.models.checkpoint_scan import scan_checkpoint, state_dict_tensors
 
-            state = load_file(str(path))
-        else:
-            import torch
-
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # any failure means we cannot load it safely
+    try:
+        tensors = state_dict_tensors(scan_checkpoint(path), path)
+    except RClicksError as exc:
         raise SubmissionRejected(
-            f"{path.name}: cannot be loaded safely ({type(exc).__name__}: {str(exc)[:300]}); "
+            f"{path.name}: cannot be loaded safely ({_reason(exc, path)[:300]}); "
             "submit .safetensors or a .pt state dict loadable with torch.load(weights_only=True)"
         ) from exc
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    if not isinstance(state, dict) or not state:
-        raise SubmissionRejected(f"{path.name}: expected a state dict of tensors, got {type(state).__name__}")
-    return len(state)
+    return len(tensors)
 
 
 def validate_ritm_checkpoint(path: Path, variant: str) -> None:
@@ -167,16 +165,14 @@ def validate_ritm_checkpoint(path: Path, variant: str) -> None:
     try:
         ritm.validate_checkpoint(path, variant)
     except RClicksError as exc:
-        reason = str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
-        raise SubmissionRejected(f"{path.name}: {reason}") from exc
+        raise SubmissionRejected(f"{path.name}: {_reason(exc, path)}") from exc
 
 
 def validate_onnx_folder(folder: Path) -> Any:
-    """Check an ONNX submission folder against the contract (``rclicks.models.onnx_contract``)."""
-    try:
-        from rclicks.models.onnx_contract import validate_submission
-    except ImportError as exc:
-        raise SubmissionRejected("ONNX submissions are not available: rclicks.models.onnx_contract is missing") from exc
+    """Check an ONNX submission folder against the contract (``rclicks.models.onnx_contract``, the validator only:
+    no torch, no onnxruntime session)."""
+    from rclicks.models.onnx_contract import validate_submission
+
     try:
         return validate_submission(folder)
     except RClicksError as exc:
@@ -274,6 +270,10 @@ def submit(
             raise SubmissionRejected(f"{path.name}: a single file must be a checkpoint of kind "
                                      f"{', '.join(SAM_KINDS + RITM_KINDS)}; got {kind!r}{hint}")
         _check_name(str(config.get("variant", "")), f"config variant for {kind}")
+        variants = MODELS[kind].variants
+        if config["variant"] not in variants:
+            raise SubmissionRejected(f"{path.name}: config variant {config['variant']!r} is an unknown variant of kind "
+                                     f"{kind!r}; choose one of {', '.join(variants)}")
         check_archive_size(path, max_bytes)
         if kind in RITM_KINDS:
             validate_ritm_checkpoint(path, str(config["variant"]))

@@ -182,6 +182,19 @@ def check_variant(variant: str, cls: str, params: dict[str, Any], where: str) ->
 _HRNET_DEFAULTS = {"width": 48, "ocr_width": 256, "small": False}
 
 
+def _checkpoint_parts(obj: Any, path: Path, is_tensor: Any) -> tuple[dict, dict[str, Any]]:
+    """``(config, state_dict)`` of a loaded or scanned RITM checkpoint object, unchecked config."""
+    if isinstance(obj, list):
+        raise RClicksError(f"{path}: multi-stage RITM checkpoints (a list of models) are not supported")
+    if not isinstance(obj, dict) or "config" not in obj or "state_dict" not in obj:
+        keys = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise RClicksError(f"{path}: not a RITM checkpoint: expected keys 'config' and 'state_dict', found {keys}")
+    state = obj["state_dict"]
+    if not isinstance(state, dict) or not state or not all(isinstance(k, str) and is_tensor(v) for k, v in state.items()):
+        raise RClicksError(f"{path}: key 'state_dict' must be a non-empty dict of tensors")
+    return obj["config"], state
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, Any]]:
     """Read an official RITM checkpoint with ``torch.load(weights_only=True)``: ``(config, state_dict)``, unchecked.
 
@@ -204,24 +217,25 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, Any]]:
                                "rclicks never runs code from a checkpoint") from exc
         last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip() and "documentation" not in ln), "")
         raise RClicksError(f"{path}: cannot read checkpoint safely ({type(exc).__name__}: {last[:200]})") from exc
-    if isinstance(obj, list):
-        raise RClicksError(f"{path}: multi-stage RITM checkpoints (a list of models) are not supported")
-    if not isinstance(obj, dict) or "config" not in obj or "state_dict" not in obj:
-        keys = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
-        raise RClicksError(f"{path}: not a RITM checkpoint: expected keys 'config' and 'state_dict', found {keys}")
-    state = obj["state_dict"]
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise RClicksError(f"{path}: key 'state_dict' must be a non-empty dict of tensors")
-    return obj["config"], state
+    return _checkpoint_parts(obj, path, lambda v: isinstance(v, torch.Tensor))
+
+
+def scan_checkpoint(path: str | Path) -> tuple[dict, dict[str, Any]]:
+    """:func:`read_checkpoint` without torch: the same checks on the file's structure, tensors as
+    ``checkpoint_scan.TensorInfo`` (their values are not read; see ``rclicks.models.checkpoint_scan``)."""
+    from rclicks.models.checkpoint_scan import TensorInfo, scan_pickle
+
+    path = Path(path)
+    return _checkpoint_parts(scan_pickle(path), path, lambda v: isinstance(v, TensorInfo))
 
 
 def validate_checkpoint(path: str | Path, variant: str | None = None) -> tuple[str, dict[str, Any]]:
     """Safely read and check a RITM checkpoint (config allowlist, tensors, variant); build nothing.
 
-    Returns ``(class name, params)``. This is what the leaderboard's submission check runs.
+    Returns ``(class name, params)``. This is what the leaderboard's submission check runs; it
+    needs no torch (:func:`scan_checkpoint`), so it also runs where only the Space's requirements are.
     """
-    config, _ = read_checkpoint(path)
+    config, _ = scan_checkpoint(path)
     cls, params = check_config(config, str(Path(path).name))
     if variant is not None:
         if variant not in VARIANTS:
