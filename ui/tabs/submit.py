@@ -91,6 +91,22 @@ def submitter_identity(profile) -> str:
     raise RClicksError("no submitter identity: set RCLICKS_OPERATOR to the operator's name to submit from a local app")
 
 
+def checkpoint_kinds() -> dict[str, list[str]]:
+    """Checkpoint kinds the leaderboard accepts and each kind's variants, from the registry (a .zip is always ONNX)."""
+    from rclicks.registry import submission_kinds
+
+    return {k: list(e.variants) for k, e in submission_kinds().items() if e.submission != "onnx"}
+
+
+def variant_choices(kind: str) -> tuple[list[str], str | None]:
+    """The variants of checkpoint ``kind`` and the one selected first (its registry default, else the first)."""
+    from rclicks.registry import MODELS
+
+    variants = checkpoint_kinds().get(kind, [])
+    default = MODELS[kind].default_variant if kind in MODELS else None
+    return variants, default or (variants[0] if variants else None)
+
+
 def build() -> None:
     """The Submit tab."""
     gr.Markdown("Upload an **ONNX-contract folder as a .zip** (`model.onnx` or `encoder.onnx` + `decoder.onnx`, and "
@@ -112,11 +128,12 @@ def build() -> None:
                 who = lb_envs.operator_identity()
                 gr.Markdown(f"Submitting as operator **{who}** (RCLICKS_OPERATOR)." if who else
                             "⚠️ Set `RCLICKS_OPERATOR` to submit from this local app.", elem_id="sub-identity")
-            kind = gr.Dropdown(["sam", "sam2", "sam2.1", "mobilesam", "samhq", "ritm"], value="sam",
+            kinds = list(checkpoint_kinds())
+            first_variants, first_variant = variant_choices(kinds[0])
+            kind = gr.Dropdown(kinds, value=kinds[0],
                                label="checkpoint kind (a .zip is always an ONNX submission)", elem_id="sub-kind")
-            variant = gr.Dropdown(["vit_b", "vit_l", "vit_h", "vit_t", "hiera_t", "hiera_s", "hiera_b+", "hiera_l",
-                                   "hrnet18", "hrnet18s", "hrnet32", "deeplab"], value="vit_b",
-                                  label="checkpoint variant", elem_id="sub-variant")
+            variant = gr.Dropdown(first_variants, value=first_variant, label="checkpoint variant (of the kind)",
+                                  elem_id="sub-variant")
             license_ = gr.Textbox(label="license (required)", elem_id="sub-license")
             go = gr.Button("Submit", variant="primary", elem_id="sub-go")
     result = gr.Markdown(elem_id="sub-result")
@@ -152,6 +169,11 @@ def build() -> None:
         def do_submit(file, model, k, v, lic):
             return _submit(file, model, k, v, lic, None)
 
+    def pick_kind(k):
+        variants, value = variant_choices(k)
+        return gr.Dropdown(choices=variants, value=value)
+
+    kind.change(pick_kind, kind, variant)  # a kind offers only its own variants (no sam with hiera_t)
     go.click(do_submit, [upload, name, kind, variant, license_], [result, queue])
     refresh = gr.Button("Refresh queue", elem_id="sub-refresh", size="sm")
     refresh.click(queue_table, None, queue)
