@@ -1,9 +1,8 @@
 """rclicks: interactive segmentation benchmark under realistic clicks."""
 
+from rclicks._version import __version__
 from rclicks.errors import RClicksError
 from rclicks.types import Click, Prediction, Sample, Trajectory
-
-__version__ = "0.1.0"
 
 __all__ = ["Click", "Prediction", "RClicksError", "Sample", "Trajectory", "evaluate", "__version__"]
 

@@ -32,7 +32,7 @@ class RClicksParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with one sub-command per module in ``rclicks.commands``."""
     import rclicks.commands as commands
-    from rclicks import __version__
+    from rclicks._version import __version__
 
     parser = RClicksParser(
         prog="rclicks", description="Benchmark interactive segmentation models under realistic clicks."

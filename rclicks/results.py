@@ -79,7 +79,7 @@ _PACKAGES = (
 
 def package_versions() -> dict[str, str]:
     """Versions of python, rclicks and the numerical packages a result depends on."""
-    from rclicks import __version__
+    from rclicks._version import __version__
 
     out = {"python": sys.version.split()[0], "rclicks": __version__}
     for name in _PACKAGES:
