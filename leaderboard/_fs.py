@@ -85,7 +85,8 @@ def clean_tmp(root: str, older_than_s: float = 300.0) -> list[str]:
 
 
 def safe_segment(name: str) -> str:
-    """Encode ``name`` as one path segment: letters, digits, ``-_.`` kept, anything else as ``~xx``.
+    """Encode ``name`` as one path segment: letters, digits, ``-_+`` (and ``.`` after the first character) kept,
+    anything else as ``~xx`` (``+`` joins a protocol and its policy: ``groups+score``).
 
     Injective (``~`` itself is encoded), never ``.``/``..`` or empty, so no traversal is possible.
     """
@@ -93,7 +94,7 @@ def safe_segment(name: str) -> str:
         raise RClicksError("an empty name cannot be stored")
     out = []
     for i, ch in enumerate(name):
-        keep = (ch.isascii() and ch.isalnum()) or ch in "-_" or (ch == "." and i > 0)
+        keep = (ch.isascii() and ch.isalnum()) or ch in "-_+" or (ch == "." and i > 0)
         out.append(ch if keep else "".join(f"~{b:02x}" for b in ch.encode()))
     return "".join(out)
 

@@ -76,6 +76,27 @@ def _builtin_bytes(req: Request) -> int | None:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else None
 
 
+def policy_suffix(policy: str) -> str:
+    """The shard-name suffix of a multi-mask policy: ``""`` for ``single`` (one mask), else ``+<policy>``."""
+    return "" if policy == "single" else f"+{policy}"
+
+
+def protocol_clicker_kwargs(protocol: str) -> dict[str, Any] | None:
+    """Clicker options of a protocol name: ``groups@saliency`` runs its clickers with ``clickmap="saliency"``."""
+    clickmap = protocol.partition("@")[2]
+    return {"clickmap": clickmap} if clickmap else None
+
+
+def _map_of(clicker: str, clickmap: str) -> str:
+    """The click map a clicker of a ``@clickmap`` protocol uses ("" for robots, which take none)."""
+    if not clickmap:
+        return ""
+    from rclicks.clickers import build_clicker
+    from rclicks.runner import clicker_provenance
+
+    return clickmap if clicker_provenance(build_clicker(clicker))["clickmap"] else ""
+
+
 class Backend:
     """Runs requests' shards locally (a process pool of ``workers``) or on Ray (``ray_address``)."""
 
@@ -122,7 +143,10 @@ class Backend:
                 "request_weights_sha256": req.weights_sha256, "model_bytes": req.model_bytes or _builtin_bytes(req)}
         plan = self.plan_protocols()
         # the oracle policy (an upper bound, shown in its own table) runs as extra shards when asked for
-        policies = [(req.config.get("policy", "score"), "")] + ([("oracle", "+oracle")] if req.config.get("oracle") else [])
+        # each policy's shards have their own names (``<protocol>+<policy>``; single-mask ``single`` keeps the bare
+        # name), so two requests of one model under two policies never overwrite each other's shards
+        asked = req.config.get("policy", "score")
+        policies = [(asked, policy_suffix(asked))] + ([("oracle", "+oracle")] if req.config.get("oracle") and asked != "oracle" else [])
         attacks = self.config.attack_datasets
         parts = {dataset: self.plan_parts(dataset) for dataset in dict.fromkeys([*self.config.datasets, *attacks])}
         return [
@@ -130,12 +154,12 @@ class Backend:
                 request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix, part), model_spec=spec, model_kwargs=kwargs,
                 policy=policy, max_clicks=self.config.attack_clicks if protocol == ATTACKS else self.config.max_clicks,
                 seed=self.config.seed, limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir,
-                metadata=meta, clickers=clickers, instances=instances,
+                metadata=meta, clickers=clickers, instances=instances, clicker_kwargs=protocol_clicker_kwargs(protocol),
             )
             for policy, suffix in policies
             for protocol, clickers in plan
             # attacks run on their own datasets, and only under the submitted policy (not the oracle's)
-            if protocol != ATTACKS or not suffix
+            if protocol != ATTACKS or policy == asked
             for dataset in (attacks if protocol == ATTACKS else self.config.datasets)
             for part, instances in parts[dataset]
         ]
@@ -164,18 +188,22 @@ class Backend:
         are kept as given (None) so that their shard fails with the runner's message."""
         from rclicks.runner import expand_clickers
 
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         plan: list[tuple[str, list[str] | None]] = []
         for protocol in self.config.protocols:
             if protocol == ATTACKS:  # adversarial trajectories, not clickers of the runner
                 plan.append((ATTACKS, list(ATTACK_CLICKERS)))
                 continue
+            base, _, clickmap = protocol.partition("@")
             try:
-                names = [c for c in expand_clickers(protocol) if c not in seen]
+                expanded = expand_clickers(base)
             except RClicksError:
                 plan.append((protocol, None))
                 continue
-            seen.update(names)
+            # a clicker is one trajectory per click map: ``groups@saliency`` reruns g1..g10 on the saliency map,
+            # but not the map-free robots (baseline) that ``groups`` already ran
+            names = [c for c in expanded if (c, _map_of(c, clickmap)) not in seen]
+            seen.update((c, _map_of(c, clickmap)) for c in names)
             if names:
                 plan.append((protocol, names))
         return plan

@@ -46,6 +46,7 @@ class ShardTask:
     clickers: list[str] | None = None  # the protocol's clickers not already run by an earlier shard
     threads: int | None = None  # CPU threads for the model when workers share a machine (not in the hash)
     instances: list[int] | None = None  # [start, stop) of the dataset's samples this shard runs (key.part); None = all
+    clicker_kwargs: dict[str, Any] | None = None  # clicker options of the protocol (``groups@saliency``: the click map)
 
     def config_hash(self) -> str:
         """Hash of what determines the shard's content; a stored shard with the same hash is reused."""
@@ -57,6 +58,8 @@ class ShardTask:
                   "clickers": self.clickers}
         if self.instances is not None:
             fields["instances"] = list(self.instances)
+        if self.clicker_kwargs:  # absent when none: shards stored before protocol options stay reusable
+            fields["clicker_kwargs"] = self.clicker_kwargs
         blob = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -83,6 +86,11 @@ def _logger(task: ShardTask) -> logging.Logger:
 #: The backend's attack protocol: TETRIS black-box IoU-Min / IoU-Max trajectories (clickers ``adv_min``, ``adv_max``).
 ATTACKS = "attacks"
 ATTACK_CLICKERS = ["adv_min", "adv_max"]
+
+
+def base_protocol(protocol: str) -> str:
+    """A shard's protocol without its policy suffix and click-map option (``groups@saliency+score`` → ``groups``)."""
+    return protocol.partition("+")[0].partition("@")[0]
 
 
 def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
@@ -120,7 +128,7 @@ def evaluate_shard(task: ShardTask):
     from rclicks.registry import model_accepts
     from rclicks.threads import limit_threads
 
-    clickers = task.clickers or task.key.protocol.removesuffix("+oracle")
+    clickers = task.clickers or base_protocol(task.key.protocol)
     kwargs = dict(task.model_kwargs)
     try:  # OpenCV's global RNG drives cv2.grabCut's initialisation: fix it so a shard reruns identically
         import cv2
@@ -132,14 +140,14 @@ def evaluate_shard(task: ShardTask):
         limit_threads(task.threads)
         if model_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
-    if task.key.protocol == ATTACKS:
+    if base_protocol(task.key.protocol) == ATTACKS:
         df = evaluate_attacks(task, kwargs)
         if df.empty:
             raise RuntimeError(f"no attack trajectories were run for {task.key.name} (every instance's mask is empty)")
         return df
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,
-        seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=kwargs,
+        seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=kwargs, clicker_kwargs=task.clicker_kwargs,
         progress=False, instances=tuple(task.instances) if task.instances is not None else None,
     )
     if df.empty:

@@ -40,16 +40,16 @@ def test_once_runs_every_shard_and_matches_a_direct_evaluation(stores, tmp_path)
     assert [r.status for r in done] == [FINISHED]
     final = requests.get(req.id)
     assert final.status == FINISHED and final.error is None
-    assert sorted(final.shards) == ["random_walker/grabcut/baseline", "random_walker/grabcut/gto99"]
+    assert sorted(final.shards) == ["random_walker/grabcut/baseline+score", "random_walker/grabcut/gto99+score"]
     df, errors = results.load()
     assert errors == [] and len(df) == 2 * 2  # 2 clickers × 1 instance × 2 clicks
     direct = evaluate("random_walker", "grabcut", ["baseline", "gto99"], max_clicks=2, limit=1, policy="score", progress=False)
     pd.testing.assert_series_equal(df.sort_values(KEYS)["iou"].reset_index(drop=True),
                                    direct.sort_values(KEYS)["iou"].reset_index(drop=True))
-    meta = results.shard_metadata(ShardKey("random_walker", "grabcut", "gto99"))
+    meta = results.shard_metadata(ShardKey("random_walker", "grabcut", "gto99+score"))
     assert meta["request_id"] == req.id and meta["clickers"] == ["gto99"] and meta["seed"] == 0
     assert meta["dataset_fingerprint"] == direct["dataset_fingerprint"].iloc[0]
-    log = tmp_path / "logs" / req.id / "grabcut__gto99.log"
+    log = tmp_path / "logs" / req.id / "grabcut__gto99+score.log"
     assert "done: 2 rows" in log.read_text()
     # nothing pending: a second pass does nothing
     assert _backend(stores, tmp_path, ["baseline", "gto99"]).run_once() == []
@@ -78,9 +78,9 @@ def test_failures_are_recorded(stores, tmp_path):
     final = requests.get(req.id)
     assert done[0].status == FAILED == final.status
     assert "random_walker/grabcut/no_such_clicker" in final.error and "unknown clicker" in final.error
-    assert final.shards["random_walker/grabcut/baseline"]["status"] == FINISHED  # kept for the retry
-    assert [Path(u).name for u in results.files()] == ["grabcut__baseline.parquet"]
-    assert "unknown clicker" in (tmp_path / "logs" / req.id / "grabcut__no_such_clicker.log").read_text()
+    assert final.shards["random_walker/grabcut/baseline+score"]["status"] == FINISHED  # kept for the retry
+    assert [Path(u).name for u in results.files()] == ["grabcut__baseline+score.parquet"]
+    assert "unknown clicker" in (tmp_path / "logs" / req.id / "grabcut__no_such_clicker+score.log").read_text()
     assert requests.retry(req.id).status == PENDING
 
 
@@ -93,10 +93,52 @@ def test_oracle_shards_are_separate(stores, tmp_path):
     requests.save(req)
     done = _backend(stores, tmp_path, ["baseline"]).run_once()
     assert done[0].status == FINISHED
-    assert sorted(done[0].shards) == ["random_walker/grabcut/baseline", "random_walker/grabcut/baseline+oracle"]
+    assert sorted(done[0].shards) == ["random_walker/grabcut/baseline+oracle", "random_walker/grabcut/baseline+score"]
     df, _ = results.load()
     assert sorted(df["policy"].unique()) == ["oracle", "score"]
     assert list(build_table(df)["policy"]) == ["score"] and list(build_oracle_table(df)["policy"]) == ["oracle"]
+
+
+def test_two_policies_of_one_model_keep_their_own_shards_and_rows(stores, tmp_path):
+    """A model queued under two multi-mask policies writes two sets of shards (``<protocol>+<policy>``; ``single``
+    keeps the bare name) and gets one leaderboard row per policy: neither run overwrites the other."""
+    from leaderboard.table import build_table
+
+    results, requests, _ = stores
+    queue_builtin("random_walker", requests, policy="single")
+    queue_builtin("random_walker", requests, policy="score")
+    done = _backend(stores, tmp_path, ["baseline"]).run_once()
+    assert sorted(s for r in done for s in r.shards) == ["random_walker/grabcut/baseline", "random_walker/grabcut/baseline+score"]
+    df, _ = results.load()
+    assert sorted(df["policy"].unique()) == ["score", "single"] and len(df) == 2 * 2  # 2 runs × 1 instance × 2 clicks
+    assert sorted(build_table(df)["policy"]) == ["score", "single"]
+
+
+@pytest.mark.slow
+def test_groups_on_another_click_map_is_a_protocol(stores, tmp_path):
+    """``groups@saliency`` reruns g1..g10 on the saliency click map (recorded in ``clickmap``), not the map-free baseline
+    that ``groups`` already ran; its shard has its own name and the default map's numbers are unchanged."""
+    groups = [f"g{i}" for i in range(1, 11)]
+    backend = _backend(stores, tmp_path, ["groups", "groups@saliency"])
+    assert backend.plan_protocols() == [("groups", ["baseline"] + groups), ("groups@saliency", groups)]
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests, policy="single")
+    (task_default, task_saliency) = backend.tasks_for(req)
+    assert task_default.clicker_kwargs is None and task_saliency.clicker_kwargs == {"clickmap": "saliency"}
+    assert task_saliency.key.name == "random_walker/grabcut/groups@saliency"
+    done = _backend(stores, tmp_path, ["groups", "groups@saliency"], ).run_once()
+    assert done[0].status == FINISHED, done[0].error
+    df, _ = results.load()
+    maps = df.groupby("clicker", observed=True)["clickmap"].unique()
+    assert list(maps["baseline"]) == [""]
+    assert list(maps[groups[0]]) == ["distance"] and list(maps[f"{groups[0]}@saliency"]) == ["saliency"]
+    assert sorted(maps.index) == sorted(["baseline", *groups, *(f"{g}@saliency" for g in groups)])  # the runner's names
+    from rclicks.runner import evaluate
+
+    direct = evaluate("random_walker", "grabcut", "g3", max_clicks=2, limit=1, policy="single", progress=False,
+                      clicker_kwargs={"clickmap": "saliency"})
+    mine = df[df["clicker"] == "g3@saliency"].sort_values("click")
+    np.testing.assert_array_equal(mine["iou"].to_numpy(), direct.sort_values("click")["iou"].to_numpy())
 
 
 def _wait_for(predicate, timeout=120.0):
@@ -117,7 +159,7 @@ def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
            "--limit", "1", "--max-clicks", "3", "--results", results.url, "--requests", requests.url,
            "--heartbeat-timeout", "1"]  # the owner's lease: nobody requeues it before 1 s of silence
     env = {**os.environ, "RCLICKS_LOGS_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(REPO)}
-    first = ShardKey("random_walker", "grabcut", "baseline")
+    first = ShardKey("random_walker", "grabcut", "baseline+score")
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert _wait_for(lambda: results.has_shard(first)), "first shard never appeared"
@@ -128,7 +170,7 @@ def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     assert requests.get(req.id).status == RUNNING  # the dead worker left it RUNNING
-    assert not results.has_shard(ShardKey("random_walker", "grabcut", "random"))
+    assert not results.has_shard(ShardKey("random_walker", "grabcut", "random+score"))
     first_path = Path(results.shard_url(first))
     before = (first_path.stat().st_mtime_ns, first_path.read_bytes())
 
@@ -154,7 +196,7 @@ def test_two_local_workers(stores, tmp_path):
     req = queue_builtin("random_walker", requests)
     done = _backend(stores, tmp_path, ["baseline", "gto99"], workers=2).run_once()
     assert done[0].status == FINISHED
-    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
+    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}+score.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
     assert len(pids) == 2 and str(os.getpid()) not in pids  # two separate worker processes
     assert len(results.load()[0]) == 4
 
@@ -194,10 +236,71 @@ def test_ray_runs_two_shards(stores, tmp_path):
     a, b = results.load()[0], ref_results.load()[0]
     assert len(a) == 4
     pd.testing.assert_series_equal(a.sort_values(KEYS)["iou"].reset_index(drop=True), b.sort_values(KEYS)["iou"].reset_index(drop=True))
-    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
+    pids = {(tmp_path / "logs" / req.id / f"grabcut__{p}+score.log").read_text().split("pid ")[1].split(")")[0] for p in ("baseline", "gto99")}
     assert str(os.getpid()) not in pids  # ran in Ray worker processes
     # each Ray task gets the thread budget of the CPUs it reserved (RCLICKS_RAY_CPUS_PER_TASK, default 1), not every core
-    assert all("threads 1" in (tmp_path / "logs" / req.id / f"grabcut__{p}.log").read_text() for p in ("baseline", "gto99"))
+    assert all("threads 1" in (tmp_path / "logs" / req.id / f"grabcut__{p}+score.log").read_text() for p in ("baseline", "gto99"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_real_ray_cluster_gives_the_local_runs_rows(stores, tmp_path):
+    """A Ray cluster started as users start one (``ray start --head`` on loopback plus a second worker node, separate
+    processes), driven by ``python -m leaderboard.backend --ray ADDRESS``: every shard runs as a task there and the
+    stored rows equal a local run's, column for column (``time_s`` aside: wall time)."""
+    pytest.importorskip("ray")
+    import shutil
+
+    ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
+    if ray_bin is None:
+        pytest.skip("the ray command is not installed")
+    port = _free_port()
+    temp = Path("/tmp") / f"rclicks-ray-{os.getpid()}"  # Ray's socket paths must stay short
+    import secrets
+
+    # token authentication, as a cluster should run: head, worker node and driver share the token
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0", "RCLICKS_LOGS_DIR": str(tmp_path / "logs"),
+           "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    head = [ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard", "false",
+            "--temp-dir", str(temp), *common]
+    worker = [ray_bin, "start", "--address", f"127.0.0.1:{port}", *common]
+    results, requests, _ = stores
+    try:
+        for cmd in (head, worker):
+            out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+            assert out.returncode == 0, out.stdout + out.stderr
+        req = queue_builtin("random_walker", requests, policy="single")
+        cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", "baseline,gto99",
+               "--limit", "2", "--max-clicks", "3", "--shard-instances", "1", "--results", results.url, "--requests", requests.url,
+               "--ray", f"127.0.0.1:{port}", "--gpus-per-task", "0"]
+        out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert requests.get(req.id).status == FINISHED
+        on_ray, errors = results.load()
+        assert errors == [] and len(on_ray) == 2 * 2 * 3  # 2 clickers × 2 instances × 3 clicks, in 4 one-instance shards
+        assert len(results.files()) == 4
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+    from leaderboard.requests import RequestsStore
+    from leaderboard.store import ResultsStore
+
+    local_results, local_requests = ResultsStore(str(tmp_path / "local_res")), RequestsStore(str(tmp_path / "local_req"))
+    queue_builtin("random_walker", local_requests, policy="single")
+    Backend(local_results, local_requests, EvalConfig(datasets=["grabcut"], protocols=["baseline", "gto99"], max_clicks=3, seed=0,
+            limit=2), logs_dir=str(tmp_path / "local_logs"), log=lambda m: None).run_once()
+    local, _ = local_results.load()
+    cols = [c for c in local.columns if c != "time_s"]
+    pd.testing.assert_frame_equal(on_ray.sort_values(KEYS)[cols].reset_index(drop=True),
+                                  local.sort_values(KEYS)[cols].reset_index(drop=True), check_exact=True)
 
 
 def test_each_clicker_runs_once_across_protocols(stores, tmp_path):
@@ -266,7 +369,7 @@ def test_bounded_shards_union_equals_one_big_run(stores, tmp_path):
         tables[size] = df.drop(columns="time_s").sort_values(KEYS, ignore_index=True)
         names = sorted(requests.all()[0].shards)
         if size:
-            assert names == [f"random_walker/grabcut/{p}#{part}" for p in ("baseline", "random")
+            assert names == [f"random_walker/grabcut/{p}+score#{part}" for p in ("baseline", "random")
                              for part in ("i00000-00002", "i00002-00004", "i00004-00005")]
             assert len(results.files()) == 6
     assert tables[2]["instance"].nunique() == 5

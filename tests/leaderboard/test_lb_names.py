@@ -73,7 +73,8 @@ def test_a_deflate_bomb_checkpoint_is_refused_before_loading(stores, tmp_path):
 
 
 def test_two_requests_never_share_a_shard_path(stores, tmp_path):
-    """Maintainers queue random_walker twice (two policies); the second cannot replace the first's results."""
+    """Maintainers queue random_walker under two policies: each gets its own shards (``+<policy>``) and neither
+    replaces the other's; a second request of the same model and policy cannot replace the first's results."""
     results, requests, _ = stores
     first = queue_builtin("random_walker", requests, policy="score")
     cfg = EvalConfig(datasets=["grabcut"], protocols=["baseline"], max_clicks=1, seed=0, limit=1)
@@ -82,8 +83,11 @@ def test_two_requests_never_share_a_shard_path(stores, tmp_path):
     (url,) = results.files()
     before = Path(url).read_bytes()
     second = queue_builtin("random_walker", requests, policy="single")
+    assert [(r.id, r.status) for r in backend.run_once()] == [(second.id, FINISHED)]
+    assert sorted(Path(u).name for u in results.files()) == ["grabcut__baseline+score.parquet", "grabcut__baseline.parquet"]
+    third = queue_builtin("random_walker", requests, policy="score", submitter="someone-else")
     done = backend.run_once()
-    assert [r.id for r in done] == [second.id] and done[0].status == FAILED
+    assert [r.id for r in done] == [third.id] and done[0].status == FAILED
     assert f"already holds request {first.id}" in done[0].error
     assert Path(url).read_bytes() == before
 

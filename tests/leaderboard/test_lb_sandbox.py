@@ -43,7 +43,7 @@ def test_huge_output_is_killed_at_the_memory_limit(stores, tmp_path, monkeypatch
                                  RCLICKS_SHARD_MEMORY_MB=1200, RCLICKS_SHARD_ADDRESS_SPACE_MB=0)
     final = stores[1].get(req.id)
     assert final.status == FAILED and "memory limit of 1200 MB" in final.error, final.error
-    log = (tmp_path / "logs" / req.id / "grabcut__baseline.log").read_text()
+    log = (tmp_path / "logs" / req.id / "grabcut__baseline+score.log").read_text()
     peak = int(log.rsplit("peak rss ", 1)[1].split(" MB")[0])
     assert peak < 2500  # the watchdog stopped it well before the 10 GB it asked for
 
