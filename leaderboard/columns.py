@@ -47,6 +47,8 @@ DATASET_COLUMNS: list[Column] = [
     Column("IoU-Min", "IoU-AuC@10 of the adversarial minimising trajectories (clicker adv_min, TETRIS)", "`summarize` on clicker `adv_min`", False),
     Column("IoU-Max", "IoU-AuC@10 of the adversarial maximising trajectories (clicker adv_max)", "`summarize` on clicker `adv_max`", False),
     Column("IoU-D", "IoU-Max − IoU-Min: how much click placement alone changes the result", "derived", True),
+    Column("First-click spread", "mean over instances of max − min first-click IoU over a heatmap's click positions (TETRIS)",
+           "`rclicks.metrics.robustness.first_click_spread` on clicker `heatmap`", True),
 ]
 
 

@@ -72,6 +72,7 @@ class StoreScan:
     errors: list[str]
     key: tuple
     files_read: int = 0
+    heat: pd.DataFrame | None = None
 
 
 @dataclass
@@ -92,6 +93,7 @@ class _Batch:
     per: pd.DataFrame | None
     times: pd.Series | None
     errors: list[str] = field(default_factory=list)
+    heat: pd.DataFrame | None = None  # heatmap rows (clicker ``heatmap``) with their positions, for the first-click spread
 
 
 _LOCK = threading.Lock()
@@ -307,6 +309,7 @@ def _read_batch(fs, files: Sequence[_File]) -> _Batch:
 
     errors: list[str] = []
     acc = _Frame()
+    heat: list[pd.DataFrame] = []
     for f in files:
         if f.md is None:
             tb = f.table
@@ -319,11 +322,43 @@ def _read_batch(fs, files: Sequence[_File]) -> _Batch:
                 tb = _reference_table(f, errors)
         if tb is not None and tb.num_rows:
             acc.add(tb)
+            part = _heat_rows(fs, f, tb)
+            if part is not None:
+                heat.append(part)
     if not acc.rows:
         return _Batch(None, None, errors)
     df = acc.frame()
     del acc
-    return _Batch(trajectory_rows(df), time_means(df), errors)
+    return _Batch(trajectory_rows(df), time_means(df), errors, pd.concat(heat, ignore_index=True) if heat else None)
+
+
+def _heat_rows(fs, f: _File, tb):
+    """The file's heatmap rows (one-click trajectories, one per position) with their ``x, y``, or None (most files).
+
+    Positions are read only for a file that holds such rows, so other files cost nothing more.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from rclicks.metrics.robustness import HEATMAP_CLICKER, MAP_KEYS
+
+    is_heat = pc.equal(tb["clicker"].cast("string"), HEATMAP_CLICKER)
+    if not pc.any(is_heat).as_py():
+        return None
+    src = _open(fs, f)
+    try:
+        xy = pq.ParquetFile(src).read(columns=["x", "y"], use_threads=False)
+    finally:
+        if not isinstance(src, str):
+            src.close()
+    cols = [*MAP_KEYS, "clicker", "click", "iou"]
+    part = tb.select(cols).filter(is_heat).to_pandas()
+    for c in ("x", "y"):
+        part[c] = xy[c].filter(is_heat).to_numpy()
+    for c in part.columns:
+        if isinstance(part[c].dtype, pd.CategoricalDtype):
+            part[c] = part[c].astype(str)
+    return part
 
 
 def _concat(pers: list[pd.DataFrame]) -> pd.DataFrame:
@@ -420,7 +455,9 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
         times = pd.concat([b.times for b in batches.values() if b.times is not None])
     else:
         per, times = pd.DataFrame(), pd.Series(dtype=np.float64)
-    scan = StoreScan(per=per, times=times, model_info=meta, errors=errors, key=key, files_read=read)
+    heats = [b.heat for b in batches.values() if b.heat is not None]
+    scan = StoreScan(per=per, times=times, model_info=meta, errors=errors, key=key, files_read=read,
+                     heat=pd.concat(heats, ignore_index=True) if heats else None)
     with _LOCK:
         _CACHE[str(url)] = (key, batches, scan)
     if files:

@@ -142,18 +142,41 @@ def _group_metrics(per: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _spread_metrics(heat: pd.DataFrame | None, base_index: pd.Index) -> pd.DataFrame:
+    """``First-click spread`` per (model, policy, dataset) from heatmap rows (``rclicks.metrics.robustness.first_click_spread``),
+    joined to the model's rows of the same policy and dataset like the attacks; with several lattices, the one of most positions."""
+    if heat is None or heat.empty:
+        return pd.DataFrame()
+    from rclicks.metrics.robustness import first_click_spread, heatmap_summary
+
+    spread = first_click_spread(heat)
+    positions = heatmap_summary(heat).groupby(["model", "dataset", "policy", "clickmap"])["positions"].sum()
+    spread["positions"] = positions.reindex(pd.MultiIndex.from_frame(spread[["model", "dataset", "policy", "clickmap"]])).to_numpy()
+    spread = spread.sort_values(["positions", "clickmap"], ascending=[False, True], kind="stable").drop_duplicates(["model", "policy", "dataset"])
+    by = spread.set_index(["model", "policy", "dataset"])["First-click spread"]
+    keys = base_index.to_frame(index=False)
+    if keys.empty:
+        return pd.DataFrame()
+    values = by.reindex(pd.MultiIndex.from_arrays([keys["model"].astype(str), keys["policy"].astype(str), keys["dataset"].astype(str)]))
+    return pd.DataFrame({"First-click spread": values.to_numpy()}, index=base_index)
+
+
 def _metric_order() -> list[str]:
     from leaderboard.columns import DATASET_COLUMNS
 
     return [c.label for c in DATASET_COLUMNS]
 
 
-def _wide(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None) -> pd.DataFrame:
-    """The table from per-trajectory rows (:func:`trajectory_rows`) and the ``s/click`` means (:func:`time_means`)."""
+def _wide(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None, heat: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The table from per-trajectory rows (:func:`trajectory_rows`), the ``s/click`` means (:func:`time_means`) and
+    heatmap rows (first-click spread)."""
     parts = [p for p in (_baseline_metrics(per), _group_metrics(per)) if len(p)]
     if not parts:
         raise RClicksError("results have no baseline or clicking-group trajectories: nothing to rank")
     long = pd.concat(parts, axis=1)
+    spread = _spread_metrics(heat, long.index)
+    if len(spread) and spread["First-click spread"].notna().any():
+        long = pd.concat([long, spread], axis=1)
     datasets = sorted(long.index.get_level_values("dataset").unique())
     order = [m for m in _metric_order() if m in long.columns]
     wide = long[order].unstack("dataset")
@@ -217,7 +240,7 @@ def _oracle_policies() -> tuple[str, ...]:
 
 
 def table_from_trajectories(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None = None,
-                            oracle: bool = False) -> pd.DataFrame:
+                            oracle: bool = False, heat: pd.DataFrame | None = None) -> pd.DataFrame:
     """The main (or, with ``oracle``, the oracle) table from per-trajectory rows (:func:`trajectory_rows`) and
     ``s/click`` means (:func:`time_means`).
 
@@ -233,7 +256,9 @@ def table_from_trajectories(per: pd.DataFrame, times: pd.Series, model_info: pd.
             return pd.DataFrame()
         raise RClicksError("results table has no non-oracle rows: nothing to rank")
     pol = times.index.get_level_values("policy").astype(str).isin(oracles)
-    return _wide(per, times[pol if oracle else ~pol], model_info)
+    if heat is not None:
+        heat = heat[heat["policy"].astype(str).isin(oracles) == oracle]
+    return _wide(per, times[pol if oracle else ~pol], model_info, heat)
 
 
 def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -243,13 +268,24 @@ def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.
     (model, model_bytes) rows, e.g. :meth:`leaderboard.store.ResultsStore.metadata_table`.
     """
     df = _prepare(df)
-    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info)
+    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info, heat=_heat_of(df))
+
+
+def _heat_of(df: pd.DataFrame) -> pd.DataFrame | None:
+    """The heatmap rows of a prepared table, key columns as strings (as the store scan keeps them), or None."""
+    from rclicks.metrics.robustness import HEATMAP_CLICKER, MAP_KEYS
+
+    rows = df[df["clicker"].astype(str) == HEATMAP_CLICKER]
+    if rows.empty:
+        return None
+    rows = rows[[*MAP_KEYS, "clicker", "click", "iou", "x", "y"]].reset_index(drop=True)
+    return rows.assign(**{c: rows[c].astype(str) for c in [*MAP_KEYS, "clicker"]})
 
 
 def build_oracle_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.DataFrame:
     """The same table over oracle-policy rows only (an upper bound, shown separately); empty if none."""
     df = _prepare(df)
-    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info, oracle=True)
+    return table_from_trajectories(trajectory_rows(df), time_means(df), model_info, oracle=True, heat=_heat_of(df))
 
 
 def build_from_store(url: str | None = None, oracle: bool = False) -> tuple[pd.DataFrame, list[str]]:
@@ -271,7 +307,7 @@ def build_from_store(url: str | None = None, oracle: bool = False) -> tuple[pd.D
         hit = _TABLES.get((url, oracle))
     if hit is not None and hit[0] == scan.key:
         return hit[1].copy(), list(scan.errors)
-    table = table_from_trajectories(scan.per, scan.times, scan.model_info, oracle=oracle)
+    table = table_from_trajectories(scan.per, scan.times, scan.model_info, oracle=oracle, heat=scan.heat)
     with _TABLE_LOCK:
         _TABLES[(url, oracle)] = (scan.key, table)
     return table.copy(), list(scan.errors)

@@ -150,3 +150,33 @@ def test_disk_cache_serves_a_new_process_and_recomputes_only_changed_batches(tmp
     pd.testing.assert_frame_equal(t3, _reference(store.url)[0], check_exact=True)
     assert t3.set_index("model").loc["m1", "davis NoC@90"] == 1.0
     assert run("off")[0] == n_files
+
+
+def test_first_click_spread_column_from_heatmap_rows(tmp_path, make_table):
+    """Heatmap rows (clicker ``heatmap``: one one-click trajectory per position) give ``<dataset> First-click spread``:
+    the mean over instances of max − min first-click IoU, the same from the store scan and from the loaded table."""
+    store = ResultsStore(str(tmp_path / "r"))
+    _fill(store, make_table, models=("m0", "m1"))
+    rng = np.random.default_rng(11)
+    expected = {}
+    for m in ("m0",):  # m1 has no heatmap: its column stays NaN
+        rows = []
+        for inst in ("img0", "img1", "img2"):
+            ious = rng.uniform(0.2, 1.0, 6)
+            for k, iou in enumerate(ious):
+                rows.append({"instance": inst, "x": 8 + 16 * k, "y": 8, "iou": float(iou)})
+        heat = make_table(rng, models=(m,), datasets=("grabcut",), clickers=("heatmap",), instances=1, clicks=1)
+        heat = pd.concat([heat] * len(rows), ignore_index=True)
+        for col in ("instance", "x", "y", "iou"):
+            heat[col] = [r[col] for r in rows]
+        heat["biou"], heat["clickmap"], heat["protocol"] = heat["iou"], "grid stride=16", "heatmap"
+        heat["max_clicks"], heat["click"] = 1, 1
+        store.write_shard(ShardKey(m, "grabcut", "heatmap"), heat)
+        by = pd.DataFrame(rows).groupby("instance")["iou"]
+        expected[m] = float((by.max() - by.min()).mean())  # the definition, recomputed here
+    table, _ = build_from_store(store.url)
+    ref, _ = _reference(store.url)
+    pd.testing.assert_frame_equal(table, ref, check_exact=True)
+    got = table.set_index("model")["grabcut First-click spread"]
+    assert got["m0"] == pytest.approx(expected["m0"], abs=1e-12) and np.isnan(got["m1"])
+    assert "davis First-click spread" not in table.columns
