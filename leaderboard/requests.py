@@ -1,4 +1,16 @@
-"""The requests store (HF leaderboard convention): one JSON file per submission.
+"""The requests store (HF leaderboard convention): one JSON file per submission, laid out as a Hub dataset.
+
+Layout (what the Hub's dataset viewer and ``datasets.load_dataset`` read)::
+
+    <url>/README.md          dataset card: YAML configs (split ``requests``, features), license, provenance
+    <url>/data/<id>.json     one request: one JSON object on one line (one row of the json loader)
+    <url>/.locks/<id>.lock   local stores only: the exclusive lock of a read-modify-write
+
+``config`` and ``shards`` (keys vary from request to request) are ``Json`` features of the card,
+so ``datasets.load_dataset(<url>)["requests"]`` holds every request as :meth:`RequestsStore.all`
+reads it, nested dicts included. Stores written before this layout (``<url>/<id>.json``) are
+still read by ``get``/``all``/``table``; writing to one is refused until
+``rclicks leaderboard migrate --requests <url>`` moves its files (:func:`migrate_requests`).
 
 A request moves through ``PENDING → RUNNING → FINISHED | FAILED``. A RUNNING request
 whose worker stopped sending heartbeats returns to PENDING (``requeue_stale``); a
@@ -48,8 +60,12 @@ KINDS = (*submission_kinds(), "builtin")
 
 
 def now_iso() -> str:
-    """The current UTC time as ISO 8601."""
-    return datetime.now(timezone.utc).isoformat()
+    """The current UTC time as ISO 8601, always with microseconds.
+
+    The fixed width matters beyond sorting: pyarrow's JSON reader (``datasets.load_dataset``) takes a
+    time without fractional seconds for a timestamp and loads it as other text (``2026-01-03 00:00:00``).
+    """
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -81,8 +97,8 @@ class Request:
     lease_s: float | None = None  # the owner's heartbeat timeout: nobody requeues it sooner
 
     def to_json(self) -> str:
-        """Pretty JSON of every field."""
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """Every field as one line of compact JSON (newline-terminated): one row of the Hub's json loader."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "request") -> "Request":
@@ -113,29 +129,157 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 #: A lock older than this is from a dead process (a holder keeps it for one read-modify-write).
 LOCK_STALE_S = 30.0
+#: The card's split, and the folder holding the request files (named as the results store's).
+SPLIT = "requests"
+DATA_DIR = "data"
+CARD = "README.md"
+LICENSE = "mit"
+
+
+def features() -> list[tuple[str, str]]:
+    """(field, Hub feature dtype) of every request field, in :class:`Request` order (dicts are ``json``)."""
+    def dtype(types: tuple[type, ...]) -> str:
+        if dict in types:
+            return "json"
+        if float in types:
+            return "float64"
+        return "int64" if int in types else "string"
+
+    return [(name, dtype(_FIELD_TYPES[name])) for name in Request.__dataclass_fields__]
+
+
+def requests_card() -> str:
+    """The requests store's ``README.md``: YAML header (license, configs with the split and its files, features) and provenance."""
+    from rclicks import __version__
+
+    feats = "\n".join(f"  - name: {name}\n    dtype: {dtype}" for name, dtype in features())
+    return f"""---
+license: {LICENSE}
+pretty_name: RClicks leaderboard requests
+tags:
+- interactive-segmentation
+- benchmark
+- leaderboard
+configs:
+- config_name: default
+  data_files:
+  - split: {SPLIT}
+    path: {DATA_DIR}/*.json
+dataset_info:
+  config_name: default
+  features:
+{feats}
+---
+
+# RClicks leaderboard requests
+
+The evaluation queue of the RClicks leaderboard: one row per submitted or queued model, with
+its status (`PENDING → RUNNING → FINISHED | FAILED`), who submitted it, the license of its
+weights, the weights' sha256 and its progress. Each file `{DATA_DIR}/<id>.json` is one request,
+one JSON object on one line.
+
+## How it was produced
+
+Requests are written by `leaderboard.submit` (the Space's Submit tab, `rclicks leaderboard
+submit`) and by maintainers' `rclicks leaderboard queue MODEL` (rclicks {__version__}); the
+evaluation backend (`python -m leaderboard.backend`) then moves each through its states: a claim
+sets `worker`, `heartbeat` (unix time) and counts an `attempt`, `shards` maps each finished
+shard of results to its row count, and `error` says why a request failed or was requeued.
+Every change is a read-modify-write committed only if the revision read is still the head
+(`parent_commit`), so two backends never both claim one request.
+
+`config` (how to build the model: `policy`, `variant`, `oracle`) and `shards` are JSON objects
+whose keys vary from request to request: they are `Json` features (`datasets` 5), loaded as
+Python dicts. Times are ISO 8601 with microseconds, loaded as written; a string field whose whole
+value pyarrow's JSON reader takes for a date (a model named `2026-01-03`) loads as that
+timestamp's text (`2026-01-03 00:00:00`), while `RequestsStore` reads it as written.
+
+## Load it
+
+```python
+import datasets
+ds = datasets.load_dataset("<this repo or folder>", split="{SPLIT}")
+```
+
+or `leaderboard.requests.RequestsStore("<folder or hf://datasets/OWNER/NAME>").table()`.
+
+## License
+
+This table is released under the {LICENSE.upper()} license (that of rclicks). Each row's
+`license` is the license its submitter gave for the model's weights, which are not part of
+this dataset (`files_url` points to where the backend keeps them).
+"""
 
 
 class RequestsStore:
-    """Request JSON files under one URL: ``<url>/<id>.json``."""
+    """Request JSON files under one URL: ``<url>/data/<id>.json`` and the dataset card ``<url>/README.md``."""
 
     def __init__(self, url: str | None = None) -> None:
         from leaderboard import envs
 
         self.url = str(url) if url is not None else envs.requests_url()
+        self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
 
     def _url(self, request_id: str) -> str:
+        return _fs.join(self.url, DATA_DIR, f"{_fs.safe_segment(request_id)}.json")
+
+    def _old_url(self, request_id: str) -> str:
+        """Where the layout before the Hub dataset layout kept the request (read only)."""
         return _fs.join(self.url, f"{_fs.safe_segment(request_id)}.json")
 
+    def card_url(self) -> str:
+        """URL of the store's dataset card."""
+        return _fs.join(self.url, CARD)
+
+    def old_layout_files(self) -> list[str]:
+        """Paths of request files at the store's root (the layout before ``data/``); [] when none."""
+        fs, root = _fs.url_to_fs(self.url)
+        root = root.rstrip("/")
+        if not fs.exists(root):
+            return []
+        return sorted(fs.glob(f"{root}/*.json"))
+
+    def migration_hint(self) -> str:
+        """The message naming the migration command for an old-layout store."""
+        return (f"{self.url}: requests store in the layout before the Hub dataset layout (<id>.json at its root); "
+                f"migrate it first: rclicks leaderboard migrate --requests {self.url}")
+
+    def ensure_card(self) -> bool:
+        """Write the requests card at the store's root when it has none; True when written."""
+        fs, path = _fs.url_to_fs(self.card_url())
+        if fs.exists(path):
+            return False
+        _fs.write_bytes_atomic(self.card_url(), requests_card().encode())
+        return True
+
+    def check_writable(self) -> None:
+        """Refuse to write into an old-layout store (naming the migration command); write the card if missing."""
+        if self._writable:
+            return
+        if self.old_layout_files():
+            raise RClicksError(self.migration_hint())
+        self.ensure_card()
+        self._writable = True
+
     def save(self, req: Request) -> None:
-        """Write a request (atomic replace)."""
+        """Write a request (atomic replace); refused in an old-layout store."""
+        self.check_writable()
         _fs.write_bytes_atomic(self._url(req.id), req.to_json().encode())
+
+    def _find(self, request_id: str) -> tuple[str, Any, str] | None:
+        """(url, fs, path) of the stored file of ``request_id``, under ``data/`` or else at the root (old layout)."""
+        for url in (self._url(request_id), self._old_url(request_id)):
+            fs, path = _fs.url_to_fs(url)
+            if fs.exists(path):
+                return url, fs, path
+        return None
 
     def get(self, request_id: str) -> Request:
         """Read one request, or raise RClicksError if absent/unreadable."""
-        url = self._url(request_id)
-        fs, path = _fs.url_to_fs(url)
-        if not fs.exists(path):
-            raise RClicksError(f"{url}: no such request {request_id!r}")
+        found = self._find(request_id)
+        if found is None:
+            raise RClicksError(f"{self._url(request_id)}: no such request {request_id!r}")
+        url, fs, path = found
         try:
             data = json.loads(fs.cat_file(path))
         except (ValueError, OSError) as exc:
@@ -189,6 +333,7 @@ class RequestsStore:
         ``change`` returns None to leave the request as it is. Locally the lock makes it exclusive;
         on ``hf://`` the commit is conditional on the revision read, and retried when it moved on.
         """
+        self.check_writable()
         fs, _ = _fs.url_to_fs(self.url)
         if not _fs.is_local(fs):
             return self._update_hub(request_id, change)
@@ -228,20 +373,27 @@ class RequestsStore:
         raise RClicksError(f"request {request_id}: the Hub repo kept changing; gave up after {tries} conditional commits")
 
     def exists(self, request_id: str) -> bool:
-        """True when a request with this id is stored."""
-        fs, path = _fs.url_to_fs(self._url(request_id))
-        return bool(fs.exists(path))
+        """True when a request with this id is stored (in either layout)."""
+        return self._find(request_id) is not None
 
     def all(self, errors: list[str] | None = None) -> list[Request]:
-        """Every valid request, oldest submission first; each bad file is skipped and named in ``errors``."""
+        """Every valid request, oldest submission first; each bad file is skipped and named in ``errors``.
+
+        Reads ``data/*.json`` and, in an old-layout store, ``*.json`` at the root.
+        """
         fs, path = _fs.url_to_fs(self.url)
         if not fs.exists(path):
             return []
-        out = []
-        for p in sorted(fs.glob(f"{path.rstrip('/')}/*.json")):
+        root = path.rstrip("/")
+        out, seen = [], set()
+        for p in sorted(fs.glob(f"{root}/{DATA_DIR}/*.json")) + self.old_layout_files():
             name = p.rsplit("/", 1)[-1]
             try:
-                out.append(Request.from_dict(json.loads(fs.cat_file(p)), name))
+                req = Request.from_dict(json.loads(fs.cat_file(p)), name)
+                if req.id in seen:  # a root file left beside its migrated copy: data/ wins
+                    raise RClicksError(f"{name}: request {req.id!r} is also stored under {DATA_DIR}/; remove {p}")
+                seen.add(req.id)
+                out.append(req)
             except RClicksError as exc:
                 if errors is not None:
                     errors.append(f"skipped {exc}")
@@ -294,7 +446,10 @@ class RequestsStore:
         """Take a PENDING request for ``worker`` exclusively; None if someone else got it first.
 
         Counts an attempt and records ``lease_s`` (the worker's heartbeat timeout) in the request.
+        An old-layout store raises RClicksError (naming the migration) instead of claiming nothing, forever.
         """
+        self.check_writable()
+
         def change(current: Request) -> Request | None:
             if current.status != PENDING:
                 return None
@@ -365,6 +520,42 @@ class RequestsStore:
 
         cols = ["id", "model", "kind", "submitter", "license", "status", "error", "submitted_time", "finished_time"]
         return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in self.all(errors)], columns=cols)
+
+
+def migrate_requests(url: str) -> list[tuple[str, str]]:
+    """Move every old-layout request ``<url>/<id>.json`` to ``<url>/data/<id>.json`` and write the card.
+
+    Each request is read, validated and rewritten as one line of JSON with every field (fields
+    an older version did not write get their defaults, so every file has the card's features);
+    nothing else changes. Locally each move holds the request's lock. A file that is not a valid
+    request, or whose ``data/`` copy exists, is left where it is and reported (RClicksError after
+    the others moved). Returns (old URL, new URL) pairs.
+    """
+    store = RequestsStore(url)
+    fs, _ = _fs.url_to_fs(store.url)
+    moved, errors = [], []
+    for old in store.old_layout_files():
+        src = _fs.to_url(fs, old)
+        try:
+            req = Request.from_dict(json.loads(fs.cat_file(old)), src)
+        except RClicksError as exc:
+            errors.append(str(exc))
+            continue
+        except (ValueError, OSError, TypeError) as exc:
+            errors.append(f"{src}: not a valid request file ({exc})")
+            continue
+        dst = store._url(req.id)
+        with store._locked(req.id):
+            if fs.exists(_fs.url_to_fs(dst)[1]):
+                errors.append(f"{src}: {dst} already exists; remove one of them")
+                continue
+            _fs.write_bytes_atomic(dst, req.to_json().encode())
+            fs.rm(old)
+        moved.append((src, dst))
+    store.ensure_card()
+    if errors:
+        raise RClicksError(f"{len(moved)} request(s) moved; not moved: " + "; ".join(errors))
+    return moved
 
 
 def queue_builtin(model: str, store: RequestsStore | None = None, *, policy: str = "score", submitter: str = "rclicks") -> Request:

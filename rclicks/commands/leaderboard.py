@@ -40,8 +40,10 @@ def add_parser(sub) -> None:
     r.add_argument("--retry", default=None, metavar="ID", help="send a FAILED request back to PENDING")
     r.set_defaults(func=run_requests)
 
-    mg = lsub.add_parser("migrate", help="move an old-layout results store (<model>/*.parquet) into the Hub dataset layout")
-    mg.add_argument("--results", required=True, help="local results store folder to migrate in place")
+    mg = lsub.add_parser("migrate", help="move an old-layout results store (<model>/*.parquet) or requests store "
+                                         "(<id>.json) into the Hub dataset layout (README.md + data/)")
+    mg.add_argument("--results", default=None, help="local results store folder to migrate in place")
+    mg.add_argument("--requests", default=None, help="requests store to migrate in place (stop its backends first)")
     mg.set_defaults(func=run_migrate)
 
     pu = lsub.add_parser("push", help="publish a local results store as a Hugging Face dataset (token from HF_TOKEN)")
@@ -119,12 +121,24 @@ def run_requests(args: argparse.Namespace) -> int:
 
 def run_migrate(args: argparse.Namespace) -> int:
     """Move an old-layout store's files under ``data/`` and write its dataset card (nothing recomputed)."""
-    from leaderboard.hub import migrate_store
+    from rclicks.errors import RClicksError
 
-    moved = migrate_store(args.results)
-    for old, new in moved:
-        print(f"{old} -> {new}")
-    print(f"migrated {len(moved)} file(s); {args.results} is a Hugging Face dataset folder (README.md + data/)")
+    if not args.results and not args.requests:
+        raise RClicksError("migrate: name a store: --results FOLDER and/or --requests URL")
+    jobs = []
+    if args.results:
+        from leaderboard.hub import migrate_store
+
+        jobs.append((args.results, migrate_store))
+    if args.requests:
+        from leaderboard.requests import migrate_requests
+
+        jobs.append((args.requests, migrate_requests))
+    for url, migrate in jobs:
+        moved = migrate(url)
+        for old, new in moved:
+            print(f"{old} -> {new}")
+        print(f"migrated {len(moved)} file(s); {url} is a Hugging Face dataset folder (README.md + data/)")
     return 0
 
 

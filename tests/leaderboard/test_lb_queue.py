@@ -94,7 +94,7 @@ def test_a_request_whose_workers_keep_dying_ends_failed_with_the_reason(tmp_path
         assert store.get("r01").status == PENDING and f"attempt {attempt} of 3" in store.get("r01").error
     got = store.claim(store.get("r01"), "w3", lease_s=1)
     # the third dead worker: a backend process started with the limit in the environment
-    os.utime(tmp_path / "requests" / "r01.json")
+    os.utime(tmp_path / "requests" / "data" / "r01.json")
     dead = store.get("r01")
     dead.heartbeat = time.time() - 100
     store.save(dead)
@@ -140,9 +140,9 @@ def test_malformed_request_files_are_skipped_and_named_everywhere(tmp_path):
     store = RequestsStore(str(tmp_path / "requests"))
     store.save(_req(1))
     bad = _req(2).__dict__ | {"status": RUNNING, "heartbeat": "yesterday"}
-    (tmp_path / "requests" / "r02.json").write_text(json.dumps(bad))
-    (tmp_path / "requests" / "r03.json").write_text(json.dumps(_req(3).__dict__)[:40])  # truncated
-    (tmp_path / "requests" / "r04.json").write_text("[1, 2]")
+    (tmp_path / "requests" / "data" / "r02.json").write_text(json.dumps(bad))
+    (tmp_path / "requests" / "data" / "r03.json").write_text(json.dumps(_req(3).__dict__)[:40])  # truncated
+    (tmp_path / "requests" / "data" / "r04.json").write_text("[1, 2]")
     errors: list[str] = []
     assert [r.id for r in store.all(errors)] == ["r01"]
     assert len(errors) == 3
