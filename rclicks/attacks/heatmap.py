@@ -225,7 +225,7 @@ def heatmap_rows(
     samples: Sequence[Sample],
     stride: int = 16,
     *,
-    adaptive: bool = False,
+    heatmap: Callable[..., HeatmapResult] = click_heatmap,
     const: dict | None = None,
     batch: int = 16,
     progress: bool = False,
@@ -233,12 +233,13 @@ def heatmap_rows(
 ) -> list[dict]:
     """Long-form results rows of the first-click heatmap of each sample: a batch of one-click trajectories.
 
-    Each position the model was called at is one trajectory (:func:`result_rows`): the grid
-    of :func:`click_heatmap` (default; every summary statistic is then exact over the rows), or with
-    ``adaptive=True`` the evaluated points of ``rclicks.attacks.adaptive.adaptive_heatmap``
-    (``kwargs``: ``tol``, ``coarse``, ``edge``, ``probe``) — min, max, spread, worst and best are
-    the map's, while mean and fraction below 0.5 over the rows are unweighted (the map's own are
-    area-weighted over every lattice point). ``rclicks.metrics.robustness`` summarises the rows.
+    Each position the model was called at is one trajectory (:func:`result_rows`). ``heatmap``
+    computes the map, ``heatmap(model, sample, stride=stride, batch=batch, **kwargs)``: the grid
+    of :func:`click_heatmap` (default; every summary statistic is then exact over the rows), or
+    ``rclicks.attacks.adaptive.adaptive_heatmap`` (``kwargs``: ``tol``, ``coarse``, ``edge``,
+    ``probe``, ``finest``), whose rows are its evaluated points — min, max, spread, worst and best
+    are the map's, while mean and fraction below 0.5 over the rows are unweighted (the map's own
+    are area-weighted over every lattice point). ``rclicks.metrics.robustness`` summarises the rows.
     A row's identity is (instance, x, y): all of one map share the trajectory keys of
     ``rclicks.metrics.curves.TRAJECTORY_KEYS``, so read them with ``rclicks.metrics.robustness``,
     not as multi-click trajectories.
@@ -252,11 +253,5 @@ def heatmap_rows(
 
         it = tqdm(samples, desc="heatmap", unit="instance")
     for sample in it:
-        if adaptive:
-            from rclicks.attacks.adaptive import adaptive_heatmap
-
-            res = adaptive_heatmap(model, sample, stride=stride, batch=batch, **kwargs)
-        else:
-            res = click_heatmap(model, sample, stride=stride, batch=batch, **kwargs)
-        rows += result_rows(sample, res, **const)
+        rows += result_rows(sample, heatmap(model, sample, stride=stride, batch=batch, **kwargs), **const)
     return rows

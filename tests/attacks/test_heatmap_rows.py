@@ -99,7 +99,7 @@ def test_grid_rows_are_results_rows_and_the_spread_is_max_minus_min_per_instance
 def test_adaptive_rows_are_the_evaluated_points():
     s = _samples()[0]
     res = adaptive_heatmap(Disk(), s, stride=2, coarse=16, edge=4)
-    df = validate_results(pd.DataFrame(heatmap_rows(Disk(), [s], stride=2, adaptive=True, coarse=16, edge=4)))
+    df = validate_results(pd.DataFrame(heatmap_rows(Disk(), [s], stride=2, heatmap=adaptive_heatmap, coarse=16, edge=4)))
     assert len(df) == res.calls and set(df["clickmap"]) == {f"adaptive stride=2 tol={res.tolerance:g}"}
     np.testing.assert_allclose(df["iou"], df["tp"] / (df["tp"] + df["fp"] + df["fn"]))
     per = heatmap_summary(df).iloc[0]
