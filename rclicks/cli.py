@@ -1,5 +1,8 @@
 """`rclicks ...` command line. Each sub-command lives in ``rclicks/commands/<name>.py``
-and exposes ``add_parser(subparsers)``; the parser's ``func(args) -> int`` does the work."""
+and exposes ``add_parser(subparsers)``; the parser's ``func(args) -> int`` does the work.
+
+Commands of higher layers (the leaderboard's ``leaderboard`` and ``reproduce``) are plugins:
+modules named by the ``rclicks.commands`` entry points, so this library imports none of them."""
 
 from __future__ import annotations
 
@@ -44,7 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"rclicks.commands.{info.name}")
         module.add_parser(sub)
+    for module in plugin_commands():
+        module.add_parser(sub)
     return parser
+
+
+def plugin_commands() -> list:
+    """The modules of the ``rclicks.commands`` entry points (installed distributions' sub-commands), by name."""
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in sorted(entry_points(group="rclicks.commands"), key=lambda e: e.name):
+        try:
+            out.append(ep.load())
+        except ImportError:  # a plugin whose own dependencies are missing: its command is simply absent
+            continue
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

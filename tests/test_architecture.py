@@ -140,22 +140,10 @@ def test_the_graph_is_read_from_every_module():
 
 
 #: Cycles known and owned elsewhere, each with why it is tolerated for now; any other cycle fails.
-KNOWN_CYCLES = {
-    ("rclicks.attacks.adaptive", "rclicks.attacks.heatmap"):
-        "attacks.heatmap imports attacks.adaptive inside a function, and adaptive imports heatmap; being untangled",
-}
-
-
 def test_rclicks_imports_form_no_cycle():
     graph = _graph()
-    cycles = [c for c in _cycles(graph) if tuple(c) not in KNOWN_CYCLES]
+    cycles = _cycles(graph)
     assert not cycles, "import cycles among rclicks modules:\n" + "\n".join(_path(graph, c) for c in cycles)
-
-
-@pytest.mark.xfail(strict=False, reason="; ".join(KNOWN_CYCLES.values()) or "none")
-def test_no_known_cycle_remains():
-    """Passes once the known cycles are gone: then empty KNOWN_CYCLES."""
-    assert _cycles(_graph()) == []
 
 
 def test_no_implementation_imports_the_registry():
@@ -178,8 +166,6 @@ def _upward() -> list[str]:
     return sorted(set(out))
 
 
-@pytest.mark.xfail(bool(_upward()), strict=False,
-                   reason="rclicks/commands/{leaderboard,reproduce}.py still import leaderboard; being moved")
 def test_rclicks_never_imports_leaderboard_or_ui():
     assert _upward() == []
 
