@@ -37,15 +37,13 @@ def features() -> list[tuple[str, str]]:
     return [(c, _FEATURE[t]) for c, t in {**SCHEMA, **OPTIONAL}.items()]
 
 
-def results_card() -> str:
-    """The results store's ``README.md``: YAML header (license, configs with the split and its files, features) and provenance."""
-    from rclicks import __version__
-    from rclicks.results import SCHEMA_VERSION
-
-    feats = "\n".join(f"  - name: {name}\n    dtype: {dtype}" for name, dtype in features())
+def card_header(pretty_name: str, split: str, path: str, feats: list[tuple[str, str]]) -> str:
+    """A dataset card's YAML front matter (the Hub's viewer and ``datasets.load_dataset`` read it): license, tags,
+    one config whose ``split`` reads the files matching ``path``, and the ``(name, dtype)`` features."""
+    lines = "\n".join(f"  - name: {name}\n    dtype: {dtype}" for name, dtype in feats)
     return f"""---
 license: {LICENSE}
-pretty_name: RClicks leaderboard results
+pretty_name: {pretty_name}
 tags:
 - interactive-segmentation
 - benchmark
@@ -53,14 +51,22 @@ tags:
 configs:
 - config_name: default
   data_files:
-  - split: {SPLIT}
-    path: {DATA_DIR}/**/*.parquet
+  - split: {split}
+    path: {path}
 dataset_info:
   config_name: default
   features:
-{feats}
+{lines}
 ---
+"""
 
+
+def results_card() -> str:
+    """The results store's ``README.md``: YAML header (license, configs with the split and its files, features) and provenance."""
+    from rclicks import __version__
+    from rclicks.results import SCHEMA_VERSION
+
+    return card_header("RClicks leaderboard results", SPLIT, f"{DATA_DIR}/**/*.parquet", features()) + f"""
 # RClicks leaderboard results
 
 Long-form results of click-based interactive segmentation models under realistic clicks: one

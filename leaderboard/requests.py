@@ -152,25 +152,9 @@ def requests_card() -> str:
     """The requests store's ``README.md``: YAML header (license, configs with the split and its files, features) and provenance."""
     from rclicks import __version__
 
-    feats = "\n".join(f"  - name: {name}\n    dtype: {dtype}" for name, dtype in features())
-    return f"""---
-license: {LICENSE}
-pretty_name: RClicks leaderboard requests
-tags:
-- interactive-segmentation
-- benchmark
-- leaderboard
-configs:
-- config_name: default
-  data_files:
-  - split: {SPLIT}
-    path: {DATA_DIR}/*.json
-dataset_info:
-  config_name: default
-  features:
-{feats}
----
+    from leaderboard.hub import card_header
 
+    return card_header("RClicks leaderboard requests", SPLIT, f"{DATA_DIR}/*.json", features()) + f"""
 # RClicks leaderboard requests
 
 The evaluation queue of the RClicks leaderboard: one row per submitted or queued model, with
