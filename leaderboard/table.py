@@ -195,8 +195,12 @@ def _wide(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None, 
     out = pd.concat([front, wide], axis=1).reset_index()
     out["model"], out["policy"] = out["model"].astype(str), out["policy"].astype(str)
     out["max_clicks"] = out["max_clicks"].astype("int64")
-    sort = ["Avg NoC@90", "model"] if "Avg NoC@90" in out else ["model"]
-    return out.sort_values(sort, kind="stable", na_position="last").reset_index(drop=True)
+    if not noc90:
+        return out.sort_values(["model"], kind="stable").reset_index(drop=True)
+    # an average over fewer datasets is not comparable: rows covering more datasets rank first
+    covered = out[noc90].notna().sum(axis=1)
+    order = out.assign(_covered=-covered).sort_values(["_covered", "Avg NoC@90", "model"], kind="stable", na_position="last").index
+    return out.loc[order].reset_index(drop=True)
 
 
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:

@@ -169,3 +169,16 @@ def test_ambiguity_columns_are_the_summarys(make_rows):
     assert t["d Best-of-K IoU@1"] == s["Best-of-K IoU@1"] == pytest.approx((0.9 + 0.6 + 0.8) / 3)
     assert t["d Ambiguity gap@1"] == pytest.approx((0.7 + 0.0 + 0.3) / 3)
     assert "d Best-of-K IoU@1" not in build_table(df.drop(columns="best_iou"))  # single-mask models: absent
+
+
+def test_rows_covering_more_datasets_rank_first(make_table):
+    """An Avg NoC@90 over one dataset is not comparable with one over two: the two-dataset row ranks first
+    even when the one-dataset row's average is lower."""
+    rng = np.random.default_rng(4)
+    both = make_table(rng, models=("wide",), datasets=("grabcut", "davis"), clickers=("baseline",), instances=3, clicks=5)
+    both["iou"] = 0.5  # never reaches 0.9: NoC@90 = 5 on both datasets
+    one = make_table(rng, models=("narrow",), datasets=("grabcut",), clickers=("baseline",), instances=3, clicks=5)
+    one["iou"] = 0.95  # NoC@90 = 1
+    table = build_table(pd.concat([both, one], ignore_index=True))
+    assert list(table["model"]) == ["wide", "narrow"]
+    assert list(table["Avg NoC@90"]) == [5.0, 1.0]
