@@ -33,7 +33,7 @@ def load_table() -> tuple[pd.DataFrame, list[str]]:
     models the local store lacks are kept and marked ``shipped``, and a message says so.
     """
     from leaderboard.envs import display_results_url, seeded_results_url
-    from leaderboard.table import build_from_store
+    from leaderboard.table import build_from_store, rank_order
 
     url, seeded = str(display_results_url()), str(seeded_results_url())
     table, errors = build_from_store(url)
@@ -52,8 +52,7 @@ def load_table() -> tuple[pd.DataFrame, list[str]]:
             keep = keep.copy()
             keep.insert(0, "source", "shipped")
             table = pd.concat([table, keep], ignore_index=True)
-            sort = ["Avg NoC@90", "model"] if "Avg NoC@90" in table else ["model"]
-            table = table.sort_values(sort, kind="stable", na_position="last").reset_index(drop=True)
+            table = rank_order(table)
     table.insert(1 if "source" in table.columns else 0, "family", [_family(m) for m in table["model"]])
     table.insert(0, "rank", range(1, len(table) + 1))
     cols = ["rank", "model", "family"] + [c for c in table.columns if c not in ("rank", "model", "family")]
