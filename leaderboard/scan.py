@@ -26,6 +26,7 @@ disk (``$RCLICKS_LB_SCAN_CACHE``, default ``<rclicks cache>/leaderboard-scan``; 
 disables it), keyed by the listing and by a fingerprint of the code and packages that
 compute the numbers, so a new process (an app restart) on an unchanged store reads one
 small file instead of every shard, and after one new shard only its batch is recomputed.
+After each scan a store's older entries are deleted: the cache holds one scan per store.
 """
 
 from __future__ import annotations
@@ -462,6 +463,7 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
         _CACHE[str(url)] = (key, batches, scan)
     if files:
         _disk_put("scan", url, key, scan)
+        _disk_prune(url, [("scan", key), *(("batch", k) for k in groups)])
     return scan
 
 
@@ -512,10 +514,13 @@ def _fingerprint() -> str:
     return _FINGERPRINT[0]
 
 
-def _disk_key(kind: str, url: str, key: tuple) -> str:
+def _disk_path(folder, kind: str, url: str, key: tuple):
+    """``<folder>/<store tag>-<kind>-<hash of kind, code fingerprint, url, listing>.pkl``; the tag groups a store's entries."""
     import hashlib
 
-    return hashlib.sha256(json.dumps([kind, _fingerprint(), str(url), key], default=str).encode()).hexdigest()
+    tag = hashlib.sha256(str(url).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps([kind, _fingerprint(), str(url), key], default=str).encode()).hexdigest()
+    return folder / f"{tag}-{kind}-{digest}.pkl"
 
 
 def _disk_get(kind: str, url: str, key: tuple):
@@ -525,13 +530,28 @@ def _disk_get(kind: str, url: str, key: tuple):
     folder = disk_cache_dir()
     if folder is None:
         return None
-    path = folder / f"{kind}-{_disk_key(kind, url, key)}.pkl"
     try:
-        with open(path, "rb") as fh:
+        with open(_disk_path(folder, kind, url, key), "rb") as fh:
             stored_key, obj = pickle.load(fh)
     except Exception:
         return None
     return obj if stored_key == [str(url), list(map(list, key))] else None
+
+
+def _disk_prune(url: str, keep: list[tuple[str, tuple]]) -> None:
+    """Delete the store's entries other than ``keep`` ((kind, key) pairs: its current scan and batches), so the
+    cache holds one scan per store however often the store changes (and none computed by older code)."""
+    folder = disk_cache_dir()
+    if folder is None or not folder.is_dir():
+        return
+    wanted = {_disk_path(folder, kind, url, key).name for kind, key in keep}
+    tag = _disk_path(folder, "scan", url, ()).name.split("-", 1)[0]
+    for path in folder.glob(f"{tag}-*.pkl"):
+        if path.name not in wanted:
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 def _disk_put(kind: str, url: str, key: tuple, obj) -> None:
@@ -543,14 +563,16 @@ def _disk_put(kind: str, url: str, key: tuple, obj) -> None:
     folder = disk_cache_dir()
     if folder is None:
         return
+    tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(([str(url), list(map(list, key))], obj), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"{kind}-{_disk_key(kind, url, key)}.pkl")
+        os.replace(tmp, _disk_path(folder, kind, url, key))
     except Exception:
-        try:
-            os.unlink(tmp)
-        except Exception:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

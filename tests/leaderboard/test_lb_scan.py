@@ -149,6 +149,9 @@ def test_disk_cache_serves_a_new_process_and_recomputes_only_changed_batches(tmp
     assert 0 < third <= 5  # m1's five shards; m0's and m2's batches come from the disk cache
     pd.testing.assert_frame_equal(t3, _reference(store.url)[0], check_exact=True)
     assert t3.set_index("model").loc["m1", "davis NoC@90"] == 1.0
+    # bounded: the store's superseded scan and m1's old batch were deleted (one scan, one batch per model)
+    cached = sorted(p.name.split("-")[1] for p in (tmp_path / "cache").glob("*.pkl"))
+    assert cached == ["batch", "batch", "batch", "scan"]
     assert run("off")[0] == n_files
 
 
