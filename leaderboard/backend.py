@@ -88,13 +88,13 @@ def protocol_clicker_kwargs(protocol: str) -> dict[str, Any] | None:
 
 
 def _map_of(clicker: str, clickmap: str) -> str:
-    """The click map a clicker of a ``@clickmap`` protocol uses ("" for robots, which take none)."""
+    """The click map a clicker of a ``@clickmap`` protocol uses: ``clickmap`` when its registry entry takes one,
+    "" for robots, which take none."""
     if not clickmap:
         return ""
-    from rclicks.clickers import build_clicker
-    from rclicks.runner import clicker_provenance
+    from rclicks import registry
 
-    return clickmap if clicker_provenance(build_clicker(clicker))["clickmap"] else ""
+    return clickmap if registry.clicker_entry(clicker).accepts("clickmap") else ""
 
 
 class Backend:
@@ -202,8 +202,9 @@ class Backend:
                 continue
             # a clicker is one trajectory per click map: ``groups@saliency`` reruns g1..g10 on the saliency map,
             # but not the map-free robots (baseline) that ``groups`` already ran
-            names = [c for c in expanded if (c, _map_of(c, clickmap)) not in seen]
-            seen.update((c, _map_of(c, clickmap)) for c in names)
+            keys = [(c, _map_of(c, clickmap)) for c in expanded]
+            names = [c for c, key in zip(expanded, keys) if key not in seen]
+            seen.update(keys)
             if names:
                 plan.append((protocol, names))
         return plan

@@ -147,12 +147,10 @@ def _spread_metrics(heat: pd.DataFrame | None, base_index: pd.Index) -> pd.DataF
     joined to the model's rows of the same policy and dataset like the attacks; with several lattices, the one of most positions."""
     if heat is None or heat.empty:
         return pd.DataFrame()
-    from rclicks.metrics.robustness import first_click_spread, heatmap_summary
+    from rclicks.metrics.robustness import first_click_spread
 
-    spread = first_click_spread(heat)
-    positions = heatmap_summary(heat).groupby(["model", "dataset", "policy", "clickmap"])["positions"].sum()
-    spread["positions"] = positions.reindex(pd.MultiIndex.from_frame(spread[["model", "dataset", "policy", "clickmap"]])).to_numpy()
-    spread = spread.sort_values(["positions", "clickmap"], ascending=[False, True], kind="stable").drop_duplicates(["model", "policy", "dataset"])
+    spread = first_click_spread(heat).sort_values(["positions", "clickmap"], ascending=[False, True], kind="stable")
+    spread = spread.drop_duplicates(["model", "policy", "dataset"])
     by = spread.set_index(["model", "policy", "dataset"])["First-click spread"]
     keys = base_index.to_frame(index=False)
     if keys.empty:

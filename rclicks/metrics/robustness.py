@@ -52,10 +52,10 @@ def heatmap_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_click_spread(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, dataset, policy, clickmap): ``instances``, ``First-click spread`` (mean over instances of
-    max − min first-click IoU over the heatmap's positions), ``First-click worst IoU`` and ``First-click best IoU``
-    (means of the per-instance min and max)."""
+    """Per (model, dataset, policy, clickmap): ``instances``, ``positions`` (evaluated, over all instances),
+    ``First-click spread`` (mean over instances of max − min first-click IoU over the heatmap's positions),
+    ``First-click worst IoU`` and ``First-click best IoU`` (means of the per-instance min and max)."""
     per = heatmap_summary(df)
     g = per.groupby(SPREAD_KEYS, sort=True, observed=True)
-    return pd.DataFrame({"instances": g.size(), "First-click spread": g["spread"].mean(), "First-click worst IoU": g["min"].mean(),
-                         "First-click best IoU": g["max"].mean()}).reset_index()
+    return pd.DataFrame({"instances": g.size(), "positions": g["positions"].sum(), "First-click spread": g["spread"].mean(),
+                         "First-click worst IoU": g["min"].mean(), "First-click best IoU": g["max"].mean()}).reset_index()
