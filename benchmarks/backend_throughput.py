@@ -14,10 +14,10 @@ import os
 import tempfile
 import time
 
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FINISHED, RequestsStore, queue_builtin
-from leaderboard.store import ResultsStore
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FINISHED, RequestsStore, queue_builtin
+from rclicks_leaderboard.store import ResultsStore
 
 
 def main() -> None:

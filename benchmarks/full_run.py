@@ -86,7 +86,7 @@ def _store_figures(store: str) -> list[str]:
     """Per shipped (model, dataset, protocol): instances, rows, summed model time per click, and the shard files' span."""
     import pyarrow.parquet as pq
 
-    from leaderboard.scan import listing
+    from rclicks_leaderboard.scan import listing
 
     out: dict[tuple, dict] = {}
     for f in listing(store)[1]:

@@ -68,8 +68,8 @@ def _phase(name: str, url: str, out: str) -> None:
 
     import pyarrow.parquet as pq
 
-    from leaderboard.store import ResultsStore
-    from leaderboard.table import build_from_store, build_table
+    from rclicks_leaderboard.store import ResultsStore
+    from rclicks_leaderboard.table import build_from_store, build_table
 
     res: dict = {}
     w0, c0 = time.perf_counter(), time.process_time()
@@ -85,14 +85,14 @@ def _phase(name: str, url: str, out: str) -> None:
         build_from_store(url)  # the app's reload on an unchanged store
         res["cached_s"] = time.perf_counter() - w1
     elif name == "floor":  # the I/O floor: read the columns the table needs from every shard, nothing else
-        from leaderboard.scan import COLUMNS, listing
+        from rclicks_leaderboard.scan import COLUMNS, listing
 
         for f in listing(url)[1]:
             pq.ParquetFile(f.path, read_dictionary=["model", "dataset", "clicker", "policy", "instance", "clickmap"]).read(
                 columns=COLUMNS, use_threads=False)
         table = None
     elif name in ("duckdb", "polars"):  # other engines, reading the same columns into memory (when installed)
-        from leaderboard.scan import COLUMNS, listing
+        from rclicks_leaderboard.scan import COLUMNS, listing
 
         files = [f.path for f in listing(url)[1]]
         try:
@@ -164,8 +164,8 @@ def _measure(args: argparse.Namespace, url: str, tmp: str) -> None:
 
     import pandas as pd
 
-    from leaderboard.store import ResultsStore, ShardKey
-    from leaderboard.table import build_table
+    from rclicks_leaderboard.store import ResultsStore, ShardKey
+    from rclicks_leaderboard.table import build_table
 
     store = ResultsStore(url)
     reuse = args.store and store.files()

@@ -22,8 +22,8 @@ import tempfile
 PROBE = """
 import json, time
 t0 = time.perf_counter()
-from ui.tabs.leaderboard_tab import filtered, intervals, load_table
-from ui import lb_render
+from rclicks_app.tabs.leaderboard_tab import filtered, intervals, load_table
+from rclicks_app import lb_render
 t1 = time.perf_counter()
 table, _ = load_table()
 t2 = time.perf_counter()

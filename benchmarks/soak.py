@@ -4,7 +4,7 @@
 
 A real app server (``python app.py``) runs on the same stores. ``--app-visitors`` of the
 visitors call its API (``/compare`` through ``gradio_client``); the others call
-``leaderboard.submit`` (what the app's Submit tab calls) with valid safetensors checkpoints,
+``rclicks_leaderboard.submit`` (what the app's Submit tab calls) with valid safetensors checkpoints,
 endless-Loop ONNX folders and reserved or malformed names; maintainers' builtin requests are
 queued too. Reports requests finished, double claims (must be 0), rows duplicated (must be 0),
 peak RSS of the backends with their shard children and of the app, and p50/p95 latencies of
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 
 def _rss_tree_mb(pid: int) -> float:
-    from leaderboard.shard import _rss_bytes
+    from rclicks_leaderboard.shard import _rss_bytes
 
     return _rss_bytes(pid) / 2**20
 
@@ -69,16 +69,16 @@ def main() -> int:
     args = p.parse_args()
     from safetensors.numpy import save_file
 
-    from leaderboard import SubmissionRejected, submit
-    from leaderboard.requests import FINISHED, FAILED, RequestsStore, queue_builtin
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard import SubmissionRejected, submit
+    from rclicks_leaderboard.requests import FINISHED, FAILED, RequestsStore, queue_builtin
+    from rclicks_leaderboard.store import ResultsStore
     from tests.hostile_models import loop_model
 
     tmp = Path(tempfile.mkdtemp(prefix="rclicks-soak-"))
     requests, results = RequestsStore(str(tmp / "requests")), ResultsStore(str(tmp / "results"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "RCLICKS_LOGS_DIR": str(tmp / "logs"), "RCLICKS_SHARD_TIMEOUT_S": "10",
            "RCLICKS_SHARD_MEMORY_MB": "2048", "RCLICKS_MAX_PENDING": "2"}
-    cmd = [sys.executable, "-m", "leaderboard.backend", "--poll-seconds", "1", "--datasets", "grabcut", "--protocols", "baseline",
+    cmd = [sys.executable, "-m", "rclicks_leaderboard.backend", "--poll-seconds", "1", "--datasets", "grabcut", "--protocols", "baseline",
            "--limit", "1", "--max-clicks", "2", "--results", results.url, "--requests", requests.url, "--heartbeat-timeout", "30"]
     logs = [open(tmp / f"backend{k}.log", "w") for k in range(args.backends)]
     procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=logs[k], stderr=subprocess.STDOUT) for k in range(args.backends)]

@@ -1,4 +1,4 @@
-"""The package's import graph: no cycles among rclicks modules, no import from rclicks up into leaderboard or ui,
+"""The package's import graph: no cycles among rclicks modules, no import from rclicks up into rclicks_leaderboard or rclicks_app,
 and the shared base modules import no implementation (the registry imports the implementations, never the reverse).
 
 Imports are read with ``ast`` from every module under ``rclicks/``, at module level and inside functions alike
@@ -161,13 +161,24 @@ def _upward() -> list[str]:
     out = []
     for module, path in MODULES.items():
         for name in _imported(module, path):
-            if name.split(".")[0] in ("leaderboard", "ui"):
+            if name.split(".")[0] in ("rclicks_leaderboard", "rclicks_app", "leaderboard", "ui"):
                 out.append(f"{module} -> {name}")
     return sorted(set(out))
 
 
 def test_rclicks_never_imports_leaderboard_or_ui():
     assert _upward() == []
+
+
+def test_installed_top_level_packages_cannot_collide():
+    """pip installs ``rclicks``, ``rclicks_leaderboard`` and ``rclicks_app``: no generic top-level name (``leaderboard``, ``ui``)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    include = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert sorted(include) == ["rclicks*", "rclicks_app*", "rclicks_leaderboard*"]
+    tops = sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file())
+    assert tops == ["rclicks", "rclicks_app", "rclicks_leaderboard"]
 
 
 def test_base_modules_import_no_implementation():

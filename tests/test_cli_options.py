@@ -76,7 +76,7 @@ def test_layout_and_mask_threshold_reach_the_folder_loader(tmp_path, monkeypatch
 
 
 def test_backend_once_with_nothing_to_do_says_so(tmp_path, capsys):
-    from leaderboard.backend import main as backend_main
+    from rclicks_leaderboard.backend import main as backend_main
 
     assert backend_main(["--once", "--requests", str(tmp_path / "req"), "--results", str(tmp_path / "res")]) == 0
     assert "nothing to do, no pending requests in" in capsys.readouterr().out

@@ -23,7 +23,7 @@ NOT_RUN = {
     "bash .ci/run": "the whole suite",
     "--checkpoint": "needs an official SAM checkpoint (hundreds of MB); parsed only",
     "onnx:my-model/": "needs a submission folder; the ONNX contract has its own tests",
-    "leaderboard.submit": "Python, not a command",
+    "rclicks_leaderboard.submit": "Python, not a command",
 }
 
 
@@ -89,9 +89,9 @@ def _small(cmd: str, files: dict[str, str]) -> list[str]:
     elif sub == "clickmaps train":
         setopt("--steps", "1")
         setopt("--size", "64")
-    elif head[-1] == "leaderboard.backend":
+    elif head[-1] == "rclicks_leaderboard.backend":
         argv += ["--limit", "1", "--max-clicks", "1"]
-    elif head[-1] == "leaderboard.seed":
+    elif head[-1] == "rclicks_leaderboard.seed":
         argv += ["--out", files["SEED_OUT"], "--models", "random_walker", "--datasets", "grabcut", "--limit", "1",
                  "--max-clicks", "1"]
     return head + argv

@@ -99,8 +99,8 @@ def test_capabilities_are_declared_and_consistent():
 
 
 def test_submission_kinds_come_from_the_registry():
-    from leaderboard.requests import KINDS
-    from leaderboard.submit import RITM_KINDS, SAM_KINDS
+    from rclicks_leaderboard.requests import KINDS
+    from rclicks_leaderboard.submit import RITM_KINDS, SAM_KINDS
 
     assert SAM_KINDS == ("sam", "sam2", "sam2.1", "mobilesam", "samhq") and RITM_KINDS == ("ritm",)
     assert set(KINDS) == {"onnx", *SAM_KINDS, *RITM_KINDS, "builtin"}

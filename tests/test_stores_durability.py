@@ -39,17 +39,17 @@ def test_the_compare_tab_still_shows_the_real_clicks(tmp_path, monkeypatch):
     (store / "00000000T000000000000-dead.parquet").write_bytes(b"")
     monkeypatch.setenv("RCLICKS_CLICKS_STORE", str(store))
     monkeypatch.delenv("RCLICKS_REAL_CLICKS", raising=False)
-    from ui.tabs.compare import real_first_clicks
+    from rclicks_app.tabs.compare import real_first_clicks
 
     xs, ys = real_first_clicks(sample)
     assert len(xs) == 5
 
 
 def test_orphaned_tmp_files_are_removed_when_the_backend_starts(tmp_path):
-    from leaderboard.backend import Backend
-    from leaderboard.envs import EvalConfig
-    from leaderboard.requests import RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.backend import Backend
+    from rclicks_leaderboard.envs import EvalConfig
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     (tmp_path / "requests").mkdir()
     (tmp_path / "results" / "m").mkdir(parents=True)
@@ -74,8 +74,8 @@ def test_writers_fsync_the_file_before_the_rename_and_the_folder_after(tmp_path,
 
     import numpy as np
 
-    from leaderboard.requests import RequestsStore, queue_builtin
-    from leaderboard.store import ResultsStore, ShardKey
+    from rclicks_leaderboard.requests import RequestsStore, queue_builtin
+    from rclicks_leaderboard.store import ResultsStore, ShardKey
     from tests.leaderboard.conftest import random_table
 
     events: list[tuple[str, str]] = []

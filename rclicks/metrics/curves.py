@@ -271,7 +271,7 @@ def summarize_trajectories(per: pd.DataFrame, thresholds: Sequence[float] = THRE
     """:func:`summarize` of per-trajectory metrics (:func:`trajectory_metrics` / :func:`matrix_metrics` rows).
 
     The group-by half of ``summarize``, so callers that build the per-trajectory rows
-    another way (e.g. shard by shard, ``leaderboard.table.build_from_store``) get the
+    another way (e.g. shard by shard, ``rclicks_leaderboard.table.build_from_store``) get the
     same numbers from the same code.
     """
     g = per.groupby(SUMMARY_KEYS, observed=True, sort=True)

@@ -37,7 +37,7 @@ def app_env(tmp_path_factory):
                TMPDIR=str(tmp / "tmp"), GRADIO_TEMP_DIR=str(tmp / "gradio"))
     (tmp / "tmp").mkdir()
     env.pop("RCLICKS_RESULTS_URL", None)
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     if ResultsStore(envs_seeded()).load()[0].empty:  # seeded results predating the current contract: use a v2 stand-in
         import numpy as np
@@ -47,7 +47,7 @@ def app_env(tmp_path_factory):
         df = random_table(np.random.default_rng(0), models=("random_walker", "minisam", "grabcut"), clickers=("baseline",))
         store = ResultsStore(str(tmp / "results"))
         for (model, dataset), part in df.groupby(["model", "dataset"]):
-            from leaderboard.store import ShardKey
+            from rclicks_leaderboard.store import ShardKey
 
             store.write_shard(ShardKey(model, dataset, "baseline"), part, {"request_id": "seed"})
         env["RCLICKS_RESULTS_URL"] = store.url
@@ -55,7 +55,7 @@ def app_env(tmp_path_factory):
 
 
 def envs_seeded() -> str:
-    from leaderboard.envs import seeded_results_url
+    from rclicks_leaderboard.envs import seeded_results_url
 
     return seeded_results_url()
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from rclicks.errors import RClicksError
 from rclicks.types import Click
-from ui import pool, samples
+from rclicks_app import pool, samples
 
 
 def test_upload_validation_messages(tmp_path):

@@ -81,7 +81,7 @@ def test_a_huge_image_is_refused_before_decoding(client, tmp_path):
 def test_submissions_are_bound_to_the_operator_identity(client, app_env, tmp_path):
     from safetensors.numpy import save_file
 
-    from leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.requests import RequestsStore
 
     save_file({"w": np.ones((2, 3), np.float32)}, str(tmp_path / "ok.safetensors"))
     assert "Queued" in _submit(client, tmp_path / "ok.safetensors", "ok-model")

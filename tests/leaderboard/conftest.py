@@ -12,8 +12,8 @@ from rclicks.results import SCHEMA
 @pytest.fixture
 def stores(tmp_path):
     """(ResultsStore, RequestsStore, models_url) under tmp_path."""
-    from leaderboard.requests import RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     return ResultsStore(str(tmp_path / "results")), RequestsStore(str(tmp_path / "requests")), str(tmp_path / "models")
 

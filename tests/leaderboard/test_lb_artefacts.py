@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard.store import ShardKey
+from rclicks_leaderboard.store import ShardKey
 from rclicks.results import OPTIONAL, SCHEMA
 
 from .conftest import results_rows
@@ -50,7 +50,7 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def artefacts(table):
-    from leaderboard.artefacts import build_artefacts
+    from rclicks_leaderboard.artefacts import build_artefacts
 
     return {a.key: a for a in build_artefacts(table)}
 
@@ -68,7 +68,7 @@ def test_every_paper_artefact_is_built_or_noted(artefacts):
 
 
 def test_rclicks_tables_and_band_are_the_metrics_layers(table, artefacts):
-    from leaderboard.paper import rclicks_table
+    from rclicks_leaderboard.paper import rclicks_table
     from rclicks.metrics.benchmark import paper_table
     from rclicks.metrics.curves import per_click_curve
 
@@ -163,7 +163,7 @@ def test_bootstrap_table_pairs_models_on_the_same_instances(table, artefacts):
 
 
 def test_heatmap_files_give_figures_1_and_2(table, tmp_path):
-    from leaderboard.artefacts import Inputs, tetris_heatmaps
+    from rclicks_leaderboard.artefacts import Inputs, tetris_heatmaps
 
     dense = np.full((40, 60), np.nan, dtype=np.float32)
     dense[10:30:4, 20:50:4] = np.linspace(0.2, 0.9, 5 * 8).reshape(5, 8)

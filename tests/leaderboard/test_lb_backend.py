@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, queue_builtin
-from leaderboard.store import ShardKey
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, queue_builtin
+from rclicks_leaderboard.store import ShardKey
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = ["model", "dataset", "clicker", "policy", "seed", "instance", "click"]
@@ -85,7 +85,7 @@ def test_failures_are_recorded(stores, tmp_path):
 
 
 def test_oracle_shards_are_separate(stores, tmp_path):
-    from leaderboard.table import build_oracle_table, build_table
+    from rclicks_leaderboard.table import build_oracle_table, build_table
 
     results, requests, _ = stores
     req = queue_builtin("random_walker", requests)
@@ -102,7 +102,7 @@ def test_oracle_shards_are_separate(stores, tmp_path):
 def test_two_policies_of_one_model_keep_their_own_shards_and_rows(stores, tmp_path):
     """A model queued under two multi-mask policies writes two sets of shards (``<protocol>+<policy>``; ``single``
     keeps the bare name) and gets one leaderboard row per policy: neither run overwrites the other."""
-    from leaderboard.table import build_table
+    from rclicks_leaderboard.table import build_table
 
     results, requests, _ = stores
     queue_builtin("random_walker", requests, policy="single")
@@ -155,7 +155,7 @@ def test_backend_killed_mid_shard_resumes_without_duplicates(stores, tmp_path):
     results, requests, _ = stores
     req = queue_builtin("random_walker", requests)
     protocols = "baseline,gto99,random"
-    cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", protocols,
+    cmd = [sys.executable, "-m", "rclicks_leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", protocols,
            "--limit", "1", "--max-clicks", "3", "--results", results.url, "--requests", requests.url,
            "--heartbeat-timeout", "1"]  # the owner's lease: nobody requeues it before 1 s of silence
     env = {**os.environ, "RCLICKS_LOGS_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(REPO)}
@@ -227,8 +227,8 @@ def test_ray_runs_two_shards(stores, tmp_path):
     assert "time limit" in killed[0].error and not results.load()[0]["model"].eq("grabcut").any()
     assert done[0].status == FINISHED, done[0].error
     local = tmp_path / "local"
-    from leaderboard.requests import RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     ref_results, ref_requests = ResultsStore(str(local / "results")), RequestsStore(str(local / "requests"))
     queue_builtin("random_walker", ref_requests)
@@ -253,7 +253,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_a_real_ray_cluster_gives_the_local_runs_rows(stores, tmp_path):
     """A Ray cluster started as users start one (``ray start --head`` on loopback plus a second worker node, separate
-    processes), driven by ``python -m leaderboard.backend --ray ADDRESS``: every shard runs as a task there and the
+    processes), driven by ``python -m rclicks_leaderboard.backend --ray ADDRESS``: every shard runs as a task there and the
     stored rows equal a local run's, column for column (``time_s`` aside: wall time)."""
     pytest.importorskip("ray")
     import shutil
@@ -278,7 +278,7 @@ def test_a_real_ray_cluster_gives_the_local_runs_rows(stores, tmp_path):
             out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
             assert out.returncode == 0, out.stdout + out.stderr
         req = queue_builtin("random_walker", requests, policy="single")
-        cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", "baseline,gto99",
+        cmd = [sys.executable, "-m", "rclicks_leaderboard.backend", "--once", "--datasets", "grabcut", "--protocols", "baseline,gto99",
                "--limit", "2", "--max-clicks", "3", "--shard-instances", "1", "--results", results.url, "--requests", requests.url,
                "--ray", f"127.0.0.1:{port}", "--gpus-per-task", "0"]
         out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -290,8 +290,8 @@ def test_a_real_ray_cluster_gives_the_local_runs_rows(stores, tmp_path):
     finally:
         subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
-    from leaderboard.requests import RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     local_results, local_requests = ResultsStore(str(tmp_path / "local_res")), RequestsStore(str(tmp_path / "local_req"))
     queue_builtin("random_walker", local_requests, policy="single")
@@ -316,7 +316,7 @@ def test_grabcut_shard_reruns_identically(stores, tmp_path):
     """OpenCV GrabCut draws from cv2's global RNG; a shard seeds it, so reruns match exactly."""
     import cv2
 
-    from leaderboard.shard import ShardTask, evaluate_shard
+    from rclicks_leaderboard.shard import ShardTask, evaluate_shard
 
     results, _, _ = stores
     task = ShardTask(request_id="r", key=ShardKey("grabcut", "davis", "baseline"), model_spec="grabcut", model_kwargs={},
@@ -350,8 +350,8 @@ def test_live_worker_keeps_its_request(stores, tmp_path):
 
 def test_bounded_shards_union_equals_one_big_run(stores, tmp_path):
     """Shards of at most 2 instances: the union of their rows is the unsplit run's, row for row (time_s aside)."""
-    from leaderboard.requests import RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
     from rclicks.data import load_dataset
     from rclicks.runner import instance_ranges
 
@@ -378,7 +378,7 @@ def test_bounded_shards_union_equals_one_big_run(stores, tmp_path):
 
 def test_attacks_protocol_runs_and_keeps_s_per_click_the_models(stores, tmp_path):
     """RCLICKS_LB_ATTACKS' protocol: black-box adv_min/adv_max on the attack datasets; time_s = one model call, search apart."""
-    from leaderboard.table import build_table
+    from rclicks_leaderboard.table import build_table
 
     results, requests, _ = stores
     req = queue_builtin("random_walker", requests)

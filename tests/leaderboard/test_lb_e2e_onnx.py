@@ -8,11 +8,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from leaderboard import submit
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FINISHED
-from leaderboard.table import build_table
+from rclicks_leaderboard import submit
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FINISHED
+from rclicks_leaderboard.table import build_table
 
 KEYS = ["dataset", "clicker", "instance", "click"]
 

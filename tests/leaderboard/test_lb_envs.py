@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard import envs
-from leaderboard.columns import markdown_table
+from rclicks_leaderboard import envs
+from rclicks_leaderboard.columns import markdown_table
 from rclicks.errors import RClicksError
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard import hub
-from leaderboard.store import ResultsStore, ShardKey
+from rclicks_leaderboard import hub
+from rclicks_leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 from rclicks.results import OPTIONAL, SCHEMA, write_results
 
@@ -60,7 +60,7 @@ def test_shipped_store_is_a_hub_dataset(tmp_path, monkeypatch):
 
 
 def test_old_layout_is_read_refused_for_writes_and_migrated_without_recomputing(tmp_path, make_table):
-    from leaderboard.scan import scan_store
+    from rclicks_leaderboard.scan import scan_store
 
     root = tmp_path / "old"
     rng = np.random.default_rng(5)

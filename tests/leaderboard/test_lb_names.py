@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leaderboard import SubmissionRejected, submit
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FAILED, FINISHED, queue_builtin
+from rclicks_leaderboard import SubmissionRejected, submit
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FAILED, FINISHED, queue_builtin
 
 
 def _safetensors(path: Path, seed: int = 0) -> Path:
@@ -94,8 +94,8 @@ def test_two_requests_never_share_a_shard_path(stores, tmp_path):
 
 _RACER = """
 import sys, time
-from leaderboard import SubmissionRejected, submit
-from leaderboard.requests import RequestsStore
+from rclicks_leaderboard import SubmissionRejected, submit
+from rclicks_leaderboard.requests import RequestsStore
 requests_url, models_url, results_url, path, name, who, start = sys.argv[1:8]
 time.sleep(max(0.0, float(start) - time.time()))
 try:

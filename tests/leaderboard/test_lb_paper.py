@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard.paper import rank_correlation
-from leaderboard.store import ShardKey
+from rclicks_leaderboard.paper import rank_correlation
+from rclicks_leaderboard.store import ShardKey
 from rclicks.cli import main
 
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, Request, RequestsStore, queue_builtin
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FAILED, FINISHED, PENDING, RUNNING, Request, RequestsStore, queue_builtin
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 CLAIMER = r"""
 import os, sys, time
-from leaderboard.requests import RequestsStore
+from rclicks_leaderboard.requests import RequestsStore
 url, go, worker = sys.argv[1:4]
 store = RequestsStore(url)
 while not os.path.exists(go):
@@ -60,7 +60,7 @@ def test_four_backends_on_one_store_run_each_request_once(tmp_path):
     for rnd in range(2):
         for name in ("random_walker", "grabcut"):
             queue_builtin(name, requests, policy=["score", "single"][rnd])
-        cmd = [sys.executable, "-m", "leaderboard.backend", "--once", "--datasets", ["grabcut", "davis"][rnd],
+        cmd = [sys.executable, "-m", "rclicks_leaderboard.backend", "--once", "--datasets", ["grabcut", "davis"][rnd],
                "--protocols", "baseline", "--limit", "1", "--max-clicks", "1", "--results", results, "--requests", requests.url]
         env = {**ENV, "RCLICKS_LOGS_DIR": str(tmp_path / "logs")}
         procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -98,7 +98,7 @@ def test_a_request_whose_workers_keep_dying_ends_failed_with_the_reason(tmp_path
     dead = store.get("r01")
     dead.heartbeat = time.time() - 100
     store.save(dead)
-    out = subprocess.run([sys.executable, "-m", "leaderboard.backend", "--once", "--requests", store.url,
+    out = subprocess.run([sys.executable, "-m", "rclicks_leaderboard.backend", "--once", "--requests", store.url,
                           "--results", str(tmp_path / "results"), "--heartbeat-timeout", "1"],
                          cwd=REPO, env={**ENV, "RCLICKS_MAX_ATTEMPTS": "3", "RCLICKS_LOGS_DIR": str(tmp_path / "logs")},
                          capture_output=True, text=True, timeout=120)
@@ -112,7 +112,7 @@ def test_a_request_whose_workers_keep_dying_ends_failed_with_the_reason(tmp_path
 
 def test_a_worker_that_lost_its_claim_stops_and_discards(tmp_path):
     results_url = str(tmp_path / "results")
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     results, requests = ResultsStore(results_url), RequestsStore(str(tmp_path / "requests"))
     req = queue_builtin("random_walker", requests)
@@ -150,7 +150,7 @@ def test_malformed_request_files_are_skipped_and_named_everywhere(tmp_path):
     assert any("r03.json" in e for e in errors) and any("r04.json" in e for e in errors)
     assert store.requeue_stale(1) == []  # no TypeError from the wrong-typed heartbeat
     # the backend keeps working and names the bad files in its log
-    out = subprocess.run([sys.executable, "-m", "leaderboard.backend", "--once", "--requests", store.url,
+    out = subprocess.run([sys.executable, "-m", "rclicks_leaderboard.backend", "--once", "--requests", store.url,
                           "--results", str(tmp_path / "results"), "--datasets", "grabcut", "--protocols", "no_such",
                           "--limit", "1"], cwd=REPO, env={**ENV, "RCLICKS_LOGS_DIR": str(tmp_path / "logs")},
                          capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from leaderboard.requests import (
+from rclicks_leaderboard.requests import (
     FAILED,
     FINISHED,
     PENDING,
@@ -89,7 +89,7 @@ def test_oldest_first(stores):
 def _hub_rows(path, tmp_path, monkeypatch) -> list[dict]:
     """``datasets.load_dataset(path)["requests"]`` offline with a private cache, as a list of row dicts."""
     datasets = pytest.importorskip("datasets")
-    from leaderboard.requests import SPLIT
+    from rclicks_leaderboard.requests import SPLIT
 
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -126,7 +126,7 @@ def _mixed_store(requests):
 def test_requests_are_one_line_files_under_data_with_a_dataset_card(stores, tmp_path):
     import yaml
 
-    from leaderboard.requests import Request, features
+    from rclicks_leaderboard.requests import Request, features
 
     _, requests, _ = stores
     requests.save(_req())
@@ -142,7 +142,7 @@ def test_requests_are_one_line_files_under_data_with_a_dataset_card(stores, tmp_
     feats = {f["name"]: f["dtype"] for f in head["dataset_info"]["features"]}
     assert list(feats) == list(Request.__dataclass_fields__) == [n for n, _ in features()]
     assert feats["config"] == feats["shards"] == "json" and feats["heartbeat"] == "float64" and feats["attempts"] == "int64"
-    assert "## How it was produced" in card and "leaderboard.backend" in card
+    assert "## How it was produced" in card and "rclicks_leaderboard.backend" in card
     card_before = card
     requests.save(_req("alice__m__2"))  # the card is written once, not on every save
     assert (root / "README.md").read_text() == card_before
@@ -151,7 +151,7 @@ def test_requests_are_one_line_files_under_data_with_a_dataset_card(stores, tmp_
 def test_times_keep_their_microseconds():
     from datetime import datetime, timezone
 
-    from leaderboard import requests as rq
+    from rclicks_leaderboard import requests as rq
 
     class Whole(datetime):  # a clock that reads a whole second
         @classmethod
@@ -193,7 +193,7 @@ def _write_old_layout(root, reqs) -> None:
 
 
 def test_old_layout_is_read_refused_for_writes_and_migrated(tmp_path, monkeypatch, capsys):
-    from leaderboard.requests import RequestsStore, queue_builtin
+    from rclicks_leaderboard.requests import RequestsStore, queue_builtin
     from rclicks.cli import main
 
     root = tmp_path / "old"
@@ -224,7 +224,7 @@ def test_old_layout_is_read_refused_for_writes_and_migrated(tmp_path, monkeypatc
 
 
 def test_migration_leaves_bad_and_duplicate_files_and_names_them(tmp_path, capsys):
-    from leaderboard.requests import RequestsStore, migrate_requests
+    from rclicks_leaderboard.requests import RequestsStore, migrate_requests
     from rclicks.cli import main
 
     root = tmp_path / "old"

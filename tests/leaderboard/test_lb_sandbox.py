@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from leaderboard import submit
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FAILED
+from rclicks_leaderboard import submit
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FAILED
 from tests.hostile_models import huge_output_model, loop_model
 
 pytest.importorskip("onnxruntime")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard.scan import clear_cache, scan_store
-from leaderboard.store import ResultsStore, ShardKey
-from leaderboard.table import build_from_store, build_oracle_table, build_table
+from rclicks_leaderboard.scan import clear_cache, scan_store
+from rclicks_leaderboard.store import ResultsStore, ShardKey
+from rclicks_leaderboard.table import build_from_store, build_oracle_table, build_table
 from rclicks.results import write_results
 
 GROUPS = ("baseline",) + tuple(f"g{i}" for i in range(1, 11))
@@ -122,8 +122,8 @@ def test_disk_cache_serves_a_new_process_and_recomputes_only_changed_batches(tmp
     _fill(store, make_table, models=("m0", "m1", "m2"))
     probe = (
         "import sys\n"
-        "from leaderboard.scan import scan_store\n"
-        "from leaderboard.table import build_from_store\n"
+        "from rclicks_leaderboard.scan import scan_store\n"
+        "from rclicks_leaderboard.table import build_from_store\n"
         "s = scan_store(sys.argv[1], batch_rows=1)\n"
         "build_from_store(sys.argv[1])[0].to_pickle(sys.argv[2])\n"
         "print(s.files_read)\n"

@@ -1,9 +1,9 @@
-"""python -m leaderboard.seed resumes shard by shard: a second run (or a run after an interruption) computes nothing stored."""
+"""python -m rclicks_leaderboard.seed resumes shard by shard: a second run (or a run after an interruption) computes nothing stored."""
 
 from __future__ import annotations
 
-from leaderboard import seed
-from leaderboard.store import ResultsStore
+from rclicks_leaderboard import seed
+from rclicks_leaderboard.store import ResultsStore
 
 ARGS = ["--models", "random_walker", "--datasets", "grabcut", "--protocols", "baseline", "--limit", "3", "--max-clicks", "1",
         "--shard-instances", "2", "--workers", "1", "--no-progress"]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard._fs import safe_segment
-from leaderboard.store import ShardKey
+from rclicks_leaderboard._fs import safe_segment
+from rclicks_leaderboard.store import ShardKey
 from rclicks.errors import RClicksError
 
 
@@ -89,8 +89,8 @@ def test_safe_segment_is_injective_and_never_traverses():
 
 def test_non_local_fsspec_store(make_table):
     """The remote code path (no rename: single uploads) on fsspec's in-memory filesystem."""
-    from leaderboard.requests import Request, RequestsStore
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.requests import Request, RequestsStore
+    from rclicks_leaderboard.store import ResultsStore
 
     results = ResultsStore("memory://lbtest/results")
     df = make_table(np.random.default_rng(9), models=("m0",), datasets=("davis",), clickers=("baseline",))

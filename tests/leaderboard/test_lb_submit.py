@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leaderboard import SubmissionRejected, submit
-from leaderboard.requests import FAILED, PENDING
+from rclicks_leaderboard import SubmissionRejected, submit
+from rclicks_leaderboard.requests import FAILED, PENDING
 
 
 def _safetensors(path: Path, seed: int = 0) -> Path:
@@ -218,7 +218,7 @@ def test_ritm_checkpoint_is_queued(stores, tmp_path):
     req = submit(ckpt, model="my-ritm", submitter="alice", license="mit", kind="ritm", config={"variant": "hrnet18"},
                  **_kw(stores))
     assert req.kind == "ritm" and req.status == PENDING
-    from leaderboard.backend import model_spec
+    from rclicks_leaderboard.backend import model_spec
 
     name, kwargs = model_spec(req)
     assert name == "ritm:hrnet18" and kwargs["checkpoint"].endswith("coco_lvis_h18_itermask.pth")

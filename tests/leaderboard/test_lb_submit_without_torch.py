@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = r"""
 import json, sys
 sys.modules["torch"] = None  # `import torch` now raises ImportError, as where torch is not installed
-from leaderboard import submit
-from leaderboard.requests import RequestsStore
+from rclicks_leaderboard import submit
+from rclicks_leaderboard.requests import RequestsStore
 
 cases, root = json.loads(sys.argv[1]), sys.argv[2]
 out = {}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leaderboard.table import build_oracle_table, build_table
+from rclicks_leaderboard.table import build_oracle_table, build_table
 from rclicks.errors import RClicksError
 from rclicks.results import SCHEMA
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.store import ResultsStore
+from rclicks_leaderboard.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "assets" / "results"

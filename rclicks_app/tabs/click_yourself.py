@@ -19,7 +19,7 @@ from rclicks.errors import RClicksError
 from rclicks.metrics.mask import iou
 from rclicks.types import Click, Prediction, Sample
 from rclicks.viz import draw_clicks, iou_figure, overlay_mask
-from ui import envs, pool, samples
+from rclicks_app import envs, pool, samples
 
 #: Clicks one session may hold (server side, whatever the client sends).
 MAX_SESSION_CLICKS = 30
@@ -325,7 +325,7 @@ def build() -> None:
     """The Click-yourself tab."""
     store = envs.clicks_store()
     if store.is_dir():  # parts whose writer died between write and rename
-        from leaderboard._fs import clean_tmp
+        from rclicks_leaderboard._fs import clean_tmp
 
         clean_tmp(str(store))
     gr.Markdown("Click on the object (outlined in yellow). **Left click: positive** (add), **right click or shift-click: "

@@ -15,7 +15,7 @@ still read by ``get``/``all``/``table``; writing to one is refused until
 A request moves through ``PENDING → RUNNING → FINISHED | FAILED``. A RUNNING request
 whose worker stopped sending heartbeats returns to PENDING (``requeue_stale``); a
 maintainer may send a FAILED request back to PENDING (``retry``). Any other transition
-raises ``RClicksError``. Files are written atomically (see ``leaderboard._fs``).
+raises ``RClicksError``. Files are written atomically (see ``rclicks_leaderboard._fs``).
 
 Every change of a request is a read-modify-write done under an exclusive lock: locally an
 ``O_EXCL`` lock file ``<url>/.locks/<id>.lock``, on the Hub a commit conditional on the
@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from leaderboard import _fs
+from rclicks_leaderboard import _fs
 from rclicks.errors import RClicksError
 from rclicks.registry import submission_kinds
 
@@ -152,7 +152,7 @@ def requests_card() -> str:
     """The requests store's ``README.md``: YAML header (license, configs with the split and its files, features) and provenance."""
     from rclicks import __version__
 
-    from leaderboard.hub import card_header
+    from rclicks_leaderboard.hub import card_header
 
     return card_header("RClicks leaderboard requests", SPLIT, f"{DATA_DIR}/*.json", features()) + f"""
 # RClicks leaderboard requests
@@ -164,9 +164,9 @@ one JSON object on one line.
 
 ## How it was produced
 
-Requests are written by `leaderboard.submit` (the Space's Submit tab, `rclicks leaderboard
+Requests are written by `rclicks_leaderboard.submit` (the Space's Submit tab, `rclicks leaderboard
 submit`) and by maintainers' `rclicks leaderboard queue MODEL` (rclicks {__version__}); the
-evaluation backend (`python -m leaderboard.backend`) then moves each through its states: a claim
+evaluation backend (`python -m rclicks_leaderboard.backend`) then moves each through its states: a claim
 sets `worker`, `heartbeat` (unix time) and counts an `attempt`, `shards` maps each finished
 shard of results to its row count, and `error` says why a request failed or was requeued.
 Every change is a read-modify-write committed only if the revision read is still the head
@@ -185,7 +185,7 @@ import datasets
 ds = datasets.load_dataset("<this repo or folder>", split="{SPLIT}")
 ```
 
-or `leaderboard.requests.RequestsStore("<folder or hf://datasets/OWNER/NAME>").table()`.
+or `rclicks_leaderboard.requests.RequestsStore("<folder or hf://datasets/OWNER/NAME>").table()`.
 
 ## License
 
@@ -199,7 +199,7 @@ class RequestsStore:
     """Request JSON files under one URL: ``<url>/data/<id>.json`` and the dataset card ``<url>/README.md``."""
 
     def __init__(self, url: str | None = None) -> None:
-        from leaderboard import envs
+        from rclicks_leaderboard import envs
 
         self.url = str(url) if url is not None else envs.requests_url()
         self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
@@ -471,7 +471,7 @@ class RequestsStore:
         with a shorter timeout never requeues a live request. A request already claimed
         ``max_attempts`` times (default ``RCLICKS_MAX_ATTEMPTS``) ends FAILED instead.
         """
-        from leaderboard import envs
+        from rclicks_leaderboard import envs
 
         limit = envs.max_attempts() if max_attempts is None else max_attempts
         out = []

@@ -1,7 +1,7 @@
 """Paper-style outputs from any results store: every table and figure of the five papers (``rclicks reproduce``).
 
-The artefacts themselves are built in :mod:`leaderboard.artefacts` (numbers from the one
-metrics layer) and written by :mod:`leaderboard.gallery` (CSV + Markdown + LaTeX per
+The artefacts themselves are built in :mod:`rclicks_leaderboard.artefacts` (numbers from the one
+metrics layer) and written by :mod:`rclicks_leaderboard.gallery` (CSV + Markdown + LaTeX per
 table, HTML + PNG per figure, ``index.html``); ``docs/reproduce.md`` lists them. Kept
 here: the RClicks helpers they use (``complete_groups``, ``rclicks_table``,
 ``rank_correlation``, ``markdown``) and ``baseline_table.csv`` (the standard protocol summary).
@@ -87,7 +87,7 @@ def _natural(name: str) -> tuple:
 
 
 def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
-    from leaderboard._fs import write_bytes_atomic
+    from rclicks_leaderboard._fs import write_bytes_atomic
 
     write_bytes_atomic(str(path), df.to_csv(index=isinstance(df.index, pd.MultiIndex) or df.index.name is not None).encode())
     written.append(str(path))
@@ -96,10 +96,10 @@ def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
 def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFrame | None = None,
               heatmaps: str | os.PathLike | None = None, command: str | None = None,
               data: str | None = None) -> tuple[list[str], list[str]]:
-    """Write every paper artefact for the results ``df`` into ``out_dir`` (``leaderboard.artefacts`` through
-    ``leaderboard.gallery``, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
-    from leaderboard.artefacts import build_artefacts
-    from leaderboard.gallery import write_gallery
+    """Write every paper artefact for the results ``df`` into ``out_dir`` (``rclicks_leaderboard.artefacts`` through
+    ``rclicks_leaderboard.gallery``, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
+    from rclicks_leaderboard.artefacts import build_artefacts
+    from rclicks_leaderboard.gallery import write_gallery
 
     if df.empty:
         raise RClicksError("results table is empty: nothing to reproduce")

@@ -3,7 +3,7 @@
 One row per (model, multi-mask policy, max_clicks): every number is computed from
 trajectories run with the ``max_clicks`` of its own row, so adding another run never
 moves a model's numbers. Per dataset the columns of
-:data:`leaderboard.columns.DATASET_COLUMNS`. Oracle-policy results (best candidate by
+:data:`rclicks_leaderboard.columns.DATASET_COLUMNS`. Oracle-policy results (best candidate by
 IoU against the ground truth) are an upper bound and never enter this table; they get
 their own (:func:`build_oracle_table`). Metrics come from ``rclicks.metrics.curves``
 (NoC, NoF, IoU@1, AuC) and ``rclicks.metrics.benchmark`` (Sample NoC, ΔSB, ΔGR, NSR);
@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from leaderboard.columns import dataset_column
+from rclicks_leaderboard.columns import dataset_column
 from rclicks.errors import RClicksError
 
 ADV_MIN, ADV_MAX = "adv_min", "adv_max"
@@ -160,7 +160,7 @@ def _spread_metrics(heat: pd.DataFrame | None, base_index: pd.Index) -> pd.DataF
 
 
 def _metric_order() -> list[str]:
-    from leaderboard.columns import DATASET_COLUMNS
+    from rclicks_leaderboard.columns import DATASET_COLUMNS
 
     return [c.label for c in DATASET_COLUMNS]
 
@@ -273,7 +273,7 @@ def build_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None) -> pd.
     """The leaderboard: one row per (model, policy, max_clicks), oracle excluded, sorted by ``Avg NoC@90``.
 
     ``df``: long-form results (``rclicks.results.SCHEMA``). ``model_info``: optional
-    (model, model_bytes) rows, e.g. :meth:`leaderboard.store.ResultsStore.metadata_table`.
+    (model, model_bytes) rows, e.g. :meth:`rclicks_leaderboard.store.ResultsStore.metadata_table`.
     """
     df = _prepare(df)
     return table_from_trajectories(trajectory_rows(df), time_means(df), model_info, heat=_heat_of(df))
@@ -297,20 +297,20 @@ def build_oracle_table(df: pd.DataFrame, model_info: pd.DataFrame | None = None)
 
 
 def build_from_store(url: str | None = None, oracle: bool = False) -> tuple[pd.DataFrame, list[str]]:
-    """The table of a results store (default :func:`leaderboard.envs.display_results_url`): equal to
+    """The table of a results store (default :func:`rclicks_leaderboard.envs.display_results_url`): equal to
     ``build_table(store.load()[0], store.metadata_table())`` (or ``build_oracle_table``), without loading it.
 
     Reads only the columns the table needs, per trajectory and batch of models
-    (:func:`leaderboard.scan.scan_store`); an unchanged store (same shard listing) is not
+    (:func:`rclicks_leaderboard.scan.scan_store`); an unchanged store (same shard listing) is not
     read again. Returns (table, messages of skipped corrupt files).
     """
-    from leaderboard.envs import display_results_url
-    from leaderboard.scan import scan_store
+    from rclicks_leaderboard.envs import display_results_url
+    from rclicks_leaderboard.scan import scan_store
 
     url = str(url or display_results_url())
     scan = scan_store(url)
     if scan.per.empty:
-        raise RClicksError(f"{url}: no results found; run the backend or `python -m leaderboard.seed`")
+        raise RClicksError(f"{url}: no results found; run the backend or `python -m rclicks_leaderboard.seed`")
     with _TABLE_LOCK:
         hit = _TABLES.get((url, oracle))
     if hit is not None and hit[0] == scan.key:
@@ -328,7 +328,7 @@ _TABLES: dict[tuple[str, bool], tuple[tuple, pd.DataFrame]] = {}
 
 def save_table(table: pd.DataFrame, path: str | os.PathLike) -> str:
     """Write the table as CSV (``.csv``) or parquet (anything else) atomically; return the path."""
-    from leaderboard._fs import write_bytes_atomic
+    from rclicks_leaderboard._fs import write_bytes_atomic
 
     path = os.fspath(path)
     if path.endswith(".csv"):

@@ -12,9 +12,9 @@ import pandas as pd
 
 def queue_table() -> pd.DataFrame:
     """Requests of the store with their status."""
-    from leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.requests import RequestsStore
 
-    from leaderboard._fs import scrub_paths
+    from rclicks_leaderboard._fs import scrub_paths
 
     errors: list[str] = []
     t = RequestsStore().table(errors)
@@ -41,9 +41,9 @@ def _unpack(path: str) -> tuple[Path, Path | None]:
     import shutil
     import stat
 
-    from leaderboard import envs as lb_envs
+    from rclicks_leaderboard import envs as lb_envs
     from rclicks.errors import RClicksError
-    from ui import envs
+    from rclicks_app import envs
 
     p = Path(path)
     if p.suffix.lower() != ".zip":
@@ -77,9 +77,9 @@ def _unpack(path: str) -> tuple[Path, Path | None]:
 
 def submitter_identity(profile) -> str:
     """Who submits: the visitor's Hugging Face login in the Space, else the explicit local ``RCLICKS_OPERATOR``."""
-    from leaderboard import envs as lb_envs
+    from rclicks_leaderboard import envs as lb_envs
     from rclicks.errors import RClicksError
-    from ui import envs
+    from rclicks_app import envs
 
     if profile is not None and getattr(profile, "username", None):
         return str(profile.username)
@@ -118,12 +118,12 @@ def build() -> None:
         upload = gr.File(label="model (.zip folder, .safetensors, .pt, .pth)", elem_id="sub-file")
         with gr.Column():
             name = gr.Textbox(label="model name", elem_id="sub-name")
-            from ui import envs
+            from rclicks_app import envs
 
             if envs.in_space():  # submissions are bound to the visitor's HF account, as in the HF leaderboard template
                 gr.LoginButton(elem_id="sub-login")
             else:
-                from leaderboard import envs as lb_envs
+                from rclicks_leaderboard import envs as lb_envs
 
                 who = lb_envs.operator_identity()
                 gr.Markdown(f"Submitting as operator **{who}** (RCLICKS_OPERATOR)." if who else
@@ -142,8 +142,8 @@ def build() -> None:
     def _submit(file, model, k, v, lic, profile):
         import shutil
 
-        import leaderboard
-        from leaderboard._fs import scrub_paths
+        import rclicks_leaderboard
+        from rclicks_leaderboard._fs import scrub_paths
         from rclicks.errors import RClicksError
 
         if file is None:
@@ -153,9 +153,9 @@ def build() -> None:
             who = submitter_identity(profile)
             path, tmp = _unpack(file)
             onnx = path.is_dir()
-            req = leaderboard.submit(path, model=model or "", submitter=who, license=lic or "",
+            req = rclicks_leaderboard.submit(path, model=model or "", submitter=who, license=lic or "",
                                      kind="onnx" if onnx else k, config=None if onnx else {"variant": v})
-        except (leaderboard.SubmissionRejected, RClicksError) as exc:
+        except (rclicks_leaderboard.SubmissionRejected, RClicksError) as exc:
             return f"⚠️ **Rejected:** {scrub_paths(str(exc))}", queue_table()
         finally:
             if tmp is not None:

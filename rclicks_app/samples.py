@@ -11,7 +11,7 @@ from PIL import Image
 from rclicks.data import load_dataset
 from rclicks.errors import RClicksError
 from rclicks.types import Sample
-from ui import envs
+from rclicks_app import envs
 
 
 def data_problem() -> str | None:

@@ -14,8 +14,8 @@ from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory
 from rclicks.types import Click, Sample
 from rclicks.viz import iou_figure
-from ui import pool
-from ui.tabs.click_yourself import _choices, _sample
+from rclicks_app import pool
+from rclicks_app.tabs.click_yourself import _choices, _sample
 
 FOLLOW_CLICKS = 10
 #: Server-side limits (the controls' ranges), applied to API calls too.

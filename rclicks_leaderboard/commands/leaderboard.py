@@ -53,7 +53,7 @@ def add_parser(sub) -> None:
     pu.set_defaults(func=run_push)
 
     c = lsub.add_parser("columns", help="print the column documentation (markdown)")
-    c.set_defaults(func=lambda args: print(__import__("leaderboard.columns", fromlist=["x"]).markdown_table()) or 0)
+    c.set_defaults(func=lambda args: print(__import__("rclicks_leaderboard.columns", fromlist=["x"]).markdown_table()) or 0)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
@@ -61,17 +61,17 @@ def run_build(args: argparse.Namespace) -> int:
     """Load the store, build the table, print it (and save it with ``--out``)."""
     import pandas as pd
 
-    from leaderboard.envs import display_results_url
-    from leaderboard.scan import scan_store
-    from leaderboard.table import build_from_store, save_table
+    from rclicks_leaderboard.envs import display_results_url
+    from rclicks_leaderboard.scan import scan_store
+    from rclicks_leaderboard.table import build_from_store, save_table
     from rclicks.errors import RClicksError
 
     url = str(args.results or display_results_url())
-    scan = scan_store(url)  # the columns the table needs only (leaderboard.scan), not the whole store
+    scan = scan_store(url)  # the columns the table needs only (rclicks_leaderboard.scan), not the whole store
     for e in scan.errors:
         print(f"warning: skipped {e}")
     if scan.per.empty:
-        raise RClicksError(f"{url}: no results found; run `python -m leaderboard.backend --once` or `python -m leaderboard.seed`")
+        raise RClicksError(f"{url}: no results found; run `python -m rclicks_leaderboard.backend --once` or `python -m rclicks_leaderboard.seed`")
     table, _ = build_from_store(url, oracle=args.oracle)
     with pd.option_context("display.width", 200, "display.max_columns", 12, "display.precision", 3):
         print(table.to_string(index=False) if len(table) else "(no oracle-policy results)")
@@ -82,8 +82,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_submit(args: argparse.Namespace) -> int:
     """Validate and queue a submission; print the request id."""
-    from leaderboard.requests import RequestsStore
-    from leaderboard.submit import submit
+    from rclicks_leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.submit import submit
 
     config = {"policy": args.policy, **({"variant": args.variant} if args.variant else {})}
     req = submit(args.path, model=args.model, submitter=args.submitter, license=args.license, kind=args.kind,
@@ -94,7 +94,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def run_queue(args: argparse.Namespace) -> int:
     """Queue a registry model for the backend."""
-    from leaderboard.requests import RequestsStore, queue_builtin
+    from rclicks_leaderboard.requests import RequestsStore, queue_builtin
 
     req = queue_builtin(args.model, RequestsStore(args.requests), policy=args.policy)
     print(f"queued {req.id}: {req.status}")
@@ -105,7 +105,7 @@ def run_requests(args: argparse.Namespace) -> int:
     """Print the requests table (optionally retrying one)."""
     import pandas as pd
 
-    from leaderboard.requests import RequestsStore
+    from rclicks_leaderboard.requests import RequestsStore
 
     store = RequestsStore(args.requests)
     if args.retry:
@@ -127,11 +127,11 @@ def run_migrate(args: argparse.Namespace) -> int:
         raise RClicksError("migrate: name a store: --results FOLDER and/or --requests URL")
     jobs = []
     if args.results:
-        from leaderboard.hub import migrate_store
+        from rclicks_leaderboard.hub import migrate_store
 
         jobs.append((args.results, migrate_store))
     if args.requests:
-        from leaderboard.requests import migrate_requests
+        from rclicks_leaderboard.requests import migrate_requests
 
         jobs.append((args.requests, migrate_requests))
     for url, migrate in jobs:
@@ -144,8 +144,8 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Publish a local results store with huggingface_hub."""
-    from leaderboard.envs import results_url
-    from leaderboard.hub import push_store
+    from rclicks_leaderboard.envs import results_url
+    from rclicks_leaderboard.hub import push_store
 
     info = push_store(args.results or results_url(), args.to, private=args.private)
     print(f"pushed {info['files']} file(s) to hf://datasets/{info['repo_id']} (commit {info['commit']})")

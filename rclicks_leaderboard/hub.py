@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from leaderboard import _fs
+from rclicks_leaderboard import _fs
 from rclicks.errors import RClicksError
 
 DATA_DIR = "data"
@@ -75,7 +75,7 @@ row per model × dataset × instance × clicker × click (results contract v{SCH
 
 ## How it was produced
 
-By the rclicks evaluation backend (`python -m leaderboard.backend`, rclicks {__version__}):
+By the rclicks evaluation backend (`python -m rclicks_leaderboard.backend`, rclicks {__version__}):
 each file `{DATA_DIR}/<model>/<dataset>__<protocol>[__<part>].parquet` is one shard (a range of
 instances of one dataset under one protocol: the baseline robot, clicking groups G1..G10 sampled
 from a click-ability map, TETRIS adversarial clicks, ...). Each file's parquet metadata (key
@@ -94,7 +94,7 @@ import datasets
 ds = datasets.load_dataset("<this repo or folder>", split="{SPLIT}")
 ```
 
-or `leaderboard.store.ResultsStore("<folder or hf://datasets/OWNER/NAME>").load()`.
+or `rclicks_leaderboard.store.ResultsStore("<folder or hf://datasets/OWNER/NAME>").load()`.
 
 ## License
 
@@ -195,7 +195,7 @@ def push_store(store_url: str, to: str, *, token: str | None = None, private: bo
     """
     from pathlib import Path
 
-    from leaderboard import envs
+    from rclicks_leaderboard import envs
 
     repo_id = parse_hub_url(to)
     token = token or envs.hf_token()

@@ -58,7 +58,7 @@ def dataset_column(dataset: str, label: str) -> str:
 
 
 def markdown_table() -> str:
-    """The column documentation as a markdown table (pasted into leaderboard/README.md)."""
+    """The column documentation as a markdown table (pasted into rclicks_leaderboard/README.md)."""
     lines = ["| column | meaning | computed by | better |", "|---|---|---|---|"]
     better = {True: "lower", False: "higher", None: "—"}
     for c in MODEL_COLUMNS:

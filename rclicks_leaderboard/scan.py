@@ -7,8 +7,8 @@ each file's footer is read first (schema, row-group statistics, run metadata); f
 are grouped by the one model they hold (the ``model`` column's min = max statistics)
 into batches of about ``batch_rows`` rows; each batch is read with pyarrow (string keys
 dictionary-encoded, no pandas strings) and turned into per-trajectory rows by
-:func:`leaderboard.table.trajectory_rows` (the metrics layer's own per-trajectory
-functions) and ``s/click`` means by :func:`leaderboard.table.time_means`, then
+:func:`rclicks_leaderboard.table.trajectory_rows` (the metrics layer's own per-trajectory
+functions) and ``s/click`` means by :func:`rclicks_leaderboard.table.time_means`, then
 dropped. Every model's rows sit in one batch, in the store's file order, so each
 aggregate sees the same values in the same order as ``build_table(store.load()[0])``
 and the numbers are identical, bit for bit.
@@ -60,9 +60,9 @@ BATCH_ROWS = 1_000_000
 class StoreScan:
     """What the leaderboard needs from a store.
 
-    ``per``: one row per trajectory (:func:`leaderboard.table.trajectory_rows`);
+    ``per``: one row per trajectory (:func:`rclicks_leaderboard.table.trajectory_rows`);
     ``times``: mean ``time_s`` per (model, policy, max_clicks); ``model_info``: one row per
-    readable footer (as :meth:`leaderboard.store.ResultsStore.metadata_table`); ``errors``:
+    readable footer (as :meth:`rclicks_leaderboard.store.ResultsStore.metadata_table`); ``errors``:
     one message per skipped file (as ``ResultsStore.load``); ``key``: the listing it was
     computed from; ``files_read``: files opened for data by this call (0 when cached).
     """
@@ -124,7 +124,7 @@ def listing(url: str) -> tuple[Any, list[_File]]:
 
 
 def _open(fs, f: _File):
-    from leaderboard._fs import is_local
+    from rclicks_leaderboard._fs import is_local
 
     return f.path if is_local(fs) else fs.open(f.path, "rb")
 
@@ -306,7 +306,7 @@ class _Frame:
 
 def _read_batch(fs, files: Sequence[_File]) -> _Batch:
     """Per-trajectory rows and time means of the files of whole models (all rows of each model are here)."""
-    from leaderboard.table import time_means, trajectory_rows
+    from rclicks_leaderboard.table import time_means, trajectory_rows
 
     errors: list[str] = []
     acc = _Frame()
@@ -419,7 +419,7 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
             _CACHE[str(url)] = (key, {}, stored)  # after a change, the batches come from their own disk entries
         return replace(stored, files_read=0)
     old_batches = cached[1] if cached is not None else {}
-    from leaderboard._fs import is_local
+    from rclicks_leaderboard._fs import is_local
 
     if is_local(fs):
         for f in files:

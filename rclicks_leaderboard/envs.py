@@ -55,7 +55,7 @@ def results_url() -> str:
 
 
 def seeded_results_url() -> str:
-    """The results shipped with the project (``assets/results``, see ``python -m leaderboard.seed``)."""
+    """The results shipped with the project (``assets/results``, see ``python -m rclicks_leaderboard.seed``)."""
     from rclicks.config import REPO_ROOT
 
     return str(REPO_ROOT / "assets" / "results")

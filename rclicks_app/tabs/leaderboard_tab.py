@@ -32,8 +32,8 @@ def load_table() -> tuple[pd.DataFrame, list[str]]:
     When the displayed store is not the shipped one (``assets/results``), the shipped rows of
     models the local store lacks are kept and marked ``shipped``, and a message says so.
     """
-    from leaderboard.envs import display_results_url, seeded_results_url
-    from leaderboard.table import build_from_store, rank_order
+    from rclicks_leaderboard.envs import display_results_url, seeded_results_url
+    from rclicks_leaderboard.table import build_from_store, rank_order
 
     url, seeded = str(display_results_url()), str(seeded_results_url())
     table, errors = build_from_store(url)
@@ -62,8 +62,8 @@ def load_table() -> tuple[pd.DataFrame, list[str]]:
 def intervals(url: str | None = None):
     """Bootstrap intervals of the mean NoC@90 / Sample NoC@90 per row (``rclicks.metrics.bootstrap.mean_intervals``);
     None when the store is too large to load here (``RCLICKS_APP_CI_MAX_ROWS``, default 2 000 000 rows)."""
-    from leaderboard.envs import display_results_url
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.envs import display_results_url
+    from rclicks_leaderboard.store import ResultsStore
     from rclicks.metrics.bootstrap import mean_intervals
 
     try:
@@ -78,7 +78,7 @@ def intervals(url: str | None = None):
 
 def evidence(table: pd.DataFrame) -> str:
     """What each number rests on: instances per dataset, max clicks, seed, last update."""
-    from leaderboard.envs import display_results_url
+    from rclicks_leaderboard.envs import display_results_url
 
     parts = []
     for d in _datasets(table):
@@ -147,7 +147,7 @@ def _download(table: pd.DataFrame, fmt: str) -> str:
     """Write the shown table as CSV or parquet into a temporary file; return its path."""
     import tempfile
 
-    from leaderboard.table import save_table
+    from rclicks_leaderboard.table import save_table
 
     folder = tempfile.mkdtemp(prefix="rclicks-lb-")
     return save_table(table, os.path.join(folder, f"rclicks-leaderboard.{fmt}"))
@@ -155,7 +155,7 @@ def _download(table: pd.DataFrame, fmt: str) -> str:
 
 def build() -> None:
     """The Leaderboard tab."""
-    from ui import lb_render
+    from rclicks_app import lb_render
 
     table, messages = load_table()
     datasets = _datasets(table)
@@ -203,7 +203,7 @@ def build() -> None:
     def oracle(on: bool) -> str:
         if not on:
             return ""
-        from leaderboard.table import build_from_store
+        from rclicks_leaderboard.table import build_from_store
 
         try:
             t, _ = build_from_store(oracle=True)

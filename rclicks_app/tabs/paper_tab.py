@@ -1,4 +1,4 @@
-"""Paper figures: the gallery of `rclicks reproduce` for the shipped store, built by the same code (leaderboard.artefacts)."""
+"""Paper figures: the gallery of `rclicks reproduce` for the shipped store, built by the same code (rclicks_leaderboard.artefacts)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import gradio as gr
 
 def artefacts(url: str | None = None):
     """The artefacts of the shipped store (``assets/results``) or of ``url``; (artefacts, error message or None)."""
-    from leaderboard.artefacts import build_artefacts
-    from leaderboard.envs import seeded_results_url
-    from leaderboard.store import ResultsStore
+    from rclicks_leaderboard.artefacts import build_artefacts
+    from rclicks_leaderboard.envs import seeded_results_url
+    from rclicks_leaderboard.store import ResultsStore
 
     url = url or seeded_results_url()
     try:

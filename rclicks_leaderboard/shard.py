@@ -1,7 +1,7 @@
 """One evaluation shard (model × dataset × protocol × instance range): a picklable task and how it runs.
 
 Every shard, local or on a Ray cluster, runs in a child process (``python -m
-leaderboard.shard``) under wall-clock, memory and address-space limits
+rclicks_leaderboard.shard``) under wall-clock, memory and address-space limits
 (:func:`run_shard_sandboxed`; :func:`run_shard_sandboxed_remote` inside a Ray task). The
 child evaluates with ``rclicks.runner.evaluate`` and writes a staged table only; the
 backend commits it to the results store while it still holds the request. Logs go to
@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leaderboard import _fs
-from leaderboard.store import ShardKey
+from rclicks_leaderboard import _fs
+from rclicks_leaderboard.store import ShardKey
 
 
 @dataclass
@@ -71,7 +71,7 @@ class ShardTask:
 def _logger(task: ShardTask) -> logging.Logger:
     path = task.log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    log = logging.getLogger(f"leaderboard.shard.{task.request_id}.{task.key.name}")
+    log = logging.getLogger(f"rclicks_leaderboard.shard.{task.request_id}.{task.key.name}")
     log.setLevel(logging.INFO)
     log.propagate = False
     for h in list(log.handlers):
@@ -181,7 +181,7 @@ def _rss_bytes(pid: int) -> int:
 def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None, should_stop=None) -> dict[str, Any]:
     """Run one shard in a fresh child process under wall-clock, resident-memory and address-space limits.
 
-    The child (``python -m leaderboard.shard``) evaluates and writes the table to ``staging``
+    The child (``python -m rclicks_leaderboard.shard``) evaluates and writes the table to ``staging``
     only; it never touches the stores. Returns ``{"shard", "staged", "rows", "seconds", "metadata"}``
     or ``{"shard", "error"}`` (``error`` a clean reason for the submitter; details in the shard log).
     ``should_stop()`` returning True kills the child (its owner lost the request).
@@ -191,7 +191,7 @@ def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None
     import subprocess
     import sys
 
-    from leaderboard import envs
+    from rclicks_leaderboard import envs
 
     limits = limits or envs.shard_limits()
     staging = Path(staging)
@@ -218,7 +218,7 @@ def run_shard_sandboxed(task: ShardTask, staging: str | os.PathLike, limits=None
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with open(log_path, "ab") as log_fh:
-        proc = subprocess.Popen([sys.executable, "-m", "leaderboard.shard", str(task_file), str(out_file), str(res_file)],
+        proc = subprocess.Popen([sys.executable, "-m", "rclicks_leaderboard.shard", str(task_file), str(out_file), str(res_file)],
                                 stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT, preexec_fn=_limit,
                                 start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
     reason, peak = None, 0

@@ -21,13 +21,13 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the store, write the outputs, list them."""
-    from leaderboard.envs import display_results_url
-    from leaderboard.paper import reproduce
-    from leaderboard.store import load_nonempty
+    from rclicks_leaderboard.envs import display_results_url
+    from rclicks_leaderboard.paper import reproduce
+    from rclicks_leaderboard.store import load_nonempty
 
     import pandas as pd
 
-    from leaderboard.paper import rclicks_table
+    from rclicks_leaderboard.paper import rclicks_table
     from rclicks.metrics.benchmark import paper_table
 
     df = load_nonempty(args.results or display_results_url(), "try --results assets/results")
