@@ -172,35 +172,31 @@ def clicks_for_sample(table: pd.DataFrame, sample: Sample, click_type: str = "fi
     return rescale(sel["x"], sel["y"], sel["w"], sel["h"], w, h)
 
 
-def replay(model, dataset: Sequence[Sample], table: pd.DataFrame, *, device: str | None = None, model_name: str | None = None) -> pd.DataFrame:
-    """Run ``model`` on every recorded first click, one click each: one row per click.
+def replay(model, dataset: Sequence[Sample], table: pd.DataFrame, *, device: str | None = None, model_name: str | None = None,
+           policy: str = "single") -> pd.DataFrame:
+    """Run ``model`` on every recorded first click, one click each: one results row per click (``rclicks.results`` schema).
 
-    Columns: dataset, instance, model, x, y, iou, biou. The image is set once per sample
-    (one encoder call per image for promptable models). Instances without real clicks are skipped.
+    Each click is a one-click trajectory of the scripted clicker (clicker ``replay``, protocol
+    ``replay``, ``max_clicks`` 1) run by ``rclicks.runner.run_trajectory``, so the row holds the
+    runner's ``iou``, ``biou``, confusion counts and time like any other trajectory. The image
+    is set once per sample (one encoder call per image for promptable models). Instances
+    without real clicks are skipped. Summarise with ``rclicks.metrics.benchmark.replay_summary``.
     """
-    from rclicks.metrics.mask import boundary_iou, iou
+    from rclicks.clickers.scripted import ScriptedClicker
+    from rclicks.runner import run_trajectory, trajectory_rows
 
-    rows = []
+    rows: list[dict] = []
     name = model_name or getattr(model, "name", type(model).__name__)
+    const = {"model": name, "clicker": "replay", "policy": policy, "seed": 0, "max_clicks": 1, "target_iou": float("nan"),
+             "protocol": "replay", "clickmap": "", "group": 0}
     for sample in dataset:
         xs, ys = clicks_for_sample(table, sample, "first", device)
         if xs.size == 0:
             continue
         model.set_image(sample.image)
-        valid = sample.valid
         for x, y in zip(xs.tolist(), ys.tolist()):
-            pred = model.predict([Click(x, y, True)], None)
-            rows.append(
-                {
-                    "dataset": sample.dataset,
-                    "instance": sample.instance,
-                    "model": name,
-                    "x": x,
-                    "y": y,
-                    "iou": float(iou(sample.mask, pred.mask, valid)),
-                    "biou": float(boundary_iou(sample.mask, pred.mask, valid)),
-                }
-            )
+            clicker = ScriptedClicker([Click(x, y, True)], name="replay")
+            rows += trajectory_rows(run_trajectory(model, sample, clicker, max_clicks=1, policy=policy, set_image=False), **const)
     if not rows:
         raise RClicksError("no recorded first clicks match the dataset's instances (check dataset/image_stem/object_stem)")
     return pd.DataFrame(rows)
@@ -250,21 +246,3 @@ def sampled_first_clicks(
     if not parts:
         raise RClicksError("no recorded first clicks match the dataset's instances: nothing to match the sampled clicks to")
     return validate_clicks(pd.concat(parts, ignore_index=True), "sampled clicks")
-
-
-def replay_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """User IoU@1 per instance (mean, std, NSR, n) and per dataset (means over instances), as the RClicks notebook.
-
-    Per instance over its real first clicks: ``mean``, ``std`` (ddof 0) and
-    ``nsr = std / (mean + 1e-9)`` (the notebook's ``User@1`` rows); per dataset
-    ``User IoU@1``, ``User IoU@1 std`` and ``NSR`` are their means over instances.
-    """
-    g = rows.groupby(["model", "dataset", "instance"], sort=True)["iou"]
-    inst = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "n": g.size()}).reset_index()
-    inst["nsr"] = inst["std"] / (inst["mean"] + 1e-9)
-    ds = (
-        inst.groupby(["model", "dataset"], sort=True)
-        .agg(**{"User IoU@1": ("mean", "mean"), "User IoU@1 std": ("std", "mean"), "NSR": ("nsr", "mean"), "instances": ("n", "size"), "clicks": ("n", "sum")})
-        .reset_index()
-    )
-    return inst, ds

@@ -83,6 +83,54 @@ def trajectory_rng(seed: int, dataset: str, instance: str, clicker: str) -> np.r
 MAX_PROPOSED = 4
 
 
+class ModelQueries:
+    """What the runner lends a clicker that queries the model while choosing a click (``queries_model = True``).
+
+    ``predict(clicks)`` is the runner's own prediction for ``clicks`` (the run's policy, and the
+    previous prediction as feedback); ``model`` the model itself (``torch_logits`` for
+    white-box attacks); ``prev`` the previous prediction. The runner keeps the prediction of
+    the click the clicker returns (``take``), so it is not computed twice.
+    """
+
+    def __init__(self, model: ISModel, predict: Any, state: dict) -> None:
+        self.model = model
+        self._predict = predict
+        self._state = state
+        self._seen: dict[tuple[Click, ...], tuple[Prediction, float]] = {}
+        self.kept = False
+
+    @classmethod
+    def direct(cls, model: ISModel, prev: Prediction | None = None) -> "ModelQueries":
+        """Queries outside a run: ``model.predict(clicks, prev)`` (no policy), e.g. to call an attack step on its own."""
+        return cls(model, lambda clicks: model.predict(clicks, prev), {"prev": prev})
+
+    @property
+    def prev(self) -> Prediction | None:
+        """The prediction after the clicks so far (None before the first click)."""
+        return self._state["prev"]
+
+    def begin(self) -> None:
+        """Forget the last round's candidates (called by the runner before each click)."""
+        self._seen.clear()
+        self.kept = False
+
+    def predict(self, clicks: Sequence[Click]) -> Prediction:
+        """The runner's prediction for ``clicks`` (the clicks so far plus one candidate)."""
+        key = tuple(clicks)
+        if key not in self._seen:
+            start = time.perf_counter()
+            pred = self._predict(list(clicks))
+            self._seen[key] = (pred, time.perf_counter() - start)
+        return self._seen[key][0]
+
+    def take(self, clicks: Sequence[Click]) -> tuple[Prediction, float] | None:
+        """(prediction, seconds) of ``clicks`` if the clicker scored them this round, else None."""
+        hit = self._seen.get(tuple(clicks))
+        self.kept = hit is not None
+        self._seen.clear()
+        return hit
+
+
 def run_trajectory(
     model: ISModel,
     sample: Sample,
@@ -102,6 +150,10 @@ def run_trajectory(
     A model declaring ``proposes_clicks`` may return ``Prediction.proposed`` after each
     human click; up to ``MAX_PROPOSED`` of them are fed back as clicks with source
     ``model`` (they do not count against ``max_clicks``; PseudoClick's protocol).
+    A clicker declaring ``queries_model`` (the adversarial attacks) gets a
+    :class:`ModelQueries` as ``next_click(..., queries=...)``: it scores candidate clicks with
+    the run's model and policy, the prediction of the click it returns is kept (no second
+    call), and the rest of its time is recorded as ``search_times``.
     """
     if max_clicks < 1:
         raise RClicksError(f"max_clicks must be at least 1, got {max_clicks}")
@@ -113,13 +165,25 @@ def run_trajectory(
     proposes = bool(getattr(model, "proposes_clicks", False))
     state = {"mask": np.zeros(sample.mask.shape, dtype=bool), "prev": None}
 
+    def predict(clicks: list[Click], source: str) -> Prediction:
+        kwargs = {"propose": source == "human"} if proposes else {}
+        pred = model.predict(clicks, state["prev"], multimask=wants_multimask(policy, len(clicks)), **kwargs)
+        return apply_policy(pred, policy, sample.mask, valid, len(clicks))
+
+    queries = ModelQueries(model, lambda clicks: predict(clicks, "human"), state) if getattr(clicker, "queries_model", False) else None
+    if queries is not None:
+        traj.search_times = []
+
     def step(click: Click, source: str) -> Prediction:
         traj.clicks.append(click)
-        start = time.perf_counter()
-        kwargs = {"propose": source == "human"} if proposes else {}
-        pred = model.predict(traj.clicks, state["prev"], multimask=wants_multimask(policy, len(traj.clicks)), **kwargs)
-        pred = apply_policy(pred, policy, sample.mask, valid, len(traj.clicks))
-        traj.times.append(time.perf_counter() - start)
+        kept = queries.take(traj.clicks) if queries is not None and source == "human" else None
+        if kept is not None:
+            pred, seconds = kept
+        else:
+            start = time.perf_counter()
+            pred = predict(traj.clicks, source)
+            seconds = time.perf_counter() - start
+        traj.times.append(seconds)
         if pred.mask.shape != sample.mask.shape:
             raise RClicksError(f"model {getattr(model, 'name', model)!r} returned a {pred.mask.shape} mask for a {sample.mask.shape} image")
         state["mask"], state["prev"] = pred.mask, pred
@@ -132,6 +196,8 @@ def run_trajectory(
         traj.sources.append(source)
         if keep_masks:
             traj.masks_rle.append(rle_encode(pred.mask))
+        if traj.search_times is not None and source == "model":
+            traj.search_times.append(float("nan"))
         return pred
 
     def reached() -> bool:
@@ -139,7 +205,17 @@ def run_trajectory(
 
     h, w = sample.mask.shape
     for _ in range(max_clicks):
-        pred = step(clicker.next_click(sample, state["mask"], traj.clicks, rng), "human")
+        if queries is None:
+            pred = step(clicker.next_click(sample, state["mask"], traj.clicks, rng), "human")
+        else:
+            t0 = time.perf_counter()
+            queries.begin()
+            click = clicker.next_click(sample, state["mask"], list(traj.clicks), rng, queries=queries)
+            search = time.perf_counter() - t0
+            pred = step(click, "human")
+            own = traj.times[-1]
+            # time_s: the model's time for the kept click (what s/click compares across clickers); the rest was search
+            traj.search_times.append(max(0.0, search - own) if queries.kept else search)
         if reached():
             break
         for click in (pred.proposed or [])[:MAX_PROPOSED] if proposes else ():

@@ -10,12 +10,12 @@ from rclicks.clicks import (
     clicks_for_sample,
     read_clicks,
     replay,
-    replay_summary,
     rescale,
     validate_clicks,
     write_clicks,
 )
 from rclicks.errors import RClicksError
+from rclicks.metrics.benchmark import replay_summary
 from rclicks.types import Click, Sample
 
 

@@ -47,7 +47,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from rclicks.clicks import read_clicks, replay, replay_summary
+    from rclicks.clicks import read_clicks, replay
+    from rclicks.metrics.benchmark import replay_summary
     from rclicks.data import load_dataset
     from rclicks.registry import build_model
 

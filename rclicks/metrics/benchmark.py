@@ -237,3 +237,21 @@ def groups_report(df: pd.DataFrame, thr: float = 0.9) -> str:
         for which, title in titles.items():
             parts.append(f"{title}:\n{paper_table(rc, which).to_string(index=False)}")
     return "\n\n".join(parts)
+
+
+def replay_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """User IoU@1 per instance (mean, std, NSR, n) and per dataset (means over instances), as the RClicks notebook.
+
+    Per instance over its real first clicks: ``mean``, ``std`` (ddof 0) and
+    ``nsr = std / (mean + 1e-9)`` (the notebook's ``User@1`` rows); per dataset
+    ``User IoU@1``, ``User IoU@1 std`` and ``NSR`` are their means over instances.
+    """
+    g = rows.groupby(["model", "dataset", "instance"], sort=True)["iou"]
+    inst = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "n": g.size()}).reset_index()
+    inst["nsr"] = inst["std"] / (inst["mean"] + 1e-9)
+    ds = (
+        inst.groupby(["model", "dataset"], sort=True)
+        .agg(**{"User IoU@1": ("mean", "mean"), "User IoU@1 std": ("std", "mean"), "NSR": ("nsr", "mean"), "instances": ("n", "size"), "clicks": ("n", "sum")})
+        .reset_index()
+    )
+    return inst, ds

