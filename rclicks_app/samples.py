@@ -11,7 +11,7 @@ from PIL import Image
 from rclicks.data import load_dataset
 from rclicks.errors import RClicksError
 from rclicks.types import Sample
-from rclicks_app import envs
+from rclicks import settings
 
 
 def data_problem() -> str | None:
@@ -27,7 +27,7 @@ def data_problem() -> str | None:
 @lru_cache(maxsize=1)
 def bundled() -> list[tuple[str, int]]:
     """(dataset, index) of the gallery samples: the first GrabCut images, then a few DAVIS frames."""
-    n = envs.gallery_size()
+    n = settings.integer("RCLICKS_APP_SAMPLES")
     out = [("grabcut", i) for i in range(min(n - 4 if n > 4 else n, len(load_dataset("grabcut"))))]
     if n > 4:
         davis = load_dataset("davis")
@@ -101,7 +101,7 @@ def from_upload(image: np.ndarray | None, mask: np.ndarray | None, max_side: int
         if not obj.any():
             raise RClicksError("the mask is empty: paint the object white on black (or give 1 on 0, or a cut-out with transparency)")
     notice = ""
-    limit = max_side or envs.max_side()
+    limit = max_side or settings.integer("RCLICKS_APP_MAX_SIDE")
     h, w = image.shape[:2]
     if max(h, w) > limit:
         scale = limit / max(h, w)
@@ -119,7 +119,7 @@ def read_upload_file(path: str | None, what: str) -> np.ndarray | None:
     try:
         with Image.open(path) as im:  # the header only: pixels are decoded after the budget check
             w, h = im.size
-            budget = envs.max_upload_pixels()
+            budget = settings.integer("RCLICKS_APP_MAX_PIXELS")
             if w * h > budget:
                 raise RClicksError(f"{what}: {w}×{h} = {w * h} pixels exceeds the limit of {budget} "
                                    "(RCLICKS_APP_MAX_PIXELS); downscale it before uploading")

@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from rclicks import settings
 from rclicks_leaderboard import _fs, envs
 from rclicks_leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
 from rclicks_leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
@@ -39,7 +40,7 @@ def _materialize(req: Request) -> Path:
     fs, path = _fs.url_to_fs(req.files_url)
     if _fs.is_local(fs):
         return Path(path)
-    from rclicks.config import cache_dir
+    from rclicks.settings import cache_dir
 
     local = cache_dir() / "submissions" / _fs.safe_segment(req.id)
     if not local.is_dir():
@@ -123,15 +124,15 @@ class Backend:
         self.ray_address = ray_address
         self.gpus_per_task = gpus_per_task
         self.on_shard = on_shard  # called with each finished shard's result (progress bars)
-        self.cpus_per_task = max(1, int(envs.ray_cpus_per_task() if cpus_per_task is None else cpus_per_task))
-        self.timeout = envs.heartbeat_timeout_s() if heartbeat_timeout_s is None else heartbeat_timeout_s
-        self.logs_dir = logs_dir or envs.logs_dir()
+        self.cpus_per_task = max(1, int(settings.integer("RCLICKS_RAY_CPUS_PER_TASK") if cpus_per_task is None else cpus_per_task))
+        self.timeout = settings.integer("RCLICKS_HEARTBEAT_TIMEOUT_S") if heartbeat_timeout_s is None else heartbeat_timeout_s
+        self.logs_dir = logs_dir or str(settings.path("RCLICKS_LOGS_DIR"))
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.log = log or (lambda msg: print(msg, flush=True))
         self._lock = threading.Lock()
         self.limits = envs.shard_limits()
-        self.shard_instances = envs.shard_instances() if shard_instances is None else int(shard_instances)
-        self.max_attempts = envs.max_attempts()
+        self.shard_instances = settings.integer("RCLICKS_SHARD_INSTANCES") if shard_instances is None else int(shard_instances)
+        self.max_attempts = settings.integer("RCLICKS_MAX_ATTEMPTS")
         self._lost = threading.Event()  # set when a heartbeat is refused: another worker owns the request now
         self._reported: set[str] = set()
 
@@ -447,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-task", type=float, default=1.0, help="GPUs reserved per Ray task (0 on CPU clusters)")
     p.add_argument("--cpus-per-task", type=int, default=None,
                    help="CPUs reserved per Ray task, and its model's thread budget (default $RCLICKS_RAY_CPUS_PER_TASK or 1)")
-    p.add_argument("--results", default=envs.results_url(), help="results store URL")
-    p.add_argument("--requests", default=envs.requests_url(), help="requests store URL")
+    p.add_argument("--results", default=settings.text("RCLICKS_RESULTS_URL"), help="results store URL")
+    p.add_argument("--requests", default=settings.text("RCLICKS_REQUESTS_URL"), help="requests store URL")
     p.add_argument("--datasets", default=",".join(cfg.datasets), help="comma-separated datasets")
     p.add_argument("--protocols", default=",".join(cfg.protocols), help="comma-separated protocols/clickers")
     p.add_argument("--max-clicks", type=int, default=cfg.max_clicks)

@@ -50,12 +50,15 @@ def _flat(table: pd.DataFrame) -> pd.DataFrame:
 
 def configure_image_export() -> str | None:
     """Point kaleido at a Chromium when ``BROWSER_PATH`` is unset; return the browser path used (None: none found)."""
-    if os.environ.get("BROWSER_PATH"):
-        return os.environ["BROWSER_PATH"]
+    from rclicks import settings
+
+    browser = settings.text("BROWSER_PATH")
+    if browser:
+        return browser
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
         exe = shutil.which(name)
         if exe:
-            os.environ["BROWSER_PATH"] = exe
+            os.environ["BROWSER_PATH"] = exe  # kaleido's own variable: setting up its environment, not configuration
             return exe
     return None
 

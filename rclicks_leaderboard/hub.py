@@ -195,10 +195,10 @@ def push_store(store_url: str, to: str, *, token: str | None = None, private: bo
     """
     from pathlib import Path
 
-    from rclicks_leaderboard import envs
+    from rclicks import settings
 
     repo_id = parse_hub_url(to)
-    token = token or envs.hf_token()
+    token = token or settings.text("HF_TOKEN")
     if not token:
         raise RClicksError("HF_TOKEN is not set: create a token with write access at https://huggingface.co/settings/tokens "
                            "and export HF_TOKEN=... before pushing")

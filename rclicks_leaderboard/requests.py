@@ -199,9 +199,9 @@ class RequestsStore:
     """Request JSON files under one URL: ``<url>/data/<id>.json`` and the dataset card ``<url>/README.md``."""
 
     def __init__(self, url: str | None = None) -> None:
-        from rclicks_leaderboard import envs
+        from rclicks import settings
 
-        self.url = str(url) if url is not None else envs.requests_url()
+        self.url = str(url) if url is not None else settings.text("RCLICKS_REQUESTS_URL")
         self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
 
     def _url(self, request_id: str) -> str:
@@ -471,9 +471,9 @@ class RequestsStore:
         with a shorter timeout never requeues a live request. A request already claimed
         ``max_attempts`` times (default ``RCLICKS_MAX_ATTEMPTS``) ends FAILED instead.
         """
-        from rclicks_leaderboard import envs
+        from rclicks import settings
 
-        limit = envs.max_attempts() if max_attempts is None else max_attempts
+        limit = settings.integer("RCLICKS_MAX_ATTEMPTS") if max_attempts is None else max_attempts
         out = []
 
         def change(current: Request) -> Request | None:

@@ -480,15 +480,9 @@ def clear_cache(disk: bool = True) -> None:
 
 def disk_cache_dir():
     """The on-disk scan cache folder (``$RCLICKS_LB_SCAN_CACHE``, default ``<cache_dir>/leaderboard-scan``), or None when ``off``."""
-    import os
-    from pathlib import Path
+    from rclicks import settings
 
-    from rclicks.config import cache_dir
-
-    env = os.environ.get("RCLICKS_LB_SCAN_CACHE", "")
-    if env.lower() in ("off", "0", "none"):
-        return None
-    return Path(env).expanduser() if env else cache_dir() / "leaderboard-scan"
+    return settings.path("RCLICKS_LB_SCAN_CACHE")
 
 
 _FINGERPRINT: list[str] = []

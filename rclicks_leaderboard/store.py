@@ -67,9 +67,9 @@ class ResultsStore:
     """Results parquet files under one URL (a local folder or ``hf://datasets/OWNER/NAME/...``)."""
 
     def __init__(self, url: str | None = None) -> None:
-        from rclicks_leaderboard import envs
+        from rclicks import settings
 
-        self.url = str(url) if url is not None else envs.results_url()
+        self.url = str(url) if url is not None else settings.text("RCLICKS_RESULTS_URL")
         self._writable = False  # layout checked and card written (once per instance: a listing is costly on the Hub)
 
     def model_url(self, model: str) -> str:

@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from rclicks import settings
 from rclicks_leaderboard import _fs, envs
 from rclicks_leaderboard.requests import (
     FAILED,
@@ -226,7 +227,7 @@ def submit(
     max_bytes = limits.max_bytes if max_bytes is None else max_bytes
     max_pending = limits.max_pending if max_pending is None else max_pending
     requests = requests or RequestsStore()
-    models_url = models_url or envs.models_url()
+    models_url = models_url or settings.text("RCLICKS_MODELS_URL")
     config = dict(config or {})
 
     _check_name(model, "model name")

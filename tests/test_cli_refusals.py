@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rclicks.cli import main
-from rclicks.config import data_root
+from rclicks.settings import data_root
 
 BASE = ["evaluate", "--model", "random_walker", "--dataset", "grabcut", "--limit", "1", "--max-clicks", "1", "--no-progress"]
 

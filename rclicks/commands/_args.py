@@ -26,15 +26,9 @@ MAX_SEED = 2**32 - 1
 
 def max_clicks_limit() -> int:
     """The largest ``--max-clicks`` accepted (``$RCLICKS_MAX_CLICKS_LIMIT``, default 100)."""
-    import os
+    from rclicks import settings
 
-    from rclicks.errors import RClicksError
-
-    raw = os.environ.get("RCLICKS_MAX_CLICKS_LIMIT", "100")
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise RClicksError(f"environment variable RCLICKS_MAX_CLICKS_LIMIT={raw!r} must be an integer") from exc
+    return settings.integer("RCLICKS_MAX_CLICKS_LIMIT")
 
 
 def check_run_args(args: argparse.Namespace) -> None:

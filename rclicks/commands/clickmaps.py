@@ -65,7 +65,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from rclicks.clickmaps.evaluation import evaluate_on_clicks, evaluate_on_scribbles, summary
-    from rclicks.config import data_root
+    from rclicks.settings import data_root
     from rclicks.errors import RClicksError
 
     if args.clicks is None and args.scribbles is None:

@@ -12,13 +12,13 @@ from PIL import Image
 from rclicks.errors import RClicksError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-#: Images above this many pixels are refused before decoding (``$RCLICKS_MAX_PIXELS``).
-DEFAULT_MAX_PIXELS = 64_000_000
 
 
 def max_pixels() -> int:
     """The pixel-count limit for images and masks (``$RCLICKS_MAX_PIXELS``, default 64 MP)."""
-    return int(os.environ.get("RCLICKS_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    from rclicks import settings
+
+    return settings.integer("RCLICKS_MAX_PIXELS")
 
 
 def _check_size(path: Path) -> tuple[int, int]:

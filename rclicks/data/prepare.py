@@ -50,15 +50,14 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterable
 from urllib.parse import urlparse
 
-from rclicks.config import SAMPLES_ROOT, data_root
+from rclicks import settings
+from rclicks.settings import SAMPLES_ROOT, data_root
 from rclicks.data.datasets import LAYOUTS, PREPARED_FILE
 from rclicks.data.io import IMAGE_SUFFIXES
 from rclicks.data.registry import KNOWN
 from rclicks.errors import RClicksError
 from rclicks.fsutil import fsync_dir
 
-#: Default cap on the bytes an archive may unpack to (and a download may fetch): ``$RCLICKS_PREPARE_MAX_BYTES``.
-DEFAULT_MAX_BYTES = 16 * 1024**3
 #: At most this many members in one archive.
 MAX_MEMBERS = 1_000_000
 #: How deep inside the source the folder holding the layout may sit.
@@ -103,16 +102,7 @@ class Prepared:
 
 def max_bytes() -> int:
     """The cap on unpacked (and downloaded) bytes: ``$RCLICKS_PREPARE_MAX_BYTES``, default 16 GiB."""
-    raw = os.environ.get("RCLICKS_PREPARE_MAX_BYTES", "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise RClicksError(f"environment variable RCLICKS_PREPARE_MAX_BYTES={raw!r} must be a positive number of bytes")
-    return value
+    return settings.integer("RCLICKS_PREPARE_MAX_BYTES")
 
 
 # ---------------------------------------------------------------------------------------------------------- converters
@@ -411,7 +401,7 @@ def default_root() -> Path:
     """Where ``prepare`` writes by default: the data root that ``--dataset NAME`` reads (``$RCLICKS_DATA``, else an
     existing ``../shared/data``); never the repository's own samples folder."""
     root = data_root()
-    if os.environ.get("RCLICKS_DATA") or (root.is_dir() and root.resolve() != SAMPLES_ROOT.resolve()):
+    if settings.is_set("RCLICKS_DATA") or (root.is_dir() and root.resolve() != SAMPLES_ROOT.resolve()):
         return root
     raise RClicksError("no data folder to prepare into: set RCLICKS_DATA to the folder that should hold the datasets "
                        "(then `--dataset NAME` finds them there), or pass --out DIR")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rclicks.config import data_root
+from rclicks.settings import data_root
 from rclicks.data.datasets import LAYOUTS, Dataset, detect_layout
 from rclicks.errors import RClicksError
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rclicks.config import cache_dir
+from rclicks.settings import cache_dir
 from rclicks.errors import RClicksError
 from rclicks.models.base import check_clicks, check_image
 from rclicks.types import Click, Prediction

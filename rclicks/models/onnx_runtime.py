@@ -12,10 +12,9 @@ def spinning() -> bool:
 
     Off by default: measured with ``python benchmarks/ort_spinning.py`` (see its docstring for the figures).
     """
-    raw = os.environ.get("RCLICKS_ORT_SPINNING", "0").strip()
-    if raw not in ("0", "1"):
-        raise RClicksError(f"RCLICKS_ORT_SPINNING={raw!r} must be 0 (threads sleep when idle) or 1 (they spin)")
-    return raw == "1"
+    from rclicks import settings
+
+    return settings.flag("RCLICKS_ORT_SPINNING")
 
 
 def make_session(path: str | os.PathLike | bytes, device: str = "cpu", threads: int | None = None):

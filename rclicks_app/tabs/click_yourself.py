@@ -19,7 +19,8 @@ from rclicks.errors import RClicksError
 from rclicks.metrics.mask import iou
 from rclicks.types import Click, Prediction, Sample
 from rclicks.viz import draw_clicks, iou_figure, overlay_mask
-from rclicks_app import envs, pool, samples
+from rclicks import settings
+from rclicks_app import pool, samples
 
 #: Clicks one session may hold (server side, whatever the client sends).
 MAX_SESSION_CLICKS = 30
@@ -39,6 +40,22 @@ def _sample(choice: str):
     return samples.bundled_sample(ds, i)
 
 
+_scheduler = None
+
+
+def start_clicks_sync() -> None:
+    """When ``RCLICKS_CLICKS_HF_REPO`` is set, push the clicks store to it every ``RCLICKS_CLICKS_SYNC_MINUTES``
+    (huggingface_hub CommitScheduler, started once, on the first consented click; never at import)."""
+    global _scheduler
+    repo = settings.text("RCLICKS_CLICKS_HF_REPO")
+    if repo and _scheduler is None:
+        from huggingface_hub import CommitScheduler
+
+        _scheduler = CommitScheduler(repo_id=repo, repo_type="dataset", folder_path=settings.path("RCLICKS_CLICKS_STORE"),
+                                     path_in_repo="clicks", every=settings.integer("RCLICKS_CLICKS_SYNC_MINUTES"),
+                                     allow_patterns=["*.parquet"])
+
+
 def record_click(sample, click: Click, n_before: int, model_name: str, device: str) -> None:
     """Append one consented click to the clicks store (RClicks schema; nothing personal beyond the device type)."""
     from rclicks.clicks import sample_key, write_clicks
@@ -51,8 +68,8 @@ def record_click(sample, click: Click, n_before: int, model_name: str, device: s
         "dataset": dataset, "full_stem": "_".join(p for p in (image_stem, object_stem, kind, model_type) if p),
         "image_stem": image_stem, "object_stem": object_stem, "click_type": kind, "model_type": model_type,
         "device": device, "x": click.x, "y": click.y, "w": w, "h": h,
-    }]), envs.clicks_store())
-    envs.start_clicks_sync()
+    }]), settings.path("RCLICKS_CLICKS_STORE"))
+    start_clicks_sync()
 
 
 def record_choice(sample, model_name: str, chosen: int, predicted: list[float], true: list[float], device: str) -> Path:
@@ -62,7 +79,7 @@ def record_choice(sample, model_name: str, chosen: int, predicted: list[float], 
     from rclicks.clicks import sample_key
 
     dataset, image_stem, object_stem = sample_key(sample)
-    folder = envs.clicks_store() / "choices"
+    folder = settings.path("RCLICKS_CLICKS_STORE") / "choices"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{pd.Timestamp.now(tz='UTC').strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"
     tmp, final = folder / f".{name}.tmp", folder / name
@@ -246,7 +263,7 @@ def downloads(session: dict) -> list[str]:
     if session.get("pred") is None:
         raise RClicksError("click on the image first: there is no mask to download yet")
     s = session["sample"]
-    base = envs.download_dir()
+    base = settings.path("GRADIO_TEMP_DIR")
     if base:
         Path(base).mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="rclicks-download-", dir=base))
@@ -323,7 +340,7 @@ CLICK_JS = """
 
 def build() -> None:
     """The Click-yourself tab."""
-    store = envs.clicks_store()
+    store = settings.path("RCLICKS_CLICKS_STORE")
     if store.is_dir():  # parts whose writer died between write and rename
         from rclicks_leaderboard._fs import clean_tmp
 

@@ -8,14 +8,15 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from rclicks.config import data_root
+from rclicks import settings
+from rclicks.settings import data_root
 from rclicks.errors import RClicksError
 from rclicks.runner import evaluate
 from rclicks.metrics.curves import trajectory_metrics
 from rclicks.metrics.rle import rle_decode
 from rclicks.types import Click, Sample
 from rclicks.viz import draw_clicks, heatmap_overlay, iou_figure, overlay_mask
-from rclicks_app import envs, pool, samples
+from rclicks_app import pool, samples
 
 #: The seven IPOL 2024 robots (``baseline`` is RITM's, iislib's ``ritm``), clicking groups, and a click-aware variant.
 IPOL_ROBOTS = ["baseline", "gto99", "random", "fr_random", "lfr_random", "fr_dist", "fr_dist_aware"]
@@ -113,12 +114,19 @@ def metric_curves(df: pd.DataFrame, metric: str) -> dict[str, list[float]]:
             for c, g in ((c, g.sort_values("click")) for c, g in df.groupby("clicker", sort=False))}
 
 
+def real_clicks_sources() -> list[Path]:
+    """Real-click tables the Compare tab draws: ``RCLICKS_REAL_CLICKS`` (RClicks clicks.csv / parquet) and the app's
+    own clicks store (``RCLICKS_CLICKS_STORE``), those that exist."""
+    sources = [*settings.paths("RCLICKS_REAL_CLICKS"), settings.path("RCLICKS_CLICKS_STORE")]
+    return [p for p in sources if p.exists()]
+
+
 def real_first_clicks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     """Recorded real first clicks of this sample from the configured tables (``xs``, ``ys``; empty when there are none)."""
     from rclicks.clicks import clicks_for_sample, read_clicks
 
     xs, ys = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for source in envs.real_clicks_sources():
+    for source in real_clicks_sources():
         try:
             x, y = clicks_for_sample(read_clicks(source), sample, "first")
         except RClicksError:

@@ -9,7 +9,7 @@ import time
 import gradio as gr
 import pandas as pd
 
-from rclicks import registry
+from rclicks import registry, settings
 from rclicks.errors import RClicksError
 
 
@@ -29,20 +29,28 @@ def _family(model: str) -> str:
 def load_table() -> tuple[pd.DataFrame, list[str]]:
     """The leaderboard table with rank, family and source columns, and messages (skipped files, where rows come from).
 
-    When the displayed store is not the shipped one (``assets/results``), the shipped rows of
-    models the local store lacks are kept and marked ``shipped``, and a message says so.
+    When the displayed store is not the shipped one (``RCLICKS_SHIPPED_RESULTS``, ``assets/results``), the shipped
+    rows of models the local store lacks are kept and marked ``shipped``, and a message says so. Without any store
+    (no results of one's own, no shipped results) the table is empty and the one message says which variable to set.
     """
-    from rclicks_leaderboard.envs import display_results_url, seeded_results_url
+    from rclicks_leaderboard.envs import display_results_url, shipped_results_url
     from rclicks_leaderboard.table import build_from_store, rank_order
 
-    url, seeded = str(display_results_url()), str(seeded_results_url())
-    table, errors = build_from_store(url)
+    try:
+        url = str(display_results_url())
+        table, errors = build_from_store(url)
+    except RClicksError as exc:  # nothing to show: say why, in one line, instead of breaking the app
+        return pd.DataFrame(columns=["rank", "model", "family"]), [str(exc)]
+    try:
+        seeded = shipped_results_url()
+    except RClicksError:  # the shipped store is optional in a deployment
+        seeded = None
     table = table.copy()
     messages = list(errors)
-    if os.path.abspath(url) != os.path.abspath(seeded):
+    if seeded is None or os.path.abspath(url) != os.path.abspath(seeded):
         table.insert(0, "source", "local store")
         try:
-            shipped, _ = build_from_store(seeded)
+            shipped, _ = build_from_store(seeded) if seeded else (pd.DataFrame(), [])
         except Exception:  # the shipped store is optional in a deployment
             shipped = pd.DataFrame()
         keep = shipped[~shipped["model"].isin(table["model"])] if len(shipped) else shipped
@@ -69,7 +77,7 @@ def intervals(url: str | None = None):
     try:
         store = ResultsStore(str(url or display_results_url()))
         df, _ = store.load()
-        if df.empty or len(df) > int(os.environ.get("RCLICKS_APP_CI_MAX_ROWS", "2000000")):
+        if df.empty or len(df) > settings.integer("RCLICKS_APP_CI_MAX_ROWS"):
             return None
         return mean_intervals(df)
     except Exception:  # intervals are a hover extra: the table stands without them
@@ -87,7 +95,10 @@ def evidence(table: pd.DataFrame) -> str:
             n = sorted({int(v) for v in table[col].dropna()})
             parts.append(f"**{d}**: {', '.join(map(str, n))} instances")
     mc = sorted({int(v) for v in table["max_clicks"].dropna()}) if "max_clicks" in table else []
-    files = glob.glob(os.path.join(str(display_results_url()), "**", "*.parquet"), recursive=True)
+    try:
+        files = glob.glob(os.path.join(str(display_results_url()), "**", "*.parquet"), recursive=True)
+    except RClicksError:  # no store at all: load_table already says so
+        files = []
     updated = max((os.path.getmtime(f) for f in files), default=None)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(updated)) if updated else "unknown"
     return (" · ".join(parts) + f" · max clicks: {', '.join(map(str, mc))} · seed 0 (groups: first seed) · "

@@ -8,10 +8,15 @@ import gradio as gr
 def artefacts(url: str | None = None):
     """The artefacts of the shipped store (``assets/results``) or of ``url``; (artefacts, error message or None)."""
     from rclicks_leaderboard.artefacts import build_artefacts
-    from rclicks_leaderboard.envs import seeded_results_url
+    from rclicks_leaderboard.envs import shipped_results_url
     from rclicks_leaderboard.store import ResultsStore
 
-    url = url or seeded_results_url()
+    from rclicks.errors import RClicksError
+
+    try:
+        url = url or shipped_results_url()
+    except RClicksError as exc:  # no shipped results (a pip-installed package): one line naming RCLICKS_SHIPPED_RESULTS
+        return [], str(exc)
     try:
         df, _ = ResultsStore(str(url)).load()
         if df.empty:

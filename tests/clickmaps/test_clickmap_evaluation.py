@@ -10,7 +10,7 @@ from PIL import Image
 from rclicks.clickmaps.distance import distance_map
 from rclicks.clickmaps.evaluation import evaluate_on_clicks, evaluate_on_scribbles, scribble_points, summary
 from rclicks.clicks import validate_clicks
-from rclicks.config import data_root
+from rclicks.settings import data_root
 from rclicks.errors import RClicksError
 
 

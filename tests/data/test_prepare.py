@@ -374,7 +374,7 @@ def test_the_unpacked_size_is_capped(tmp_path, data, monkeypatch, capsys):
 
 def test_without_a_data_folder_the_default_output_is_refused(tmp_path, monkeypatch, capsys):
     import rclicks.data.prepare as prep
-    from rclicks.config import SAMPLES_ROOT
+    from rclicks.settings import SAMPLES_ROOT
 
     monkeypatch.delenv("RCLICKS_DATA", raising=False)
     monkeypatch.setattr(prep, "data_root", lambda: SAMPLES_ROOT)  # a clean clone: only the Space's own samples
