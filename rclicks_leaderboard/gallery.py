@@ -182,3 +182,30 @@ def _preview(table: pd.DataFrame, rows: int = 12) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in r) + "</tr>" for r in t.itertuples(index=False))
     more = f"<p>… {len(table) - rows} more rows in the CSV</p>" if len(table) > rows else ""
     return f"<table class='preview'><tr>{head}</tr>{body}</table>{more}"
+
+
+def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
+    from rclicks_leaderboard._fs import write_bytes_atomic
+
+    write_bytes_atomic(str(path), df.to_csv(index=isinstance(df.index, pd.MultiIndex) or df.index.name is not None).encode())
+    written.append(str(path))
+
+
+def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFrame | None = None,
+              heatmaps: str | os.PathLike | None = None, command: str | None = None,
+              data: str | None = None) -> tuple[list[str], list[str]]:
+    """Write every paper artefact for the results ``df`` into ``out_dir`` (``rclicks_leaderboard.artefacts``, written by
+    :func:`write_gallery`, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
+    from rclicks.errors import RClicksError
+    from rclicks_leaderboard.artefacts import build_artefacts
+    from rclicks_leaderboard.paper import baseline_table
+
+    if df.empty:
+        raise RClicksError("results table is empty: nothing to reproduce")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    _write_csv(baseline_table(df), out / "baseline_table.csv", written)
+    artefacts = build_artefacts(df, clicks=clicks, heatmaps=heatmaps)
+    files, notes = write_gallery(artefacts, out, command or f"rclicks reproduce --out {out}", data or "results table")
+    return written + files, notes

@@ -1,16 +1,14 @@
-"""Paper-style outputs from any results store: every table and figure of the five papers (``rclicks reproduce``).
+"""Paper-style tables from any results store: the helpers the artefacts of ``rclicks reproduce`` use.
 
-The artefacts themselves are built in :mod:`rclicks_leaderboard.artefacts` (numbers from the one
-metrics layer) and written by :mod:`rclicks_leaderboard.gallery` (CSV + Markdown + LaTeX per
-table, HTML + PNG per figure, ``index.html``); ``docs/reproduce.md`` lists them. Kept
-here: the RClicks helpers they use (``complete_groups``, ``rclicks_table``,
-``rank_correlation``, ``markdown``) and ``baseline_table.csv`` (the standard protocol summary).
+``complete_groups``, ``rclicks_table``, ``baseline_table`` (the standard protocol summary),
+``rank_correlation`` and ``markdown``. The artefacts are built in
+:mod:`rclicks_leaderboard.artefacts` (numbers from the one metrics layer) and written by
+:mod:`rclicks_leaderboard.gallery` (``reproduce``: CSV + Markdown + LaTeX per table, HTML +
+PNG per figure, ``index.html``); ``docs/reproduce.md`` lists them. This module imports
+neither, so the three form no import cycle.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,29 +82,3 @@ def _natural(name: str) -> tuple:
     import re
 
     return (name != "baseline", [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)])
-
-
-def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
-    from rclicks_leaderboard._fs import write_bytes_atomic
-
-    write_bytes_atomic(str(path), df.to_csv(index=isinstance(df.index, pd.MultiIndex) or df.index.name is not None).encode())
-    written.append(str(path))
-
-
-def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFrame | None = None,
-              heatmaps: str | os.PathLike | None = None, command: str | None = None,
-              data: str | None = None) -> tuple[list[str], list[str]]:
-    """Write every paper artefact for the results ``df`` into ``out_dir`` (``rclicks_leaderboard.artefacts`` through
-    ``rclicks_leaderboard.gallery``, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
-    from rclicks_leaderboard.artefacts import build_artefacts
-    from rclicks_leaderboard.gallery import write_gallery
-
-    if df.empty:
-        raise RClicksError("results table is empty: nothing to reproduce")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    _write_csv(baseline_table(df), out / "baseline_table.csv", written)
-    artefacts = build_artefacts(df, clicks=clicks, heatmaps=heatmaps)
-    files, notes = write_gallery(artefacts, out, command or f"rclicks reproduce --out {out}", data or "results table")
-    return written + files, notes

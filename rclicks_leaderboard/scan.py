@@ -7,8 +7,8 @@ each file's footer is read first (schema, row-group statistics, run metadata); f
 are grouped by the one model they hold (the ``model`` column's min = max statistics)
 into batches of about ``batch_rows`` rows; each batch is read with pyarrow (string keys
 dictionary-encoded, no pandas strings) and turned into per-trajectory rows by
-:func:`rclicks_leaderboard.table.trajectory_rows` (the metrics layer's own per-trajectory
-functions) and ``s/click`` means by :func:`rclicks_leaderboard.table.time_means`, then
+`rclicks_leaderboard.trajectories.trajectory_rows` (the metrics layer's own per-trajectory
+functions) and ``s/click`` means by :func:`rclicks_leaderboard.trajectories.time_means`, then
 dropped. Every model's rows sit in one batch, in the store's file order, so each
 aggregate sees the same values in the same order as ``build_table(store.load()[0])``
 and the numbers are identical, bit for bit.
@@ -60,7 +60,7 @@ BATCH_ROWS = 1_000_000
 class StoreScan:
     """What the leaderboard needs from a store.
 
-    ``per``: one row per trajectory (:func:`rclicks_leaderboard.table.trajectory_rows`);
+    ``per``: one row per trajectory (`rclicks_leaderboard.trajectories.trajectory_rows`);
     ``times``: mean ``time_s`` per (model, policy, max_clicks); ``model_info``: one row per
     readable footer (as :meth:`rclicks_leaderboard.store.ResultsStore.metadata_table`); ``errors``:
     one message per skipped file (as ``ResultsStore.load``); ``key``: the listing it was
@@ -306,7 +306,7 @@ class _Frame:
 
 def _read_batch(fs, files: Sequence[_File]) -> _Batch:
     """Per-trajectory rows and time means of the files of whole models (all rows of each model are here)."""
-    from rclicks_leaderboard.table import time_means, trajectory_rows
+    from rclicks_leaderboard.trajectories import time_means, trajectory_rows
 
     errors: list[str] = []
     acc = _Frame()
@@ -500,7 +500,7 @@ def _fingerprint() -> str:
         h = hashlib.sha256()
         metrics = Path(rclicks.metrics.__file__).parent
         here = Path(__file__).parent
-        for f in [*sorted(metrics.glob("*.py")), here / "scan.py", here / "table.py", metrics.parent / "results.py"]:
+        for f in [*sorted(metrics.glob("*.py")), here / "scan.py", here / "table.py", here / "trajectories.py", metrics.parent / "results.py"]:
             h.update(f.name.encode() + b"\0" + f.read_bytes())
         for pkg in ("numpy", "pandas", "pyarrow"):
             h.update(f"{pkg}={version(pkg)}".encode())

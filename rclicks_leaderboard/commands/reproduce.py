@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the store, write the outputs, list them."""
     from rclicks_leaderboard.envs import display_results_url
-    from rclicks_leaderboard.paper import reproduce
+    from rclicks_leaderboard.gallery import reproduce
     from rclicks_leaderboard.store import load_nonempty
 
     import pandas as pd
