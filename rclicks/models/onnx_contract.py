@@ -375,7 +375,7 @@ class Checked:
 def check_submission(folder: str | os.PathLike, manifest: str | os.PathLike | None) -> Checked:
     """Validate a submission folder (see :func:`validate_submission`) and return what the runtime needs."""
     m = read_manifest(folder, manifest)
-    from rclicks.models.checkpoints import sha256_file
+    from rclicks.weights import sha256_file
 
     for fname, digest in m.sha256.items():
         got = sha256_file(m.folder / fname)

@@ -43,7 +43,7 @@ class OnnxContractModel:
     def __init__(self, folder: str | os.PathLike, manifest: str | os.PathLike | None = None, *,
                  device: str = "cpu", mask_feedback: bool = True, threads: int | None = None,
                  cache_size: int = 4) -> None:
-        from rclicks.models.checkpoints import sha256_file
+        from rclicks.weights import sha256_file
         from rclicks.models.onnx_runtime import make_session
 
         checked = check_submission(folder, manifest)

@@ -291,7 +291,7 @@ def build_network(variant: str, checkpoint: str | Path | None, seed: int = 0) ->
     """
     import torch
 
-    from rclicks.models.checkpoints import sha256_file
+    from rclicks.weights import sha256_file
 
     where = f"ritm:{variant}"
     if checkpoint is None:

@@ -11,8 +11,10 @@ torch = pytest.importorskip("torch")
 
 from rclicks.errors import RClicksError
 from rclicks.models._sam_common import Variant, build_network, resolve_checkpoint
-from rclicks.models.checkpoints import load_state_dict, sha256_file
+from rclicks.models.checkpoints import load_state_dict
 from rclicks.models.device import resolve_device, resolve_dtype
+from rclicks.weights import sha256_file, url_cache_path
+from tests.local_http import serve
 
 
 def small_net() -> torch.nn.Module:
@@ -29,15 +31,6 @@ class Evil:
         import pathlib
 
         return (pathlib.Path.touch, (pathlib.Path(self.marker),))
-
-
-def test_sha256_file_matches_hashlib(tmp_path):
-    data = np.random.default_rng(0).bytes(3_000_001)
-    path = tmp_path / "w.bin"
-    path.write_bytes(data)
-    assert sha256_file(path, chunk=4096) == hashlib.sha256(data).hexdigest()
-    with pytest.raises(RClicksError, match="not found"):
-        sha256_file(tmp_path / "missing.bin")
 
 
 def test_safetensors_and_plain_pickles_round_trip(tmp_path):
@@ -127,32 +120,16 @@ def test_resolve_checkpoint(tmp_path, monkeypatch):
 @pytest.fixture
 def http_server(tmp_path):
     """A real HTTP server on loopback serving ``tmp_path/served``; yields (base URL, served dir, request log)."""
-    import functools
-    import http.server
-    import threading
-
     served = tmp_path / "served"
     served.mkdir()
-    log: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, fmt, *args):
-            log.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", served, log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(served) as (base, log):
+        yield base, served, log
 
 
 def test_url_checkpoints_download_verify_and_load(tmp_path, monkeypatch, http_server):
+    """``--checkpoint url`` and a pinned URL go through the weights service: downloaded once into its layout,
+    verified, loaded like a local file, and found again without ``--checkpoint``."""
     from safetensors.torch import save_file
-
-    from rclicks.models.checkpoints import url_download
 
     base, served, log = http_server
     monkeypatch.setenv("RCLICKS_CACHE", str(tmp_path / "cache"))
@@ -160,32 +137,31 @@ def test_url_checkpoints_download_verify_and_load(tmp_path, monkeypatch, http_se
     save_file(net.state_dict(), served / "net.safetensors")
     data = (served / "net.safetensors").read_bytes()
     sha, md5 = hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
-    dest = tmp_path / "cache" / "checkpoints"
 
     # a variant's pinned URL, as SAM's (md5) — downloaded, checked, then loaded like a local file
     variant = Variant("net.safetensors", url=f"{base}net.safetensors#md5={md5}")
+    with pytest.raises(RClicksError, match="needs weights.*--checkpoint url"):
+        resolve_checkpoint("fam:v", variant, None)
     path = resolve_checkpoint("fam:v", variant, "url")
-    assert path == dest / "net.safetensors" and path.read_bytes() == data
+    assert path == url_cache_path(f"{base}net.safetensors") and path.read_bytes() == data
+    assert path.is_relative_to(tmp_path / "cache" / "url")
     loaded, digest = build_network(small_net, path, seed=1)
     assert digest == sha and torch.equal(loaded[0].weight, net[0].weight)
     requests = len(log)
     assert resolve_checkpoint("fam:v", variant, "url") == path and len(log) == requests  # reused, no request
-    # a user URL with a sha256 pin
-    assert url_download(f"{base}net.safetensors#sha256={sha}", tmp_path / "other").read_bytes() == data
+    assert resolve_checkpoint("fam:v", variant, None) == path and len(log) == requests  # found without --checkpoint
+    # a user URL with a sha256 pin, and a local file with one
+    assert resolve_checkpoint("fam:v", variant, f"{base}net.safetensors#sha256={sha}") == path
+    assert resolve_checkpoint("fam:v", variant, f"{path}#sha256={sha}") == path
 
-    # a wrong pin, a missing file, a bad fragment, a non-checkpoint name: clear errors and nothing left behind
-    wrong = tmp_path / "wrong"
+    # a wrong pin, a non-checkpoint name: one-line errors naming the source, nothing left behind
     with pytest.raises(RClicksError, match="does not match the pinned"):
-        url_download(f"{base}net.safetensors#sha256={'0' * 64}", wrong)
-    with pytest.raises(RClicksError, match="download failed.*404"):
-        url_download(f"{base}missing.pth", wrong)
-    assert list(wrong.iterdir()) == []
-    with pytest.raises(RClicksError, match="#sha256=<64 hex digits>"):
-        url_download(f"{base}net.safetensors#sha256=abc", wrong)
+        resolve_checkpoint("fam:v", variant, f"{base}net.safetensors#sha256={'0' * 64}")
     with pytest.raises(RClicksError, match="must end in a checkpoint file name"):
-        url_download(f"{base}index.html", wrong)
-    with pytest.raises(RClicksError, match="only http"):
-        url_download("ftp://host/x.pth", wrong)
+        resolve_checkpoint("fam:v", variant, f"{base}index.html")
+    assert [p.name for p in (tmp_path / "cache" / "url").rglob("*") if p.is_file()] == ["net.safetensors"]
+    with pytest.raises(RClicksError, match="--checkpoint .*nope.pth#sha256=.*: file not found for model 'fam:v'"):
+        resolve_checkpoint("fam:v", variant, f"{tmp_path / 'nope.pth'}#sha256={sha}")
     with pytest.raises(RClicksError, match="no download URL"):
         resolve_checkpoint("fam:v", Variant("w.pth"), "url")
 
