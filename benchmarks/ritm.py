@@ -27,7 +27,7 @@ def run(variant: str, brs: str, zoom: bool, device: str, clicks: int, images: in
 
     from rclicks.clickers.baseline import BaselineClicker
     from rclicks.data import load_dataset
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
     from rclicks.runner import run_trajectory
 
     torch.set_num_threads(threads)

@@ -102,7 +102,7 @@ def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
 
     from rclicks.attacks.adversarial import attack_rows
     from rclicks.data import load_dataset
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
     from rclicks.results import OPTIONAL, SCHEMA
     from rclicks.runner import _image_groups
 

@@ -93,7 +93,7 @@ def test_clicks_for_sample_matches_dataset_stem_object_and_rescales():
 def test_replay_with_a_real_model():
     from rclicks.data import load_dataset
     from rclicks.metrics.mask import iou
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     ds = load_dataset("grabcut")
     samples = [ds[0], ds[1]]
@@ -134,7 +134,7 @@ def test_replay_summary_by_hand():
 
 def test_sampled_first_clicks_match_the_real_count_and_follow_the_map():
     """NUser@1's clicks: as many draws per instance as real users, inside the object, distributed like the map."""
-    from rclicks.clickmaps import build_clickmap
+    from rclicks.registry import build_clickmap
     from rclicks.clicks import sampled_first_clicks
     from rclicks.data import load_dataset
 

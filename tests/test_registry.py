@@ -52,7 +52,7 @@ def test_unknown_parameters_are_refused_in_one_line_listing_the_accepted_ones():
         registry.build_clicker("baseline", clickmap="uniform")
     with pytest.raises(RClicksError, match="clickmap 'uniform' does not accept 'path'"):
         registry.build_clickmap("uniform", path="x")
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     with pytest.raises(RClicksError, match="does not accept 'radiuss'"):
         build_model("random_walker", radiuss=3)  # the package functions delegate to the registry
@@ -106,11 +106,14 @@ def test_submission_kinds_come_from_the_registry():
     assert set(KINDS) == {"onnx", *SAM_KINDS, *RITM_KINDS, "builtin"}
 
 
-def test_the_package_lookups_read_the_registry():
-    from rclicks.clickers import available_clickers, build_clicker
-    from rclicks.clickmaps import available_clickmaps
-    from rclicks.models import ModelSpec, available_models
+def test_the_registry_is_the_only_lookup():
+    """The packages hold implementations and their protocols only; building and listing go through rclicks.registry."""
+    import rclicks.clickers
+    import rclicks.clickmaps
+    import rclicks.models
 
-    assert available_models() is registry.MODELS and available_clickers() is registry.CLICKERS
-    assert available_clickmaps() is registry.CLICKMAPS and ModelSpec is registry.Entry
-    assert build_clicker("g2", clickmap="uniform").name == "g2@uniform"
+    for pkg, names in ((rclicks.models, ("build_model", "available_models", "register_model", "ModelSpec")),
+                       (rclicks.clickers, ("build_clicker", "available_clickers", "register_clicker", "ClickerSpec")),
+                       (rclicks.clickmaps, ("build_clickmap", "available_clickmaps", "register_clickmap"))):
+        assert not any(hasattr(pkg, n) for n in names), pkg.__name__
+    assert registry.build_clicker("g2", clickmap="uniform").name == "g2@uniform"

@@ -212,7 +212,7 @@ def shared_clickmap(name: str, blur: bool = False, *, build_map: BuildMap, **kwa
 
     Sharing lets the ten groups of an instance reuse one first-click map (see
     ``ClickabilityClicker``) and one saliency network with its per-crop cache.
-    ``build_map`` builds a missing one (``rclicks.clickmaps.build_clickmap``).
+    ``build_map`` builds a missing one (``rclicks.registry.build_clickmap``).
     """
     key = (name, bool(blur), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
     if key not in _SHARED:
@@ -227,7 +227,7 @@ class ClickabilityClicker:
     baseline's choice (``baseline_click``); the map is computed for that region, zeroed
     at earlier clicks, and a pixel drawn from the slice. Falls back to the baseline click
     when the region or the map is empty or NaN. ``build_map`` builds the click map named
-    ``clickmap`` (``rclicks.clickmaps.build_clickmap``; the registry passes it).
+    ``clickmap`` (``rclicks.registry.build_clickmap``; the registry passes it).
     """
 
     def __init__(

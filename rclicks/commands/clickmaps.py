@@ -46,9 +46,9 @@ def add_parser(sub) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from rclicks.clickmaps import available_clickmaps
+    from rclicks.registry import CLICKMAPS
 
-    for name, spec in sorted(available_clickmaps().items()):
+    for name, spec in sorted(CLICKMAPS.items()):
         print(f"{name:10s} {'weight-free' if spec.weight_free else 'needs weights':14s} {spec.description}")
     return 0
 

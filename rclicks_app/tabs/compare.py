@@ -138,7 +138,7 @@ def real_first_clicks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
 
 def clickability_view(sample: Sample) -> tuple[np.ndarray, str]:
     """The first click's clickability map with real inputs: GrabCut scribbles and recorded real first clicks."""
-    from rclicks.clickmaps import build_clickmap
+    from rclicks.registry import build_clickmap
 
     from rclicks.viz import with_colour_bar
 
@@ -168,7 +168,7 @@ def groups_view(sample: Sample) -> np.ndarray:
     """Where the clicking groups G1..G10 click first: each pixel coloured by its group (the mass slice of the
     distance click map that holds it; G1 = least likely), with a colour bar."""
     from rclicks.clickers.clickability import group_mask
-    from rclicks.clickmaps import build_clickmap
+    from rclicks.registry import build_clickmap
     from rclicks.viz import with_colour_bar
 
     cmap = build_clickmap("distance").click_map(sample.image, sample.mask, sample.mask & sample.valid)

@@ -6,7 +6,7 @@ import gradio as gr
 import numpy as np
 
 from rclicks.attacks.adaptive import COARSE, EDGE, TOLERANCE, adaptive_heatmap
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.clickers.scripted import start_then
 from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory

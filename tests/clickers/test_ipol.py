@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.types import Click, Sample
 
 

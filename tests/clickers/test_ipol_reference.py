@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.clickers.baseline import baseline_click, gto99_click
 from rclicks.clickers.ipol import PROBABILITY_MAPS, fr_dist_map, fr_random_map, lfr_random_map, random_map
 from rclicks.data import load_dataset

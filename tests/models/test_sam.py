@@ -175,7 +175,7 @@ def test_multimask_returns_candidates_and_policies_pick_what_they_claim(image):
 
 
 def test_sam_rule_asks_multimask_for_the_first_click_only(image, grabcut):
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
 
     model, net = make_model()
@@ -239,9 +239,9 @@ def test_missing_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_random_vit_b_from_the_registry_encodes_once_per_trajectory(grabcut):
     """The real ``sam_model_registry['vit_b'](checkpoint=None)`` network behind ``build_model``."""
-    from rclicks.clickers import build_clicker
+    from rclicks.registry import build_clicker
     from rclicks.runner import run_trajectory
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     model = build_model("sam:vit_b", checkpoint="random", device="cpu")
     assert model.name == "sam:vit_b" and model.weights_sha256 == "random-init:seed=0"

@@ -27,7 +27,7 @@ class Spy:
 
 @pytest.fixture(scope="module")
 def setup():
-    from rclicks.models import build_model
+    from rclicks.registry import build_model
 
     model = build_model("sam2.1:hiera_t", checkpoint="random", device="cpu")
     image = np.random.default_rng(0).integers(0, 256, size=(60, 100, 3), dtype=np.uint8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rclicks.errors import RClicksError
-from rclicks.models import available_models, build_model
+from rclicks.registry import MODELS, build_model
 from rclicks.types import Click
 
 pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.filterwarnings("ignore::UserWarning"),
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.f
 
 
 def test_every_family_is_registered_with_its_capabilities():
-    models = available_models()
+    models = MODELS
     for name in ("sam", "sam2", "sam2.1", "mobilesam", "samhq", "onnx"):
         assert name in models, name
         assert models[name].multimask
