@@ -178,12 +178,14 @@ SETTINGS: tuple[Setting, ...] = (
        LEADERBOARD, minimum=1),
     _s("RCLICKS_LB_DATASETS", "list", ("grabcut", "davis"), "datasets every submission is evaluated on", LEADERBOARD),
     _s("RCLICKS_LB_PROTOCOLS", "list", ("groups",), "protocols (clicker lists) per dataset; `groups` = baseline + G1..G10, "
-       "`PROTOCOL@MAP` runs its map-taking clickers on another click map", LEADERBOARD),
+       "`PROTOCOL@MAP` runs its map-taking clickers on another click map, `heatmap` the single-click IoU grid", LEADERBOARD),
     _s("RCLICKS_LB_ATTACKS", "switch", False, "`1` adds the `attacks` protocol (TETRIS black-box IoU-Min / IoU-Max "
        "trajectories, clickers `adv_min` / `adv_max`)", LEADERBOARD),
     _s("RCLICKS_LB_ATTACK_DATASETS", "list", ("grabcut",), "datasets the `attacks` protocol runs on", LEADERBOARD),
     _s("RCLICKS_LB_ATTACK_CLICKS", "int", 10, "clicks per adversarial trajectory (IoU-AuC@10 needs 10)", LEADERBOARD,
        minimum=1),
+    _s("RCLICKS_LB_HEATMAP_STRIDE", "int", 16, "grid step (px) of the `heatmap` protocol: one first click per grid "
+       "position inside the object; its rows feed the `First-click spread` column", LEADERBOARD, minimum=1, maximum=256),
     _s("RCLICKS_LB_MAX_CLICKS", "int", 20, "clicks per trajectory", LEADERBOARD, minimum=1),
     _s("RCLICKS_LB_SEED", "int", 0, "seed of every stochastic clicker", LEADERBOARD, minimum=0, maximum=2**32 - 1),
     _s("RCLICKS_SHARD_TIMEOUT_S", "int", 3600, "wall-clock limit of one shard's child process; it is killed after that",

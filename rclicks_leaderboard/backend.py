@@ -28,7 +28,7 @@ from typing import Any, Callable
 from rclicks import settings
 from rclicks_leaderboard import _fs, envs
 from rclicks_leaderboard.requests import FAILED, FINISHED, PENDING, Request, RequestsStore
-from rclicks_leaderboard.shard import ATTACK_CLICKERS, ATTACKS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
+from rclicks_leaderboard.shard import ATTACK_CLICKERS, ATTACKS, HEATMAP, HEATMAP_CLICKERS, ShardTask, run_shard_sandboxed, run_shard_sandboxed_remote
 from rclicks_leaderboard.store import ResultsStore, ShardKey
 from rclicks.errors import RClicksError
 
@@ -83,9 +83,17 @@ def policy_suffix(policy: str) -> str:
 
 
 def protocol_clicker_kwargs(protocol: str) -> dict[str, Any] | None:
-    """Clicker options of a protocol name: ``groups@saliency`` runs its clickers with ``clickmap="saliency"``."""
+    """Clicker options of a protocol name: ``groups@saliency`` runs its clickers with ``clickmap="saliency"``;
+    ``heatmap`` its grid stride (``RCLICKS_LB_HEATMAP_STRIDE``, part of the shard's configuration hash)."""
+    if protocol == HEATMAP:
+        return {"stride": settings.integer("RCLICKS_LB_HEATMAP_STRIDE")}
     clickmap = protocol.partition("@")[2]
     return {"clickmap": clickmap} if clickmap else None
+
+
+def _max_clicks(protocol: str, config) -> int:
+    """Clicks per trajectory of a protocol's shards: the attacks' own count, 1 for the heatmap, else the configuration's."""
+    return config.attack_clicks if protocol == ATTACKS else 1 if protocol == HEATMAP else config.max_clicks
 
 
 def _map_of(clicker: str, clickmap: str) -> str:
@@ -153,14 +161,14 @@ class Backend:
         return [
             ShardTask(
                 request_id=req.id, key=ShardKey(req.model, dataset, protocol + suffix, part), model_spec=spec, model_kwargs=kwargs,
-                policy=policy, max_clicks=self.config.attack_clicks if protocol == ATTACKS else self.config.max_clicks,
+                policy=policy, max_clicks=_max_clicks(protocol, self.config),
                 seed=self.config.seed, limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir,
                 metadata=meta, clickers=clickers, instances=instances, clicker_kwargs=protocol_clicker_kwargs(protocol),
             )
             for policy, suffix in policies
             for protocol, clickers in plan
-            # attacks run on their own datasets, and only under the submitted policy (not the oracle's)
-            if protocol != ATTACKS or policy == asked
+            # attacks run on their own datasets; attacks and heatmaps only under the submitted policy (not the oracle's)
+            if protocol not in (ATTACKS, HEATMAP) or policy == asked
             for dataset in (attacks if protocol == ATTACKS else self.config.datasets)
             for part, instances in parts[dataset]
         ]
@@ -194,6 +202,9 @@ class Backend:
         for protocol in self.config.protocols:
             if protocol == ATTACKS:  # adversarial trajectories, not clickers of the runner
                 plan.append((ATTACKS, list(ATTACK_CLICKERS)))
+                continue
+            if protocol == HEATMAP:  # a grid of one-click trajectories (batched decoder calls)
+                plan.append((HEATMAP, list(HEATMAP_CLICKERS)))
                 continue
             base, _, clickmap = protocol.partition("@")
             try:

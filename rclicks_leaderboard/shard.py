@@ -88,6 +88,12 @@ ATTACKS = "attacks"
 ATTACK_CLICKERS = ["adv_min", "adv_max"]
 
 
+#: The backend's heatmap protocol: one positive first click at every stride-``RCLICKS_LB_HEATMAP_STRIDE`` grid position
+#: inside the object (TETRIS single-click heatmap), as one-click trajectories of clicker ``heatmap``.
+HEATMAP = "heatmap"
+HEATMAP_CLICKERS = ["heatmap"]
+
+
 def base_protocol(protocol: str) -> str:
     """A shard's protocol without its policy suffix and click-map option (``groups@saliency+score`` → ``groups``)."""
     return protocol.partition("+")[0].partition("@")[0]
@@ -98,28 +104,57 @@ def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
     of ``task.max_clicks`` clicks on the shard's instances; ``time_s`` is the model's time for each kept click and
     ``search_s`` the attack's search on top of it. The baseline trajectories ``attack_rows`` also runs are not kept
     (the ``groups`` protocol's baseline is the leaderboard's)."""
-    import pandas as pd
-
     from rclicks.attacks.adversarial import attack_rows
-    from rclicks.data import load_dataset
     from rclicks.registry import build_model
-    from rclicks.results import OPTIONAL, SCHEMA
-    from rclicks.runner import _image_groups
 
-    ds = load_dataset(task.key.dataset)
-    indices = [i for g in _image_groups(ds, task.limit, tuple(task.instances) if task.instances is not None else None) for i in g]
-    samples = [s for s in (ds[i] for i in sorted(indices)) if s.mask.any()]
+    ds, samples = _shard_samples(task)
     model = build_model(task.model_spec, **kwargs)
     const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy, "protocol": ATTACKS,
              "model_sha256": getattr(model, "weights_sha256", "unknown"),
              "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
-    rows = [r for r in attack_rows(model, samples, task.max_clicks, method="blackbox", const=const) if r["clicker"] in ATTACK_CLICKERS]
+    return _as_results([r for r in attack_rows(model, samples, task.max_clicks, method="blackbox", const=const)
+                        if r["clicker"] in ATTACK_CLICKERS])
+
+
+def _shard_samples(task: ShardTask):
+    """(dataset, the shard's samples with a non-empty mask, in instance order)."""
+    from rclicks.data import load_dataset
+    from rclicks.runner import _image_groups
+
+    ds = load_dataset(task.key.dataset)
+    indices = [i for g in _image_groups(ds, task.limit, tuple(task.instances) if task.instances is not None else None) for i in g]
+    return ds, [s for s in (ds[i] for i in sorted(indices)) if s.mask.any()]
+
+
+def _as_results(rows: list[dict]):
+    """Rows as a results table (``rclicks.results.SCHEMA`` plus the optional columns present), sorted by trajectory."""
+    import pandas as pd
+
+    from rclicks.results import OPTIONAL, SCHEMA
+
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    df = df.sort_values(["dataset", "instance", "clicker", "click"], kind="stable", ignore_index=True)
+    df = df.sort_values(["dataset", "instance", "clicker", "click", "y", "x"], kind="stable", ignore_index=True)
     extra = [c for c in OPTIONAL if c in df.columns]
     return df.astype({**SCHEMA, **{c: OPTIONAL[c] for c in extra}})[[*SCHEMA, *extra]]
+
+
+def evaluate_heatmaps(task: ShardTask, kwargs: dict[str, Any]):
+    """The ``heatmap`` shard: the single-click IoU heatmap of each of the shard's instances on a stride grid
+    (``task.clicker_kwargs["stride"]`` px, planned from ``RCLICKS_LB_HEATMAP_STRIDE``; ``rclicks.attacks.heatmap.heatmap_rows``),
+    one results row per position;
+    the leaderboard's ``First-click spread`` column reads them (``rclicks.metrics.robustness.first_click_spread``)."""
+    from rclicks.attacks.heatmap import heatmap_rows
+    from rclicks.registry import build_model
+
+    ds, samples = _shard_samples(task)
+    model = build_model(task.model_spec, **kwargs)
+    const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy,
+             "model_sha256": getattr(model, "weights_sha256", "unknown"),
+             "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
+    stride = int((task.clicker_kwargs or {}).get("stride", 16))
+    return _as_results(heatmap_rows(model, samples, stride=stride, const=const))
 
 
 def evaluate_shard(task: ShardTask):
@@ -140,10 +175,10 @@ def evaluate_shard(task: ShardTask):
         limit_threads(task.threads)
         if model_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
-    if base_protocol(task.key.protocol) == ATTACKS:
-        df = evaluate_attacks(task, kwargs)
+    if base_protocol(task.key.protocol) in (ATTACKS, HEATMAP):
+        df = (evaluate_attacks if base_protocol(task.key.protocol) == ATTACKS else evaluate_heatmaps)(task, kwargs)
         if df.empty:
-            raise RuntimeError(f"no attack trajectories were run for {task.key.name} (every instance's mask is empty)")
+            raise RuntimeError(f"no {base_protocol(task.key.protocol)} rows were computed for {task.key.name} (every instance's mask is empty)")
         return df
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,

@@ -398,3 +398,42 @@ def test_attacks_protocol_runs_and_keeps_s_per_click_the_models(stores, tmp_path
     assert adv["time_s"].mean() < adv["search_s"].mean()
     table = build_table(df)  # s/click: the models' time per click, whatever the clicker (IoU-Min needs 10 clicks: absent here)
     assert table["s/click"].iloc[0] == pytest.approx(df["time_s"].mean())
+
+
+def test_heatmap_protocol_stores_the_grid_and_the_table_shows_its_first_click_spread(stores, tmp_path, monkeypatch):
+    """The ``heatmap`` protocol: one row per grid position inside the object, equal to the model's own one-click masks;
+    the table's First-click spread is the mean over instances of max − min of those IoUs, recomputed here."""
+    import numpy as np
+
+    from rclicks.attacks.heatmap import grid_points
+    from rclicks.data import load_dataset
+    from rclicks.metrics.mask import iou
+    from rclicks.registry import build_model
+    from rclicks.types import Click
+    from rclicks_leaderboard.table import build_table
+
+    monkeypatch.setenv("RCLICKS_LB_HEATMAP_STRIDE", "64")
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    config = EvalConfig(datasets=["grabcut"], protocols=["baseline", "heatmap"], max_clicks=2, seed=0, limit=2)
+    backend = Backend(results, requests, config, logs_dir=str(tmp_path / "logs"), log=lambda m: None)
+    assert [r.status for r in backend.run_once()] == [FINISHED], requests.get(req.id).error
+    assert sorted(requests.get(req.id).shards) == ["random_walker/grabcut/baseline+score", "random_walker/grabcut/heatmap+score"]
+    df, errors = results.load()
+    assert errors == []
+    heat = df[df["clicker"] == "heatmap"]
+    assert set(heat["protocol"]) == {"heatmap"} and (heat["max_clicks"] == 1).all() and (heat["click"] == 1).all()
+    assert set(heat["clickmap"]) == {"grid stride=64"}
+    model = build_model("random_walker")
+    spreads = []
+    for sample in list(load_dataset("grabcut"))[:2]:
+        xs, ys = grid_points(sample.mask, None if sample.valid.all() else sample.valid, 64)
+        rows = heat[heat["instance"] == sample.instance].sort_values(["y", "x"])
+        assert sorted(zip(rows["x"], rows["y"])) == sorted(zip(xs.tolist(), ys.tolist()))
+        model.set_image(sample.image)
+        x, y = int(rows["x"].iloc[0]), int(rows["y"].iloc[0])
+        assert rows["iou"].iloc[0] == pytest.approx(iou(sample.mask, model.predict([Click(x, y, True)]).mask, sample.valid), abs=1e-12)
+        spreads.append(rows["iou"].max() - rows["iou"].min())
+    table = build_table(df)
+    col = [c for c in table.columns if c.endswith("First-click spread")]
+    assert len(col) == 1 and table[col[0]].iloc[0] == pytest.approx(np.mean(spreads), abs=1e-12)
