@@ -20,9 +20,10 @@ content fingerprint of a hand-unpacked one. Every instance is then read with the
 its mask, sizes agree, files decode; empty masks are counted and reported, as evaluation skips them) before the folder
 appears.
 
-Safety: archive members with absolute paths, drive letters or ``..`` components, links pointing outside the target,
-devices and pipes refuse the whole archive before anything is written; links that stay inside are not created
-(skipped, counted). The unpacked size is capped at ``$RCLICKS_PREPARE_MAX_BYTES`` (default 16 GiB, counted as bytes
+Safety (``rclicks.archives.extract``, the project's one unpacker of untrusted archives): archive members with
+absolute paths, drive letters or ``..`` components, links pointing outside the target, encrypted members, devices and
+pipes refuse the whole archive before anything is written; links that stay inside are not created (skipped, counted).
+The unpacked size is capped at ``$RCLICKS_PREPARE_MAX_BYTES`` (default 16 GiB, counted as bytes
 are written, whatever the headers claim) and the member count at ``MAX_MEMBERS``; a download has the same byte cap.
 
 Atomicity: everything happens in a hidden ``.<Name>.prepare-*`` folder beside the output, which is renamed into place
@@ -36,21 +37,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import posixpath
 import re
 import shutil
-import stat
-import tarfile
 import tempfile
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Iterable
+from pathlib import Path
+from typing import Callable, Iterable
 from urllib.parse import urlparse
 
-from rclicks import settings
+from rclicks import archives, settings
 from rclicks.settings import SAMPLES_ROOT, data_root
 from rclicks.data.datasets import LAYOUTS, PREPARED_FILE
 from rclicks.data.io import IMAGE_SUFFIXES
@@ -216,157 +212,19 @@ def spec_for(name: str) -> Spec:
 # --------------------------------------------------------------------------------------------------- safe extraction
 
 
-class _Budget:
-    """Counts bytes written against the cap; refuses the source past it."""
-
-    def __init__(self, what: str, limit: int) -> None:
-        self.what, self.limit, self.used = what, limit, 0
-
-    def take(self, n: int) -> None:
-        self.used += n
-        if self.used > self.limit:
-            raise RClicksError(f"{self.what} more than {self.limit} bytes; refused as too large (a zip bomb?). Set "
-                               "RCLICKS_PREPARE_MAX_BYTES higher if the file is genuine")
-
-
-def _copy_stream(src: BinaryIO, dest: Path, budget: _Budget) -> None:
-    with open(dest, "wb") as out:
-        while chunk := src.read(_CHUNK):
-            budget.take(len(chunk))
-            out.write(chunk)
-
-
-def _member_path(name: str, archive: str) -> PurePosixPath | None:
-    """The member's path relative to the target; None for entries that carry nothing (``./``, macOS forks).
-
-    Refuses absolute paths, drive letters and ``..`` components (zip-slip) naming the member."""
-    norm = name.replace("\\", "/")
-    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
-        raise RClicksError(f"{archive}: member {name!r} has an absolute path; refused (an unsafe archive; nothing "
-                           "was written)")
-    parts = [p for p in norm.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise RClicksError(f"{archive}: member {name!r} points outside the folder it unpacks to (..); refused "
-                           "(an unsafe archive; nothing was written)")
-    if not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
-        return None
-    return PurePosixPath(*parts)
-
-
-def _link_escapes(rel: PurePosixPath, target: str, hard: bool) -> bool:
-    """Whether a link at ``rel`` to ``target`` resolves outside the target folder (tar hard links are archive-relative)."""
-    target = target.replace("\\", "/")
-    if target.startswith("/") or re.match(r"^[A-Za-z]:", target):
-        return True
-    base = "" if hard else str(rel.parent)
-    resolved = posixpath.normpath(posixpath.join(base, target))
-    return resolved == ".." or resolved.startswith("../")
-
-
-def _dest(root: Path, rel: PurePosixPath) -> Path:
-    dest = root.joinpath(*rel.parts)
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(dest)]) != real_root:  # defence in depth: no links are created
-        raise RClicksError(f"{rel}: resolves outside the folder it unpacks to; refused")
-    return dest
-
-
-def _extract_zip(path: Path, root: Path, label: str, budget: _Budget) -> int:
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise RClicksError(f"{label}: not a readable zip archive ({exc}); re-download it") from exc
-    skipped, plan = 0, []
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise RClicksError(f"{label}: {len(infos)} members, more than {MAX_MEMBERS}; refused")
-        for info in infos:  # every member is checked before anything is written
-            rel = _member_path(info.filename, label)
-            if rel is None:
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                target = zf.read(info)[:4096].decode("utf-8", "replace")
-                if _link_escapes(rel, target, hard=False):
-                    raise RClicksError(f"{label}: member {info.filename!r} is a link to {target!r} outside the folder "
-                                       "it unpacks to; refused (an unsafe archive; nothing was written)")
-                skipped += 1
-                continue
-            if info.flag_bits & 0x1:
-                raise RClicksError(f"{label}: member {info.filename!r} is encrypted; give an unencrypted archive")
-            plan.append((info, rel))
-        declared = sum(i.file_size for i, _ in plan)
-        if declared > budget.limit:
-            budget.take(declared)  # raises, naming the cap
-        for info, rel in plan:
-            dest = _dest(root, rel)
-            if info.is_dir():
-                dest.mkdir(parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(info) as src:
-                    _copy_stream(src, dest, budget)
-            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-                raise RClicksError(f"{label}: member {info.filename!r} is corrupt ({exc}); re-download the archive") from exc
-    return skipped
-
-
-def _extract_tar(path: Path, root: Path, label: str, budget: _Budget) -> int:
-    try:
-        tf = tarfile.open(path, "r:*")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise RClicksError(f"{label}: not a readable tar archive ({exc}); re-download it") from exc
-    skipped, plan = 0, []
-    try:
-        with tf:
-            count = 0
-            for m in tf:  # every member is checked before anything is written
-                count += 1
-                if count > MAX_MEMBERS:
-                    raise RClicksError(f"{label}: more than {MAX_MEMBERS} members; refused")
-                rel = _member_path(m.name, label)
-                if rel is None:
-                    continue
-                if m.issym() or m.islnk():
-                    if _link_escapes(rel, m.linkname, hard=m.islnk()):
-                        raise RClicksError(f"{label}: member {m.name!r} is a link to {m.linkname!r} outside the folder "
-                                           "it unpacks to; refused (an unsafe archive; nothing was written)")
-                    skipped += 1
-                    continue
-                if not (m.isfile() or m.isdir()):
-                    raise RClicksError(f"{label}: member {m.name!r} is a device or pipe; refused (an unsafe archive)")
-                plan.append((m, rel))
-            declared = sum(m.size for m, _ in plan if m.isfile())
-            if declared > budget.limit:
-                budget.take(declared)
-            for m, rel in plan:
-                dest = _dest(root, rel)
-                if m.isdir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                src = tf.extractfile(m)
-                if src is None:
-                    continue
-                with src:
-                    _copy_stream(src, dest, budget)
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise RClicksError(f"{label}: corrupt or truncated tar archive ({exc}); re-download it") from exc
-    return skipped
-
-
 def extract(archive: Path, root: Path, label: str | None = None) -> int:
-    """Unpack a zip or tar ``archive`` into the folder ``root`` safely (see the module doc); returns the number of
-    inside links skipped. Raises RClicksError, naming the archive and the member, for anything unsafe or corrupt."""
+    """Unpack a zip or tar ``archive`` into the new or empty folder ``root`` with ``rclicks.archives.extract`` (the
+    rules are in the module doc), capped at ``RCLICKS_PREPARE_MAX_BYTES`` and ``MAX_MEMBERS``; returns the number of
+    inside links skipped. Raises RClicksError, naming the archive and the member, for anything unsafe or corrupt
+    (then nothing unpacked is left in ``root``)."""
     label = label or str(archive)
-    budget = _Budget(f"{label}: unpacks to", max_bytes())
-    if zipfile.is_zipfile(archive):
-        return _extract_zip(archive, root, label, budget)
-    if tarfile.is_tarfile(archive):
-        return _extract_tar(archive, root, label, budget)
-    raise RClicksError(f"--from {label}: not a .zip, .tar, .tar.gz or .tgz archive, nor a folder; give the official "
-                       "archive or the folder it unpacks to")
+    if archives.archive_format(archive) is None:
+        raise RClicksError(f"--from {label}: not a .zip, .tar, .tar.gz or .tgz archive, nor a folder; give the "
+                           "official archive or the folder it unpacks to")
+    done = archives.extract(archive, root, label=label, max_bytes=max_bytes(), max_members=MAX_MEMBERS,
+                            limit_hint="Set RCLICKS_PREPARE_MAX_BYTES higher if the file is genuine",
+                            redo="re-download it")
+    return done.skipped_links
 
 
 def _download(url: str, folder: Path) -> Path:
@@ -376,14 +234,15 @@ def _download(url: str, folder: Path) -> Path:
 
     name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(urlparse(url).path).name) or "download"
     dest = folder / f"download-{name}"
-    budget = _Budget(f"--from {url}: the download is", max_bytes())
+    budget = archives.ByteBudget(f"--from {url}: the download is", max_bytes(),
+                                 "Set RCLICKS_PREPARE_MAX_BYTES higher if the file is genuine")
     request = urllib.request.Request(url, headers={"User-Agent": "rclicks-datasets-prepare"})
     try:
         with urllib.request.urlopen(request, timeout=60) as resp:
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > budget.limit:
-                budget.take(int(length))
-            _copy_stream(resp, dest, budget)
+                budget.refuse(int(length))
+            archives.copy_stream(resp, dest, budget)
     except urllib.error.HTTPError as exc:
         raise RClicksError(f"--from {url}: the server answered {exc.code} {exc.reason}; check the URL, or download "
                            "the archive yourself and pass its path") from exc
@@ -509,7 +368,6 @@ def prepare(name: str, source: str | os.PathLike, out: str | os.PathLike | None 
             archive = src
         if archive is not None:
             unpacked = work / "unpacked"
-            unpacked.mkdir()
             log(f"unpacking {text} …")
             skipped = extract(archive, unpacked, text)
             top, move = unpacked, True

@@ -368,7 +368,9 @@ def test_the_unpacked_size_is_capped(tmp_path, data, monkeypatch, capsys):
     files = _berkeley_files()
     files["Berkeley/images/zeros.bmp"] = bytes(50_000)
     assert main(["datasets", "prepare", "berkeley", "--from", str(_zip(tmp_path / "Berkeley.zip", files))]) == 1
-    assert "unpacks to more than 2000 bytes; refused as too large" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Berkeley.zip: unpacks to" in err and "more than 2000 bytes; refused as too large" in err
+    assert "RCLICKS_PREPARE_MAX_BYTES" in err and err.count("\n") == 1
     _nothing_left(data)
 
 
