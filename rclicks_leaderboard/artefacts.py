@@ -524,43 +524,83 @@ def tetris_dataset_corr(inp: Inputs) -> Artefact:
 
 def tetris_heatmaps(inp: Inputs) -> Artefact:
     a = Artefact("tetris_heatmaps", TETRIS, "Figs. 1–2", "Single-click IoU heatmaps",
-                 caption="IoU of a single positive click at every grid position (`rclicks heatmap` .npy/.json), colour "
-                         "bar in IoU; the object contour (where the map is defined), the baseline first click (the "
-                         "object's farthest point from its border), the worst/best positions, any given first click.")
+                 caption="IoU of a single positive click at every grid position (store rows of clicker `heatmap`, or "
+                         "`rclicks heatmap` .npy/.json given with `--heatmaps`), colour bar in IoU; the object contour "
+                         "(where the map is defined), the baseline first click (the object's farthest point from its "
+                         "border), the worst/best positions (`rclicks.metrics.robustness.heatmap_summary`), any given first click.")
     folder = Path(inp.heatmaps) if inp.heatmaps else None
     files = sorted(folder.glob("*.npy")) if folder and folder.is_dir() else []
     files = [f for f in files if f.with_suffix(".json").exists()]
-    if not files:
-        a.note = "needs heatmap files: run `rclicks heatmap … --out DIR/name` and pass `--heatmaps DIR`"
+    if files:
+        a.data = str(folder)
+        a.figure, a.tables = _heatmap_figure([_map_of_file(f) for f in files[:4]])
         return a
-    a.data = str(folder)
-    a.figure, a.tables = _heatmap_figure(files[:4])
+    if (inp.df["clicker"] == "heatmap").any():
+        a.data = "store rows of clicker heatmap"
+        a.figure, a.tables = _heatmap_figure(_maps_of_rows(inp.df)[:4])
+        return a
+    a.note = ("needs heatmap rows in the store (the backend's `heatmap` protocol) or heatmap files: run "
+              "`rclicks heatmap … --out DIR/name` and pass `--heatmaps DIR`")
     return a
 
 
-def _heatmap_figure(files: list[Path]):
+def _map_of_file(f: Path) -> dict:
+    """One map of an ``rclicks heatmap`` output: its stride grid (values at ``offset + k·stride``) and its summary."""
     import json
 
+    meta = json.loads(f.with_suffix(".json").read_text())
+    dense = np.load(f)
+    stride = int(meta.get("stride") or 1)
+    inside = np.isfinite(dense)
+    # grid maps hold values at stride//2 + k·stride (rclicks.attacks.heatmap.grid_points): find the offset
+    where = np.argwhere(inside)
+    oy, ox = (int(where[:, 0].min()) % stride, int(where[:, 1].min()) % stride) if where.size else (0, 0)
+    summary = {"file": f.name, **{k: meta.get(k) for k in ("model", "sample", "positions", "min", "max", "spread", "mean", "stride")}}
+    return {"title": f"{meta.get('model', '?')} · {meta.get('sample', f.stem)}", "grid": dense[oy::stride, ox::stride],
+            "ox": ox, "oy": oy, "stride": stride, "worst": meta.get("worst"), "best": meta.get("best"),
+            "first_click": meta.get("first_click"), "summary": summary}
+
+
+def _maps_of_rows(df: pd.DataFrame) -> list[dict]:
+    """The store's heatmaps (rows of clicker ``heatmap``), one per (model, dataset, policy, lattice, instance), with the
+    metrics layer's summary (``heatmap_summary``); grid lattices only (the positions of ``clickmap`` ``grid stride=S``)."""
+    import re
+
+    from rclicks.metrics.robustness import MAP_KEYS, heatmap_positions, heatmap_summary
+
+    rows = heatmap_positions(df)
+    summary = heatmap_summary(df).set_index(MAP_KEYS)
+    out = []
+    for key, g in rows.groupby(MAP_KEYS, sort=True, observed=True):
+        m = re.match(r"grid stride=(\d+)$", str(key[3]))
+        if not m:
+            continue
+        stride = int(m.group(1))
+        x, y = g["x"].to_numpy(int), g["y"].to_numpy(int)
+        ox, oy = int(x.min()) % stride, int(y.min()) % stride
+        grid = np.full(((y.max() - oy) // stride + 1, (x.max() - ox) // stride + 1), np.nan)
+        grid[(y - oy) // stride, (x - ox) // stride] = g["iou"].to_numpy(float)
+        s = summary.loc[key]
+        out.append({"title": f"{key[0]} · {key[1]}/{key[4]}", "grid": grid, "ox": ox, "oy": oy, "stride": stride,
+                    "worst": (int(s["worst_x"]), int(s["worst_y"])), "best": (int(s["best_x"]), int(s["best_y"])),
+                    "first_click": None,
+                    "summary": {"model": key[0], "dataset": key[1], "policy": key[2], "instance": key[4], "stride": stride,
+                                **{k: s[k] for k in ("positions", "min", "max", "spread", "mean", "frac_below_0.5")}}})
+    return out
+
+
+def _heatmap_figure(maps: list[dict]):
     import cv2
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    metas = [json.loads(f.with_suffix(".json").read_text()) for f in files]
-    titles = [f"{m.get('model', '?')} · {m.get('sample', f.stem)}" for m, f in zip(metas, files)]
-    fig = make_subplots(rows=1, cols=len(files), subplot_titles=titles, horizontal_spacing=0.05)
-    rows = []
-    for j, (f, meta) in enumerate(zip(files, metas), 1):
-        dense = np.load(f)
-        stride = int(meta.get("stride") or 1)
-        inside = np.isfinite(dense)
-        # grid maps hold values at stride//2 + k·stride (rclicks.attacks.heatmap.grid_points): find the offset
-        where = np.argwhere(inside)
-        oy, ox = (int(where[:, 0].min()) % stride, int(where[:, 1].min()) % stride) if where.size else (0, 0)
-        grid = dense[oy::stride, ox::stride]
+    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=[m["title"] for m in maps], horizontal_spacing=0.05)
+    for j, m in enumerate(maps, 1):
+        grid, ox, oy, stride = m["grid"], m["ox"], m["oy"], m["stride"]
         gy, gx = oy + np.arange(grid.shape[0]) * stride, ox + np.arange(grid.shape[1]) * stride
         fig.add_trace(go.Heatmap(z=grid, x=gx, y=gy, zmin=0, zmax=1, colorscale="Viridis", showscale=j == 1,
                                  colorbar={"title": "IoU"}, hovertemplate="x %{x}, y %{y}: IoU %{z:.3f}<extra></extra>"), 1, j)
-        obj = inside[oy::stride, ox::stride].astype(np.uint8)
+        obj = np.isfinite(grid).astype(np.uint8)
         contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for k, cnt in enumerate(contours):
             pts = np.concatenate([cnt[:, 0], cnt[:1, 0]]) * stride + np.array([ox, oy])
@@ -570,20 +610,19 @@ def _heatmap_figure(files: list[Path]):
         by, bx = np.unravel_index(int(np.argmax(dist)), dist.shape)
         marks = [("baseline click", ox + bx * stride, oy + by * stride, "star", PALETTE[1])]
         for name, sym, color in (("worst", "x", PALETTE[3]), ("best", "circle", PALETTE[2])):
-            if meta.get(name):
-                marks.append((f"{name} position", meta[name][0], meta[name][1], sym, color))
-        if meta.get("first_click"):
-            marks.append(("given first click", meta["first_click"][0], meta["first_click"][1], "diamond", PALETTE[4]))
+            if m.get(name):
+                marks.append((f"{name} position", m[name][0], m[name][1], sym, color))
+        if m.get("first_click"):
+            marks.append(("given first click", m["first_click"][0], m["first_click"][1], "diamond", PALETTE[4]))
         for name, x, y, sym, color in marks:
             fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", marker={"symbol": sym, "size": 15, "color": color,
                                      "line": {"width": 1.5, "color": "black"}}, name=name, showlegend=j == 1, legendgroup=name), 1, j)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{j if j > 1 else ''}", row=1, col=j)
-        rows.append({"file": f.name, **{k: meta.get(k) for k in ("model", "sample", "positions", "min", "max", "spread", "mean", "stride")}})
     fig.update_xaxes(title_text="x (pixel column)")
     fig.update_yaxes(title_text="y (pixel row)", col=1)
-    fig = style(fig, "Single-click IoU at every grid position", height=560, width=max(760, 460 * len(files)))
+    fig = style(fig, "Single-click IoU at every grid position", height=560, width=max(760, 460 * len(maps)))
     fig.update_layout(legend={"orientation": "h", "y": -0.18})
-    return fig, {"tetris_heatmaps": pd.DataFrame(rows)}
+    return fig, {"tetris_heatmaps": pd.DataFrame([m["summary"] for m in maps])}
 
 
 def tetris_real_clicks(inp: Inputs) -> list[Artefact]:

@@ -177,6 +177,33 @@ def test_heatmap_files_give_figures_1_and_2(table, tmp_path):
     assert a.figure.data[0].colorbar.title.text == "IoU"
 
 
+def test_store_heatmap_rows_give_figures_1_and_2(table):
+    """Rows of the backend's heatmap protocol draw the same figure; its numbers are heatmap_summary's, recomputed here."""
+    from rclicks.attacks.heatmap import result_rows, HeatmapResult
+    from rclicks.data import load_dataset
+    from rclicks.results import SCHEMA
+    from rclicks_leaderboard.artefacts import Inputs, tetris_heatmaps
+
+    sample = load_dataset("grabcut")[0]
+    ys, xs = np.nonzero(sample.mask)
+    keep = (xs % 16 == 8) & (ys % 16 == 8)
+    xs, ys = xs[keep], ys[keep]
+    values = np.linspace(0.3, 0.95, xs.size)
+    counts = np.tile([[10, 1, 2, 100]], (xs.size, 1))
+    res = HeatmapResult(xs=xs, ys=ys, values=values, dense=np.zeros(sample.mask.shape, np.float32), stride=16, counts=counts)
+    rows = pd.DataFrame(result_rows(sample, res, model="m0", seed=0, policy="single", model_sha256="x",
+                                    dataset_fingerprint="fp")).astype(SCHEMA)
+    a = tetris_heatmaps(Inputs(pd.concat([table, rows], ignore_index=True)))
+    assert not a.skipped and a.data == "store rows of clicker heatmap"
+    t = a.tables["tetris_heatmaps"].iloc[0]
+    assert (t["positions"], t["min"], t["max"]) == (xs.size, pytest.approx(0.3), pytest.approx(0.95))
+    assert t["spread"] == pytest.approx(0.65) and t["stride"] == 16
+    worst = [d for d in a.figure.data if d.name == "worst position"][0]
+    order = np.lexsort((xs, ys))  # (y, x) order: the first position of the map is the worst (lowest IoU)
+    assert (worst.x[0], worst.y[0]) == (xs[order][0], ys[order][0])
+    assert a.figure.data[0].colorbar.title.text == "IoU"
+
+
 def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
     from rclicks.cli import main
 
