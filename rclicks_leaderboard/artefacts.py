@@ -159,10 +159,39 @@ def rclicks_tables(inp: Inputs) -> list[Artefact]:
         if inp.rc.empty:
             a.note = "needs the baseline and all ten clicking groups on every instance (rclicks evaluate --clicker groups)"
         else:
-            a.tables = {f"rclicks_{which}": paper_table(inp.rc, which)}
+            table = paper_table(inp.rc, which)
+            if which == "main":
+                table = _with_intervals(table, inp.df)
+                a.caption += (" `… 95 % CI`: percentile-bootstrap interval of the mean Sample NoC@90 over instances "
+                              "(`rclicks.metrics.bootstrap.mean_intervals`, default click map).")
+            a.tables = {f"rclicks_{which}": table}
             if which == "main":
                 a.tables["table"] = inp.rc
         out.append(a)
+    return out
+
+
+def _with_intervals(table: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """The paper-layout main table with, after each dataset's Sample NoC@90, its 95 % bootstrap interval
+    (``mean_intervals``; rows of the default click map only, "—" elsewhere)."""
+    from rclicks.metrics.benchmark import DEFAULT_CLICKMAP
+    from rclicks.metrics.bootstrap import mean_intervals
+
+    ci = mean_intervals(df) if len(table) else pd.DataFrame()
+    if ci.empty or "Sample NoC@90 lo" not in ci:
+        return table
+    keys = ["model", "policy", "max_clicks", "dataset"]
+    ci = ci.assign(**{k: ci[k].astype(int if k == "max_clicks" else str) for k in keys}).set_index(keys)
+    by = {key: (lo, hi) for key, lo, hi in zip(ci.index, ci["Sample NoC@90 lo"], ci["Sample NoC@90 hi"])}
+    out = table.copy()
+    for col in [c for c in table.columns if c.endswith(" Sample NoC@90")]:
+        ds = col[: -len(" Sample NoC@90")]
+        values = []
+        for _, r in table.iterrows():
+            lo, hi = by.get((str(r["model"]), str(r.get("policy", "")), int(r.get("max_clicks", 0)), ds), (np.nan, np.nan))
+            default = str(r.get("clickmap", DEFAULT_CLICKMAP)) == DEFAULT_CLICKMAP
+            values.append(f"[{lo:.2f}, {hi:.2f}]" if default and np.isfinite(lo) else "—")
+        out.insert(out.columns.get_loc(col) + 1, f"{ds} Sample NoC@90 95 % CI", values)
     return out
 
 

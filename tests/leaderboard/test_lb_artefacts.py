@@ -76,7 +76,19 @@ def test_rclicks_tables_and_band_are_the_metrics_layers(table, artefacts):
     for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap"):
         t[c] = t[c].astype(str)
     rc = rclicks_table(t)
-    pd.testing.assert_frame_equal(artefacts["rclicks_main"].tables["rclicks_main"], paper_table(rc, "main"))
+    main = artefacts["rclicks_main"].tables["rclicks_main"]
+    ci_cols = [c for c in main.columns if c.endswith("Sample NoC@90 95 % CI")]
+    pd.testing.assert_frame_equal(main.drop(columns=ci_cols), paper_table(rc, "main"))
+    # the interval next to each Sample NoC@90: the metrics layer's bootstrap of the per-instance mean over the groups
+    from rclicks.metrics.bootstrap import B_DEFAULT, instance_values, paired_bootstrap
+
+    assert ci_cols and all(main.columns.get_loc(c) == main.columns.get_loc(c.replace(" 95 % CI", "")) + 1 for c in ci_cols)
+    vals = instance_values(t)
+    r = main.iloc[0]
+    ds = ci_cols[0].split(" Sample")[0]
+    v = vals[(vals["model"] == r["model"]) & (vals["policy"] == r["policy"]) & (vals["dataset"] == ds)]["Sample NoC"].to_numpy()
+    _, lo, hi = paired_bootstrap(v, np.zeros_like(v), B=B_DEFAULT)
+    assert r[ci_cols[0]] == f"[{lo:.2f}, {hi:.2f}]" and lo <= v.mean() <= hi
     band = artefacts["iou_curves"].tables["iou_band"].set_index(["model", "dataset", "policy", "click"])
     curve = per_click_curve(t)
     g = curve[(curve["model"] == "m1") & (curve["dataset"] == "davis") & curve["clicker"].isin(GROUPS) & (curve["click"] == 3)]
