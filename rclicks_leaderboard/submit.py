@@ -135,6 +135,43 @@ def check_archive_size(path: Path, max_bytes: int, max_members: int = 100_000) -
                                  "(RCLICKS_MAX_SUBMISSION_BYTES); store tensors uncompressed or submit .safetensors")
 
 
+def unpack_submission(path: str | os.PathLike, *, max_bytes: int | None = None,
+                      max_members: int | None = None) -> tuple[Path, Path | None]:
+    """An uploaded file as a submission path: ``(path, None)`` for anything but a ``.zip``; a ``.zip`` (an ONNX
+    contract folder, zipped) is unpacked into a new temporary ``rclicks-submit-*`` folder and gives
+    ``(the folder it holds, or the temporary folder itself when its top holds more than one folder, temporary folder)``;
+    the caller removes the temporary folder once :func:`submit` has copied what it needs.
+
+    Unpacking is ``rclicks.archives.extract``: a zip only, at most ``max_members`` members
+    (``RCLICKS_APP_MAX_ZIP_MEMBERS``) and ``max_bytes`` inflated bytes (``RCLICKS_MAX_SUBMISSION_BYTES``, counted as
+    they are written), no absolute path or ``..``, no encrypted member, and no link of any kind (a submission holds
+    files only). Any refusal raises :class:`SubmissionRejected` in one line naming the member, and leaves no
+    temporary folder behind.
+    """
+    import tempfile
+
+    from rclicks import archives
+
+    p = Path(path)
+    if p.suffix.lower() != ".zip":
+        return p, None
+    max_bytes = envs.limits().max_bytes if max_bytes is None else max_bytes
+    max_members = settings.integer("RCLICKS_APP_MAX_ZIP_MEMBERS") if max_members is None else max_members
+    out = Path(tempfile.mkdtemp(prefix="rclicks-submit-"))
+    try:
+        archives.extract(p, out, label=p.name, max_bytes=max_bytes, max_members=max_members, links="refuse",
+                         formats=("zip",), limit_hint="The limit is RCLICKS_MAX_SUBMISSION_BYTES",
+                         members_hint="The limit is RCLICKS_APP_MAX_ZIP_MEMBERS", redo="zip the model folder again")
+    except RClicksError as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        raise SubmissionRejected(str(exc)) from exc
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    entries = list(out.iterdir())
+    return (entries[0] if len(entries) == 1 and entries[0].is_dir() else out), out
+
+
 def _reason(exc: Exception, path: Path) -> str:
     return str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 
@@ -30,51 +26,6 @@ def queue_table() -> pd.DataFrame:
                             for e in errors], columns=cols)
         t = pd.concat([t, bad], ignore_index=True)
     return t
-
-
-def _unpack(path: str) -> tuple[Path, Path | None]:
-    """(submission path, temporary folder to remove afterwards or None). A zip upload becomes a folder.
-
-    Checked from the archive's directory before anything is extracted: readable, at most
-    ``RCLICKS_APP_MAX_ZIP_MEMBERS`` members, inflated size within ``RCLICKS_MAX_SUBMISSION_BYTES``,
-    no absolute paths, no '..', no links. A member that inflates past its declared size fails its
-    CRC check while it is extracted. The caller removes the folder in ``finally``.
-    """
-    import shutil
-    import stat
-
-    from rclicks_leaderboard import envs as lb_envs
-    from rclicks.errors import RClicksError
-
-    p = Path(path)
-    if p.suffix.lower() != ".zip":
-        return p, None
-    try:
-        zf = zipfile.ZipFile(p)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise RClicksError(f"{p.name}: not a readable .zip archive ({exc}); zip the model folder again") from exc
-    with zf:
-        infos = zf.infolist()
-        members = settings.integer("RCLICKS_APP_MAX_ZIP_MEMBERS")
-        if len(infos) > members:
-            raise RClicksError(f"{p.name}: {len(infos)} archive members exceed the limit of {members} "
-                               "(RCLICKS_APP_MAX_ZIP_MEMBERS)")
-        total, limit = sum(i.file_size for i in infos), lb_envs.limits().max_bytes
-        if total > limit:
-            raise RClicksError(f"{p.name}: inflates to {total} bytes, over the limit of {limit} bytes (RCLICKS_MAX_SUBMISSION_BYTES)")
-        for info in infos:
-            if info.filename.startswith("/") or ".." in Path(info.filename).parts:
-                raise RClicksError(f"{p.name}: archive member {info.filename!r} escapes the folder")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise RClicksError(f"{p.name}: archive member {info.filename!r} is a symbolic link; zip the files themselves")
-        out = Path(tempfile.mkdtemp(prefix="rclicks-submit-"))
-        try:
-            zf.extractall(out)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            shutil.rmtree(out, ignore_errors=True)
-            raise RClicksError(f"{p.name}: a member could not be extracted ({exc}); zip the model folder again") from exc
-    entries = [e for e in out.iterdir()]
-    return (entries[0] if len(entries) == 1 and entries[0].is_dir() else out), out
 
 
 def submitter_identity(profile) -> str:
@@ -140,6 +91,7 @@ def build() -> None:
 
         import rclicks_leaderboard
         from rclicks_leaderboard._fs import scrub_paths
+        from rclicks_leaderboard.submit import unpack_submission
         from rclicks.errors import RClicksError
 
         if file is None:
@@ -147,7 +99,7 @@ def build() -> None:
         tmp = None
         try:
             who = submitter_identity(profile)
-            path, tmp = _unpack(file)
+            path, tmp = unpack_submission(file)
             onnx = path.is_dir()
             req = rclicks_leaderboard.submit(path, model=model or "", submitter=who, license=lic or "",
                                      kind="onnx" if onnx else k, config=None if onnx else {"variant": v})

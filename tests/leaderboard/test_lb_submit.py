@@ -261,3 +261,82 @@ def test_ritm_wrong_variant_or_format_is_rejected(stores, tmp_path):
         submit(tmp_path / "plain.pth", model="m", submitter="a", license="mit", kind="ritm", config={"variant": "hrnet18"},
                **_kw(stores))
     _nothing_written(stores, tmp_path)
+
+
+# ------------------------------------------------------------------------------- an uploaded .zip: unpack_submission
+
+
+def _submission_zip(path: Path, files: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
+    import stat
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return path
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temporary-files folder of the test's own, where ``rclicks-submit-*`` folders would be left behind."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_a_zipped_folder_unpacks_to_that_folder_and_other_files_pass_through(tmp_path, private_tmp):
+    from rclicks_leaderboard.submit import unpack_submission
+
+    files = {"m/model.onnx": b"onnx", "m/rclicks.json": b"{}", "__MACOSX/m/._model.onnx": b"fork"}
+    path, tmp = unpack_submission(_submission_zip(tmp_path / "m.zip", files))
+    assert tmp.parent == private_tmp and tmp.name.startswith("rclicks-submit-") and path == tmp / "m"
+    assert sorted(p.name for p in path.iterdir()) == ["model.onnx", "rclicks.json"]
+    flat, tmp2 = unpack_submission(_submission_zip(tmp_path / "flat.zip", {"model.onnx": b"x", "rclicks.json": b"{}"}))
+    assert flat == tmp2 and sorted(p.name for p in flat.iterdir()) == ["model.onnx", "rclicks.json"]
+    ckpt = tmp_path / "model.safetensors"
+    assert unpack_submission(ckpt) == (ckpt, None)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("link", ["'m/secret.json'", "symbolic link"]),
+    ("slip", ["'../evil.onnx'", "outside the folder"]),
+    ("absolute", ["'/tmp/rclicks-submit-evil.onnx'", "absolute path"]),
+    ("members", ["9 archive members, more than 8", "RCLICKS_APP_MAX_ZIP_MEMBERS"]),
+    ("bomb", ["unpacks to 3000006 bytes, more than 1000000 bytes", "RCLICKS_MAX_SUBMISSION_BYTES"]),
+    ("corrupt", ["not a readable .zip archive", "zip the model folder again"]),
+])
+def test_a_bad_zip_is_rejected_in_one_line_and_leaves_no_temporary_folder(tmp_path, private_tmp, monkeypatch,
+                                                                          case, words):
+    from rclicks_leaderboard.submit import unpack_submission
+
+    monkeypatch.setenv("RCLICKS_APP_MAX_ZIP_MEMBERS", "8")
+    monkeypatch.setenv("RCLICKS_MAX_SUBMISSION_BYTES", "1000000")
+    good = {"m/model.onnx": b"onnx", "m/rclicks.json": b"{}"}
+    z = tmp_path / f"{case}.zip"
+    if case == "link":
+        _submission_zip(z, good, links={"m/secret.json": "rclicks.json"})  # a link inside is still refused
+    elif case == "slip":
+        _submission_zip(z, {**good, "../evil.onnx": b"x"})
+    elif case == "absolute":
+        _submission_zip(z, {**good, "/tmp/rclicks-submit-evil.onnx": b"x"})
+    elif case == "members":
+        _submission_zip(z, {f"m/f{i}.txt": b"x" for i in range(9)})
+    elif case == "bomb":
+        _submission_zip(z, {**good, "m/model.data": bytes(3_000_000)})
+    else:
+        z.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(SubmissionRejected) as err:
+        unpack_submission(z)
+    message = str(err.value)
+    assert message.startswith(f"{case}.zip: ") and "\n" not in message
+    for word in words:
+        assert word in message, (word, message)
+    assert list(private_tmp.iterdir()) == []
+    assert not (tmp_path.parent / "evil.onnx").exists() and not Path("/tmp/rclicks-submit-evil.onnx").exists()
