@@ -1,4 +1,5 @@
-"""Submission validation and queueing: the function the app's Submit tab calls.
+"""Submission validation and queueing: the functions the app's Submit tab calls (:func:`unpack_submission` turns an
+uploaded ``.zip`` into the folder it holds, with ``rclicks.archives.extract``; :func:`submit` validates and queues).
 
 A submission is either a folder following the ONNX contract (``docs/submission.md``:
 ``model.onnx`` or ``encoder.onnx`` + ``decoder.onnx`` and an ``rclicks.json`` manifest)
