@@ -13,7 +13,7 @@ import time
 import warnings
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import multiprocessing as mp
 import numpy as np
@@ -23,7 +23,7 @@ from rclicks import registry
 from rclicks.clickers.base import Clicker
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.metrics.mask import boundary_iou, confusion, iou_from_counts
+from rclicks.metrics.mask import boundary_iou, confusion, confusion_batch, iou_from_counts
 from rclicks.metrics.rle import rle_encode
 from rclicks.models.base import ISModel
 from rclicks.models.multimask import apply_policy, candidate_ious, check_policy, wants_multimask
@@ -227,6 +227,43 @@ def run_trajectory(
         if reached():
             break
     return traj
+
+
+def one_click_scores(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Sequence[Click] = (), batch: int = 16,
+                 valid: np.ndarray | None = None, progress: Callable[[int], None] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of one-click trajectories (the heatmap's grid): one positive click at each ``(xs[i], ys[i])`` (pixel
+    column, row) after the clicks ``prefix``, no mask feedback, the model's own mask (policy ``single``).
+
+    Returns (IoU ``n`` float64, ``tp, fp, fn, tn`` ``n×4`` int64 over valid pixels, model seconds per point ``n`` — a
+    batch's time shared equally by its prompts). The image must already be set (``model.set_image``). Models with
+    ``decode_batch`` get ``batch`` prompts per decoder call against the cached embedding; others one ``predict`` per
+    point. ``progress(n)``: points done. ``rclicks.attacks.heatmap`` turns the result into results rows.
+    """
+
+    prompts = [list(prefix) + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
+    values = np.empty(len(prompts), np.float64)
+    counts = np.empty((len(prompts), 4), np.int64)
+    seconds = np.empty(len(prompts), np.float64)
+    batched = hasattr(model, "decode_batch") and batch > 1
+    step = batch if batched else 1
+    threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
+    for start in range(0, len(prompts), step):
+        chunk = prompts[start : start + step]
+        t0 = time.perf_counter()
+        if batched:
+            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
+            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
+        else:
+            masks = np.stack([model.predict(p).mask for p in chunk])
+        seconds[start : start + len(chunk)] = (time.perf_counter() - t0) / len(chunk)
+        c = confusion_batch(sample.mask, masks, valid)
+        counts[start : start + len(chunk)] = c
+        tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
+        values[start : start + len(chunk)] = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
+        if progress is not None:
+            progress(start + len(chunk))
+    return values, counts, seconds
 
 
 def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:

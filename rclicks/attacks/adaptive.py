@@ -31,7 +31,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rclicks.attacks.heatmap import HeatmapResult, point_scores
+from rclicks.attacks.heatmap import HeatmapResult
+from rclicks.runner import one_click_scores
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
 from rclicks.types import Click, Sample
@@ -105,7 +106,7 @@ def adaptive_heatmap(
             if progress is not None:
                 progress(calls + n, known)
 
-        value[ii, jj], counts, seconds = point_scores(model, sample, xs, ys, prefix, batch, valid, tick)
+        value[ii, jj], counts, seconds = one_click_scores(model, sample, xs, ys, prefix, batch, valid, tick)
         log.append((ii * wp + jj, counts, seconds))
         done[ii, jj] = True
         calls += ii.size

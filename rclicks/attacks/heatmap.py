@@ -21,6 +21,8 @@ import numpy as np
 
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
+from rclicks.metrics.mask import confusion_batch
+from rclicks.runner import one_click_scores
 from rclicks.types import Click, Sample
 
 
@@ -75,39 +77,7 @@ def point_ious(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Se
     The image must already be set (``model.set_image``). Models with ``decode_batch`` get
     ``batch`` prompts per decoder call against the cached embedding. ``progress(n)``: points done.
     """
-    return point_scores(model, sample, xs, ys, prefix, batch, valid, progress)[0]
-
-
-def point_scores(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, prefix: Sequence[Click] = (), batch: int = 16,
-                 valid: np.ndarray | None = None, progress: Callable[[int], None] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`point_ious` with the confusion counts and the time: (IoU ``n``, ``tp, fp, fn, tn`` ``n×4`` int64 over
-    valid pixels, model seconds per point ``n`` — a batch's time shared equally by its prompts)."""
-    import time
-
-    prompts = [list(prefix) + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
-    values = np.empty(len(prompts), np.float64)
-    counts = np.empty((len(prompts), 4), np.int64)
-    seconds = np.empty(len(prompts), np.float64)
-    batched = hasattr(model, "decode_batch") and batch > 1
-    step = batch if batched else 1
-    threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
-    for start in range(0, len(prompts), step):
-        chunk = prompts[start : start + step]
-        t0 = time.perf_counter()
-        if batched:
-            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
-            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
-        else:
-            masks = np.stack([model.predict(p).mask for p in chunk])
-        seconds[start : start + len(chunk)] = (time.perf_counter() - t0) / len(chunk)
-        c = _counts(sample.mask, valid, masks)
-        counts[start : start + len(chunk)] = c
-        tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
-        values[start : start + len(chunk)] = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
-        if progress is not None:
-            progress(start + len(chunk))
-    return values, counts, seconds
+    return one_click_scores(model, sample, xs, ys, prefix, batch, valid, progress)[0]
 
 
 def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,20 +90,9 @@ def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tupl
     return xs[inside], ys[inside]
 
 
-def _counts(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
-    """``tp, fp, fn, tn`` (``B×4`` int64) of each of ``B`` masks (``B×H×W`` bool) against gt over valid pixels, vectorised."""
-    g = gt if valid is None else gt & valid
-    m = masks if valid is None else masks & valid
-    tp = (m & g).sum(axis=(1, 2))
-    fp = m.sum(axis=(1, 2)) - tp
-    fn = int(g.sum()) - tp
-    tn = (g.size if valid is None else int(valid.sum())) - tp - fp - fn
-    return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
-
-
 def _ious(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
     """IoU of each of ``B`` masks (``B×H×W`` bool) with gt over valid pixels, vectorised."""
-    c = _counts(gt, valid, masks)
+    c = confusion_batch(gt, masks, valid)
     union = c[:, 0] + c[:, 1] + c[:, 2]
     return np.where(union > 0, c[:, 0] / np.maximum(union, 1), 1.0)
 
@@ -154,7 +113,7 @@ def click_heatmap(
     model.set_image(sample.image)
     prefix = [first_click] if first_click is not None else []
     tick = None if progress is None else (lambda n: progress(min(1.0, n / xs.size)))
-    values, counts, seconds = point_scores(model, sample, xs, ys, prefix, batch, valid, tick)
+    values, counts, seconds = one_click_scores(model, sample, xs, ys, prefix, batch, valid, tick)
     dense = np.full(sample.mask.shape, np.nan, np.float32)
     half = stride // 2
     for x, y, v in zip(xs, ys, values):

@@ -43,6 +43,18 @@ def confusion(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None)
     return tp, fp, fn, tn
 
 
+def confusion_batch(gt: np.ndarray, masks: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """:func:`confusion` of each of ``B`` masks at once: ``tp, fp, fn, tn`` (``B×4`` int64) of ``masks`` (``B×H×W`` bool)
+    against ``gt`` (``H×W`` bool) over valid pixels."""
+    g = gt if valid is None else gt & valid
+    m = masks if valid is None else masks & valid
+    tp = (m & g).sum(axis=(1, 2))
+    fp = m.sum(axis=(1, 2)) - tp
+    fn = int(g.sum()) - tp
+    tn = (g.size if valid is None else int(valid.sum())) - tp - fp - fn
+    return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
+
+
 def iou_from_counts(tp: int, fp: int, fn: int, tn: int = 0) -> float:
     """IoU ``tp / (tp + fp + fn)`` from confusion counts; 1.0 when the union is empty."""
     return _ratio(tp, tp + fp + fn)

