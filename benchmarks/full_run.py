@@ -45,7 +45,7 @@ def _floor(model, ds, df) -> tuple[float, int]:
                          "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32),
                          "orig_im_size": np.array([h, w], np.float32)}
                 t = time.perf_counter()
-                model.decoder.run(None, feeds)
+                model.sessions["decoder"].run(None, feeds)
                 total += time.perf_counter() - t
                 calls += 1
     return total, calls
@@ -63,7 +63,7 @@ def _batch_check(model, sample) -> str:
     model.set_image(sample.image)
     ys, xs = np.nonzero(sample.mask)
     prompts = [[Click(int(xs[i]), int(ys[i]), True)] for i in np.linspace(0, len(xs) - 1, 11).astype(int)]
-    emb, shape = model._embedding, sample.mask.shape
+    emb, shape = model.embed(sample.image), sample.mask.shape
     try:
         model.decode_batch(emb, prompts, shape)
     except Exception as exc:  # a graph fixed to batch 1

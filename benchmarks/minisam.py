@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from rclicks.clickers import build_clicker
+from rclicks.registry import build_clicker
 from rclicks.data import load_dataset
 from rclicks.runner import run_trajectory
 from rclicks.models.minisam import MiniSAM
@@ -64,7 +64,7 @@ def candidates_cost(model: MiniSAM, ds, repeat: int = 15) -> None:
         original.run(None, feeds)
         before.append(time.perf_counter() - t)
         t = time.perf_counter()
-        model.decoder.run(None, feeds)
+        model.sessions["decoder"].run(None, feeds)
         after.append(time.perf_counter() - t)
     b, a = statistics.median(before) * 1000, statistics.median(after) * 1000
     print(f"decoder call: sam.onnx {b:.1f} ms, multi-mask graph {a:.1f} ms (ratio {a / b:.2f})")

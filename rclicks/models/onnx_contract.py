@@ -69,6 +69,9 @@ class Manifest:
     embeddings: dict[str, str] = field(default_factory=dict)  # encoder output -> decoder input
     sha256: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    #: SAM's mask-token layout: the index of the single-mask output among the candidates; the others are the
+    #: multi-mask candidates (``None``: every candidate is a multi-mask candidate, the best-scored one is single)
+    single_mask: int | None = None
 
     @property
     def two_stage(self) -> bool:
@@ -181,6 +184,10 @@ def read_manifest(folder: str | os.PathLike, manifest: str | os.PathLike | None 
     candidates = _get(out, "candidates", int, where, 1, "output")
     if candidates < 1:
         raise _err(where, f"field 'output.candidates' must be >= 1, got {candidates}")
+    single_mask = _get(out, "single_mask", int, where, None, "output")
+    if single_mask is not None and not (candidates >= 2 and 0 <= single_mask < candidates):
+        raise _err(where, f"field 'output.single_mask' must index one of at least 2 candidates (0 to "
+                          f"{candidates - 1}), got {single_mask} with output.candidates = {candidates}")
     proposed = _get(out, "proposed_clicks", int, where, 0, "output")
     if not 0 <= proposed <= 4:
         raise _err(where, f"field 'output.proposed_clicks' must be between 0 and 4 (clicks proposed per prediction), got {proposed}")
@@ -207,7 +214,7 @@ def read_manifest(folder: str | os.PathLike, manifest: str | os.PathLike | None 
         encoding=encoding, radius=radius, offset=offset, padding_point=bool(padding), previous_mask=previous,
         output_type=output_type, output_size=output_size, candidates=candidates, proposed=proposed, io=io,
         embeddings=dict(embeddings),
-        sha256=dict(sha), description=str(raw.get("description", "")),
+        sha256=dict(sha), description=str(raw.get("description", "")), single_mask=single_mask,
     )
 
 

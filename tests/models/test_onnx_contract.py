@@ -168,6 +168,8 @@ def sub(tmp_path, disknet_dir):
     (manifest(previous_mask="low_res_logits"), "needs an encoder/decoder"),
     (manifest(sha256={"model.onnx": "0" * 64}), "does not match"),
     (manifest(io={"colour": "x"}), "roles are"),
+    (manifest(output={"type": "logits", "single_mask": 0}), "'output.single_mask' must index one of at least 2"),
+    (manifest(output={"type": "logits", "candidates": 3, "single_mask": 3}), "got 3 with output.candidates = 3"),
 ])
 def test_malformed_manifests_are_rejected_naming_the_file(sub, data, message):
     write(sub, data)
@@ -324,6 +326,41 @@ def test_encoder_decoder_with_two_candidates_and_low_res_feedback(tmp_path):
     assert c0[24, 24] and c0[8, 8] and not c0[0, 31]
     single = model.predict([Click(24, 24, True)])
     assert not (single.prob < 0.5)[8, 8]
+
+
+def test_sam_token_layout_declared_by_single_mask(tmp_path):
+    """``output.single_mask``: SAM's layout (single mask = one candidate, multi-mask = the others), for any submission."""
+    export(Encoder(), tmp_path / "encoder.onnx", {"image": torch.zeros(1, 3, S, S)}, ["feat"])
+    torch.onnx.export(TwoCandidateDecoder(), (torch.zeros(1, 1, S, S), torch.zeros(1, 2, 2), torch.ones(1, 2),
+                                              torch.zeros(1, 1, 8, 8), torch.zeros(1)),
+                      str(tmp_path / "decoder.onnx"),
+                      input_names=["feat", "point_coords", "point_labels", "mask_input", "has_mask_input"],
+                      output_names=["masks", "iou_predictions", "low_res_masks"],
+                      dynamic_axes={"point_coords": {1: "n"}, "point_labels": {1: "n"}}, opset_version=17, dynamo=False)
+    write(tmp_path, manifest(files={"encoder": "encoder.onnx", "decoder": "decoder.onnx"},
+                             clicks={"encoding": "coordinates"}, previous_mask="low_res_logits",
+                             output={"type": "logits", "size": "input", "candidates": 2, "single_mask": 0}, io={}))
+    model = OnnxContractModel(tmp_path)
+    assert model.multimask and model.manifest.single_mask == 0
+    model.set_image(np.zeros((S, S, 3), np.uint8))
+    disk = naive_disk(S, S, 8, 8, 4)
+    one = [Click(8, 8, True)]
+    single = model.predict(one)  # candidate 0 although candidate 1 scores higher
+    np.testing.assert_array_equal(single.mask, disk)
+    # on a one-click prompt the multi-mask candidates (here: candidate 1) come along, with their scores
+    assert single.candidates.shape == (1, S, S) and single.scores.tolist() == pytest.approx([0.7])
+    np.testing.assert_array_equal(single.candidates[0] > 0.5, ~disk)
+    assert single.state["low_res"].shape == (1, 1, 8, 8)
+    multi = model.predict(one, multimask=True)  # the candidates other than the single mask
+    np.testing.assert_array_equal(multi.mask, ~disk)
+    assert multi.candidates.shape == (1, S, S) and multi.state["low_res"].shape == (1, 1, 8, 8)
+    two = model.predict(one + [Click(24, 24, True)], single)
+    assert two.candidates is None and two.scores.tolist() == pytest.approx([0.3])
+    assert two.mask[24, 24] and two.mask[8, 8]  # disk B, and disk A from the fed-back low-res logits
+    probs, scores = model.all_candidates(one)
+    assert probs.shape == (2, S, S) and scores.tolist() == pytest.approx([0.3, 0.7])
+    np.testing.assert_array_equal(probs[0], single.prob)
+    assert model.decoder_calls == 4
 
 
 class ProposingDiskNet(torch.nn.Module):
