@@ -77,3 +77,27 @@ def test_shipped_heatmaps_cover_every_grabcut_instance_on_the_16px_grid(shipped)
     table, _ = build_from_store(str(SHIPPED))
     row = table[(table["model"] == "minisam") & (table["policy"] == "single")].iloc[0]
     assert row["grabcut First-click spread"] == pytest.approx(np.mean(spreads), abs=1e-12)
+
+
+def test_shipped_pseudoclick_rows_give_the_human_click_noc_recomputed_literally(shipped):
+    """The PseudoClick piece: 20 human clicks per trajectory, each followed by at most 4 proposed ones; NoC@90 on the
+    human-click axis (``human_axis`` + ``summarize``) equals a literal walk over the rows."""
+    import numpy as np
+
+    from rclicks.metrics.curves import human_axis, summarize
+
+    rows = shipped[shipped["model"].astype(str) == "minisam+disagreement"]
+    assert rows["instance"].nunique() == 10 and set(rows["clicker"].astype(str)) == {"baseline"}
+    nocs = []
+    for _, t in rows.groupby("instance", observed=True):
+        t = t.sort_values("click")
+        src = t["source"].astype(str).to_numpy()
+        assert (src == "human").sum() == 20 and src[0] == "human"
+        runs = np.diff(np.flatnonzero(np.append(src == "human", True)))  # rows from each human click to the next
+        assert runs.min() >= 1 and runs.max() <= 5
+        ends = np.flatnonzero(np.append(src[1:] == "human", True))  # the last row after human click h
+        after = t["iou"].to_numpy()[ends]
+        hit = np.flatnonzero(after >= 0.9)
+        nocs.append(hit[0] + 1 if hit.size else 20)
+    s = summarize(human_axis(rows))
+    assert s["NoC@90"].iloc[0] == np.mean(nocs)
