@@ -754,20 +754,29 @@ def pseudoclick(inp: Inputs) -> list[Artefact]:
     noc = Artefact("pseudoclick_noc", PSEUDO, "Tab. 2", "NoC@85/90 with and without model-proposed clicks",
                    data="runs with source = model rows",
                    caption="`summarize` on the all-clicks axis (every click counts) and on the human-click axis "
-                           "(`human_axis`: a model-proposed click is free).")
+                           "(`human_axis`: a model-proposed click is free), and of the same model without the proposer "
+                           "on the same instances (`no proposer`), when the store has it.")
     miou = Artefact("pseudoclick_miou5", PSEUDO, "Fig. 5", "mIoU over the first 5 human clicks", data="human_axis",
-                    caption="Mean IoU after human click k = 1..5 (`per_click_curve` of `human_axis`), with and without proposals.")
+                    caption="Mean IoU after human click k = 1..5 (`per_click_curve` of `human_axis`): the model with the proposer "
+                            "(`NAME+PROPOSER`) and, on the same instances, without it (`NAME`).")
     if "source" not in inp.df.columns or not (inp.df["source"] == "model").any():
         noc.note = miou.note = "needs a proposer run (rows with source = model: rclicks evaluate --proposer disagreement)"
         return [noc, miou]
+    from rclicks.registry import split_proposer
+
     traj = ["model", "dataset", "clicker", "policy", "seed", "max_clicks", "instance"]
     has = inp.df.groupby(traj)["source"].transform(lambda s: (s == "model").any())
     prop = inp.df[has]
+    # without proposals: the same model (``NAME`` of ``NAME+PROPOSER``) on the same trajectories' instances
+    bases = {split_proposer(m)[0] for m in prop["model"].unique() if split_proposer(m)[1]}
+    same = ["dataset", "clicker", "policy", "max_clicks", "instance"]
+    without = inp.df[inp.df["model"].isin(bases)].merge(prop[same].drop_duplicates(), on=same)
     cols = ["model", "dataset", "clicker", "policy", "max_clicks", "n", "NoC@85", "NoC@90", "NoF@90"]
-    allc = summarize(prop)[cols].assign(axis="all clicks")
-    hum = summarize(human_axis(prop))[cols].assign(axis="human clicks")
-    noc.tables = {"pseudoclick_noc": pd.concat([allc, hum], ignore_index=True)}
-    curve = per_click_curve(human_axis(prop), metrics=("iou",))
+    parts = [summarize(prop)[cols].assign(axis="all clicks"), summarize(human_axis(prop))[cols].assign(axis="human clicks")]
+    if len(without):
+        parts.append(summarize(without)[cols].assign(axis="no proposer"))
+    noc.tables = {"pseudoclick_noc": pd.concat(parts, ignore_index=True)}
+    curve = per_click_curve(pd.concat([human_axis(prop), without], ignore_index=True), metrics=("iou",))
     curve = curve[curve["click"] <= 5]
     miou.tables = {"pseudoclick_miou5": curve}
     fig = px.line(curve, x="click", y="iou", color="model", line_dash="policy", facet_col="dataset", markers=True,

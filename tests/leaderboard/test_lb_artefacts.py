@@ -147,6 +147,29 @@ def test_ipol_pseudoclick_disnet_are_the_metrics_layers(table, artefacts):
     assert pol[(pol["model"] == "m0") & (pol["policy"] == "oracle")]["NoC@90"].iloc[0] == pytest.approx(want)
 
 
+def test_pseudoclick_compares_a_named_proposer_run_with_the_same_model_without_it(table):
+    """``NAME+disagreement`` rows are set beside ``NAME``'s own rows on the same instances (the paper's with/without)."""
+    from rclicks.metrics.curves import per_click_curve, summarize
+    from rclicks_leaderboard.artefacts import Inputs, pseudoclick
+
+    named = table[table["policy"] == "proposer"].copy()
+    named["model"], named["policy"] = "m1+disagreement", "single"
+    df = pd.concat([table[table["policy"] != "proposer"], named.astype(table.dtypes.to_dict())], ignore_index=True)
+    noc, miou = pseudoclick(Inputs(df))
+    t = noc.tables["pseudoclick_noc"]
+    base = df[(df["model"].astype(str) == "m1") & (df["dataset"].astype(str) == "grabcut") & (df["clicker"].astype(str) == "baseline")
+              & (df["policy"].astype(str) == "single")]
+    want = summarize(base.assign(**{c: base[c].astype(str) for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap")}))
+    row = t[t["axis"] == "no proposer"].iloc[0]
+    assert row["model"] == "m1" and row["NoC@90"] == pytest.approx(want["NoC@90"].iloc[0]) and row["n"] == 4
+    curve = miou.tables["pseudoclick_miou5"]
+    assert set(curve["model"]) == {"m1", "m1+disagreement"}
+    plain = per_click_curve(base.assign(**{c: base[c].astype(str) for c in ("model", "dataset", "clicker", "policy", "instance", "clickmap")}),
+                            metrics=("iou",))
+    got = curve[curve["model"] == "m1"].sort_values("click")["iou"].to_numpy()
+    assert np.allclose(got, plain.sort_values("click")["iou"].to_numpy()[: len(got)])
+
+
 def test_paired_bootstrap_by_hand():
     from rclicks.metrics.bootstrap import paired_bootstrap
 
