@@ -64,7 +64,7 @@ def _column_defs() -> dict[str, tuple[str, bool | None]]:
     from rclicks_leaderboard.columns import DATASET_COLUMNS, MODEL_COLUMNS
 
     out = {c.label: (c.description, c.lower_is_better) for c in MODEL_COLUMNS + DATASET_COLUMNS}
-    out["rank"] = ("position by Avg NoC@90 (the default sort), 1 = best", None)
+    out["rank"] = ("position in the default order (runs with more clicks, then more datasets, then Avg NoC@90), 1 = best", None)
     out["family"] = ("model family from the registry (submission for uploaded models)", None)
     out["source"] = ("where the row comes from: the shipped results (assets/results) or the local store", None)
     return out

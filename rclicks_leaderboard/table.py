@@ -150,13 +150,16 @@ def _wide(per: pd.DataFrame, times: pd.Series, model_info: pd.DataFrame | None, 
 
 
 def rank_order(table: pd.DataFrame) -> pd.DataFrame:
-    """The table in leaderboard order: rows covering more datasets first (an average over fewer datasets is not
-    comparable), then ``Avg NoC@90``, then the model name."""
+    """The table in leaderboard order: rows run with more clicks first (NoC is capped at ``max_clicks``, so a 5-click
+    run's NoC is not comparable with a 20-click one's), then rows covering more datasets (an average over fewer
+    datasets is not comparable either), then ``Avg NoC@90``, then the model name."""
     noc90 = [c for c in table.columns if c.endswith(" NoC@90") and "Sample" not in c]
     if not noc90 or "Avg NoC@90" not in table:
         return table.sort_values(["model"], kind="stable").reset_index(drop=True)
     covered = table[noc90].notna().sum(axis=1)
-    order = table.assign(_covered=-covered).sort_values(["_covered", "Avg NoC@90", "model"], kind="stable", na_position="last").index
+    clicks = pd.to_numeric(table["max_clicks"], errors="coerce") if "max_clicks" in table else 0
+    order = table.assign(_clicks=-clicks, _covered=-covered).sort_values(
+        ["_clicks", "_covered", "Avg NoC@90", "model"], kind="stable", na_position="last").index
     return table.loc[order].reset_index(drop=True)
 
 

@@ -182,3 +182,17 @@ def test_rows_covering_more_datasets_rank_first(make_table):
     table = build_table(pd.concat([both, one], ignore_index=True))
     assert list(table["model"]) == ["wide", "narrow"]
     assert list(table["Avg NoC@90"]) == [5.0, 1.0]
+
+
+def test_rows_run_with_more_clicks_rank_first(make_table):
+    """NoC is capped at max_clicks: a 5-click row's low NoC@90 is not comparable with a 20-click row's, so the
+    20-click row ranks first whatever the averages (then coverage, then Avg NoC@90)."""
+    rng = np.random.default_rng(5)
+    long = make_table(rng, models=("long",), datasets=("grabcut",), clickers=("baseline",), instances=3, clicks=20)
+    long["iou"] = np.where(long["click"] >= 8, 0.95, 0.5)  # NoC@90 = 8
+    short = make_table(rng, models=("short",), datasets=("grabcut", "davis"), clickers=("baseline",), instances=3, clicks=5)
+    short["iou"] = np.where(short["click"] >= 2, 0.95, 0.5)  # NoC@90 = 2
+    table = build_table(pd.concat([short, long], ignore_index=True))
+    assert list(table["model"]) == ["long", "short"] and list(table["max_clicks"]) == [20, 5]
+    assert list(table["Avg NoC@90"]) == [8.0, 2.0]
+
