@@ -285,7 +285,7 @@ def test_leaderboard_html_groups_headers_and_keeps_shipped_rows(tmp_path, monkey
     monkeypatch.setenv("RCLICKS_RESULTS_URL", local.url)
     table, messages = load_table()
     assert "local store" in messages[0] and "shipped" in messages[0]
-    assert set(table.loc[table["source"] == "shipped", "model"]) == {"grabcut", "minisam", "random_walker"}
+    assert set(table.loc[table["source"] == "shipped", "model"]) == {"grabcut", "minisam", "minisam+disagreement", "random_walker"}
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
     page = lb_render.table_html(table)
     assert "colspan=" in page and "<th colspan='" in page and "IoU@1 (%)" in page and "↓" in page and "↑" in page
