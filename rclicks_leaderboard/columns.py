@@ -25,7 +25,7 @@ MODEL_COLUMNS: list[Column] = [
     Column("max_clicks", "clicks per trajectory of the runs behind the row (NoC is capped there); the paper protocol is 20", "results `max_clicks`", None),
     Column("Size (MB)", "total size of the submitted weight files, when known", "shard metadata `model_bytes`", True),
     Column("s/click", "mean seconds per click over every stored trajectory of the model", "mean of `time_s`", True),
-    Column("Avg NoC@90", "mean over datasets of the baseline NoC@90 (the default sort key, after the number of datasets a row covers)", "baseline clicker", True),
+    Column("Avg NoC@90", "mean over datasets of the baseline NoC@90 (the default sort key, after `max_clicks` and the number of datasets a row covers)", "baseline clicker", True),
 ]
 
 #: Per-dataset columns, in display order. Absent when the results lack what they need.
