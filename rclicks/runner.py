@@ -23,7 +23,7 @@ from rclicks import registry
 from rclicks.clickers.base import Clicker
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.metrics.mask import boundary_iou, confusion, confusion_batch, iou_from_counts
+from rclicks.metrics.mask import boundary_iou, confusion, confusion_batch, iou_from_counts, metric_from_counts
 from rclicks.metrics.rle import rle_encode
 from rclicks.models.base import ISModel
 from rclicks.models.multimask import apply_policy, candidate_ious, check_policy, wants_multimask
@@ -240,30 +240,25 @@ def one_click_scores(model, sample: Sample, xs: np.ndarray, ys: np.ndarray, pref
     ``decode_batch`` get ``batch`` prompts per decoder call against the cached embedding; others one ``predict`` per
     point. ``progress(n)``: points done. ``rclicks.attacks.heatmap`` turns the result into results rows.
     """
-
     prompts = [list(prefix) + [Click(int(x), int(y), True)] for x, y in zip(xs, ys)]
-    values = np.empty(len(prompts), np.float64)
     counts = np.empty((len(prompts), 4), np.int64)
     seconds = np.empty(len(prompts), np.float64)
     batched = hasattr(model, "decode_batch") and batch > 1
     step = batch if batched else 1
     threshold = getattr(model, "threshold", 0.0 if batched else 0.5)
+    embedding = model.embed(sample.image) if batched and prompts else None  # cached: every batch decodes against it
     for start in range(0, len(prompts), step):
         chunk = prompts[start : start + step]
         t0 = time.perf_counter()
         if batched:
-            logits = model.decode_batch(model.embed(sample.image), chunk, sample.mask.shape)
-            masks = logits > threshold  # logits > 0 ⇔ sigmoid > 0.5
+            masks = model.decode_batch(embedding, chunk, sample.mask.shape) > threshold  # logits > 0 ⇔ sigmoid > 0.5
         else:
             masks = np.stack([model.predict(p).mask for p in chunk])
         seconds[start : start + len(chunk)] = (time.perf_counter() - t0) / len(chunk)
-        c = confusion_batch(sample.mask, masks, valid)
-        counts[start : start + len(chunk)] = c
-        tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
-        values[start : start + len(chunk)] = np.where(tp + fp + fn > 0, tp / np.maximum(tp + fp + fn, 1), 1.0)
+        counts[start : start + len(chunk)] = confusion_batch(sample.mask, masks, valid)
         if progress is not None:
             progress(start + len(chunk))
-    return values, counts, seconds
+    return metric_from_counts("iou", *counts.T), counts, seconds
 
 
 def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:

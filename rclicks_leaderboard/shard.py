@@ -105,25 +105,26 @@ def evaluate_attacks(task: ShardTask, kwargs: dict[str, Any]):
     ``search_s`` the attack's search on top of it. The baseline trajectories ``attack_rows`` also runs are not kept
     (the ``groups`` protocol's baseline is the leaderboard's)."""
     from rclicks.attacks.adversarial import attack_rows
-    from rclicks.registry import build_model
 
-    ds, samples = _shard_samples(task)
-    model = build_model(task.model_spec, **kwargs)
-    const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy, "protocol": ATTACKS,
-             "model_sha256": getattr(model, "weights_sha256", "unknown"),
-             "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
-    return _as_results([r for r in attack_rows(model, samples, task.max_clicks, method="blackbox", const=const)
+    samples, model, const = _shard_inputs(task, kwargs)
+    return _as_results([r for r in attack_rows(model, samples, task.max_clicks, method="blackbox", const={**const, "protocol": ATTACKS})
                         if r["clicker"] in ATTACK_CLICKERS])
 
 
-def _shard_samples(task: ShardTask):
-    """(dataset, the shard's samples with a non-empty mask, in instance order)."""
+def _shard_inputs(task: ShardTask, kwargs: dict[str, Any]):
+    """(the shard's samples with a non-empty mask, in instance order; its model; the contract columns of its rows)."""
     from rclicks.data import load_dataset
+    from rclicks.registry import build_model
     from rclicks.runner import _image_groups
 
     ds = load_dataset(task.key.dataset)
     indices = [i for g in _image_groups(ds, task.limit, tuple(task.instances) if task.instances is not None else None) for i in g]
-    return ds, [s for s in (ds[i] for i in sorted(indices)) if s.mask.any()]
+    samples = [s for s in (ds[i] for i in sorted(indices)) if s.mask.any()]
+    model = build_model(task.model_spec, **kwargs)
+    const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy,
+             "model_sha256": getattr(model, "weights_sha256", "unknown"),
+             "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
+    return samples, model, const
 
 
 def _as_results(rows: list[dict]):
@@ -146,13 +147,8 @@ def evaluate_heatmaps(task: ShardTask, kwargs: dict[str, Any]):
     one results row per position;
     the leaderboard's ``First-click spread`` column reads them (``rclicks.metrics.robustness.first_click_spread``)."""
     from rclicks.attacks.heatmap import heatmap_rows
-    from rclicks.registry import build_model
 
-    ds, samples = _shard_samples(task)
-    model = build_model(task.model_spec, **kwargs)
-    const = {"model": task.key.model, "seed": int(task.seed), "policy": task.policy,
-             "model_sha256": getattr(model, "weights_sha256", "unknown"),
-             "dataset_fingerprint": ds.fingerprint() if hasattr(ds, "fingerprint") else "unknown"}
+    samples, model, const = _shard_inputs(task, kwargs)
     stride = int((task.clicker_kwargs or {}).get("stride", 16))
     return _as_results(heatmap_rows(model, samples, stride=stride, const=const))
 
@@ -163,7 +159,8 @@ def evaluate_shard(task: ShardTask):
     from rclicks.registry import model_accepts
     from rclicks.threads import limit_threads
 
-    clickers = task.clickers or base_protocol(task.key.protocol)
+    protocol = base_protocol(task.key.protocol)
+    clickers = task.clickers or protocol
     kwargs = dict(task.model_kwargs)
     try:  # OpenCV's global RNG drives cv2.grabCut's initialisation: fix it so a shard reruns identically
         import cv2
@@ -175,10 +172,10 @@ def evaluate_shard(task: ShardTask):
         limit_threads(task.threads)
         if model_accepts(task.model_spec, "threads"):
             kwargs.setdefault("threads", task.threads)
-    if base_protocol(task.key.protocol) in (ATTACKS, HEATMAP):
-        df = (evaluate_attacks if base_protocol(task.key.protocol) == ATTACKS else evaluate_heatmaps)(task, kwargs)
+    if protocol in (ATTACKS, HEATMAP):
+        df = (evaluate_attacks if protocol == ATTACKS else evaluate_heatmaps)(task, kwargs)
         if df.empty:
-            raise RuntimeError(f"no {base_protocol(task.key.protocol)} rows were computed for {task.key.name} (every instance's mask is empty)")
+            raise RuntimeError(f"no {protocol} rows were computed for {task.key.name} (every instance's mask is empty)")
         return df
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,

@@ -12,22 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rclicks.clickers.adversarial import (  # noqa: F401  (the attack's public API lives with its clicker)
+from rclicks.clickers.adversarial import (  # noqa: F401  (TorchClickModel, is_valid, valid_region: the attack's public API)
     AdversarialClicker,
     Direction,
     TorchClickModel,
     _better,
-    _blackbox_step,
-    _whitebox_step,
-    disk_location_loss,
-    dice_loss,
     is_valid,
     learning_rate,
-    location_loss,
-    location_penalty,
     pick_method,
-    ring_candidates,
-    soft_disk,
     valid_region,
 )
 from rclicks.errors import RClicksError

@@ -21,7 +21,6 @@ import numpy as np
 
 from rclicks.clickers.regions import valid_or_none
 from rclicks.errors import RClicksError
-from rclicks.metrics.mask import confusion_batch
 from rclicks.runner import one_click_scores
 from rclicks.types import Click, Sample
 
@@ -88,13 +87,6 @@ def grid_points(mask: np.ndarray, valid: np.ndarray | None, stride: int) -> tupl
     ys, xs = np.meshgrid(np.arange(stride // 2, h, stride), np.arange(stride // 2, w, stride), indexing="ij")
     inside = mask[ys, xs] if valid is None else mask[ys, xs] & valid[ys, xs]
     return xs[inside], ys[inside]
-
-
-def _ious(gt: np.ndarray, valid: np.ndarray | None, masks: np.ndarray) -> np.ndarray:
-    """IoU of each of ``B`` masks (``B×H×W`` bool) with gt over valid pixels, vectorised."""
-    c = confusion_batch(gt, masks, valid)
-    union = c[:, 0] + c[:, 1] + c[:, 2]
-    return np.where(union > 0, c[:, 0] / np.maximum(union, 1), 1.0)
 
 
 def click_heatmap(

@@ -9,13 +9,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rclicks.attacks.adversarial import (
-    _whitebox_step,
     attack_summary,
     attack_trajectory,
     is_valid,
     learning_rate,
     valid_region,
 )
+from rclicks.clickers.adversarial import _whitebox_step
 from rclicks.attacks.heatmap import click_heatmap, grid_points
 from rclicks.runner import ModelQueries, trajectory_rows
 from rclicks.metrics.curves import iou_auc

