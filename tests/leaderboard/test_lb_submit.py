@@ -267,17 +267,9 @@ def test_ritm_wrong_variant_or_format_is_rejected(stores, tmp_path):
 
 
 def _submission_zip(path: Path, files: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    import stat
-    import zipfile
+    from tests.test_archives import _zip  # the archive tests' builder of real zips (links as symlink members)
 
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        for name, target in (links or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, target)
-    return path
+    return _zip(path, files, links=links)
 
 
 @pytest.fixture
