@@ -163,26 +163,29 @@ def _check_schema(md) -> bool:
     return True
 
 
-def _column_stats(md, col: str) -> list:
-    i = md.schema.names.index(col)
-    return [md.row_group(g).column(i).statistics for g in range(md.num_row_groups)]
-
-
 def _stats_ok(md) -> tuple[bool, str | None]:
     """(statistics prove the unread checks pass, the one model of the file or None)."""
+    index = {name: i for i, name in enumerate(md.schema.names)}
+    groups = [md.row_group(g) for g in range(md.num_row_groups)]
+
+    def stats(col: str) -> list:
+        i = index[col]
+        return [rg.column(i).statistics for rg in groups]
+
+    minimum = {col: 0 for col in _INTS}
+    minimum["click"] = 1
     for col in _INTS:
-        for st in _column_stats(md, col):
+        for st in stats(col):
             if st is None or st.null_count is None or st.null_count != 0:
                 return False, None
-    for col in (*_COUNTS, "click"):
-        for st in _column_stats(md, col):
-            if not st.has_min_max or st.min < (1 if col == "click" else 0):
-                return False, None
-    for st in _column_stats(md, "biou"):  # not read: its [0, 1] range from the statistics (which ignore NaN)
+            if col in _COUNTS or col == "click":
+                if not st.has_min_max or st.min < minimum[col]:
+                    return False, None
+    for st in stats("biou"):  # not read: its [0, 1] range from the statistics (which ignore NaN)
         if st is None or not st.has_min_max or st.min < 0 or st.max > 1:
             return False, None
     models = set()
-    for st in _column_stats(md, "model"):
+    for st in stats("model"):
         if st is None or not st.has_min_max or st.min != st.max or st.null_count:
             return True, None
         models.add(st.min if isinstance(st.min, str) else bytes(st.min).decode())
@@ -230,13 +233,25 @@ def _reference_table(f: _File, errors: list[str]):
     return pa.Table.from_pandas(df[cols], preserve_index=False)
 
 
+def _all_null(md, col: str) -> bool:
+    """True when the statistics show every value of ``col`` is null: read as a file that does not record it (the same
+    per-trajectory rows: an all-null ``best_iou`` or ``source`` is dropped either way)."""
+    i = md.schema.names.index(col)
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        st = rg.column(i).statistics
+        if st is None or st.null_count is None or st.null_count != rg.num_rows:
+            return False
+    return True
+
+
 def _fast_table(fs, f: _File):
     """The needed columns of a file that passed the footer checks, or None when a row check fails (then: reference path)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     names = set(f.md.schema.names)
-    cols = COLUMNS + [c for c in _OPTIONAL_READ if c in names]
+    cols = COLUMNS + [c for c in _OPTIONAL_READ if c in names and not _all_null(f.md, c)]
     src = _open(fs, f)
     try:
         tb = pq.ParquetFile(src, metadata=f.md, read_dictionary=[c for c in _STRINGS + ["source"] if c in names]).read(columns=cols, use_threads=False)
@@ -252,13 +267,16 @@ def _fast_table(fs, f: _File):
 
 
 class _Frame:
-    """The needed columns of a batch's files, accumulated as numpy arrays; string keys as codes into one category list.
+    """The needed columns of a batch's files, gathered into one array per column; string keys as codes into one
+    sorted category list.
 
-    Cheaper than ``concat_tables(...).to_pandas()``, which unifies every file's dictionaries row by row.
+    Cheaper than ``concat_tables(...).to_pandas()``, which unifies every file's dictionaries row by row: each
+    file's dictionary indices are mapped through a small per-file lookup once, written straight into the
+    batch's array (no intermediate copy), and an optional column no file records is never materialised.
     """
 
     def __init__(self) -> None:
-        self.parts: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS + _OPTIONAL_READ}
+        self.parts: dict[str, list] = {c: [] for c in COLUMNS + _OPTIONAL_READ}  # (rows, payload or None)
         self.cats: dict[str, dict] = {c: {} for c in _STRINGS + ["source"]}
         self.rows = 0
 
@@ -267,9 +285,10 @@ class _Frame:
         import pyarrow.compute as pc
 
         n = tb.num_rows
+        names = set(tb.schema.names)
         for col in COLUMNS + _OPTIONAL_READ:
-            if col not in tb.schema.names:  # an optional column this file does not record
-                self.parts[col].append(np.full(n, -1, np.int32) if col in self.cats else np.full(n, np.nan))
+            if col not in names:  # an optional column this file does not record
+                self.parts[col].append((n, None))
                 continue
             if col in self.cats:
                 cats = self.cats[col]
@@ -279,27 +298,42 @@ class _Frame:
                     lookup = np.array([cats.setdefault(v, len(cats)) for v in chunk.dictionary.to_pylist()] + [-1], dtype=np.int32)
                     idx = chunk.indices
                     idx = pc.fill_null(idx, -1) if idx.null_count else idx
-                    self.parts[col].append(lookup[idx.to_numpy(zero_copy_only=False)])
+                    self.parts[col].append((len(chunk), (lookup, idx.to_numpy(zero_copy_only=False))))
             else:
-                self.parts[col].extend(c.to_numpy(zero_copy_only=False) for c in tb.column(col).chunks)
+                self.parts[col].extend((len(c), c.to_numpy(zero_copy_only=False)) for c in tb.column(col).chunks)
         self.rows += n
 
     def frame(self) -> pd.DataFrame:
         out = {}
         for col, parts in self.parts.items():
-            values = np.concatenate(parts) if parts else np.zeros(0)
+            if col in _OPTIONAL_READ and all(p is None for _, p in parts):
+                continue  # no file of the batch records it: as a table without the column
             if col in self.cats:
                 names = list(self.cats[col])
-                if col in _OPTIONAL_READ and not names:
-                    continue  # no file of the batch records it: as a table without the column
                 order = sorted(range(len(names)), key=lambda i: str(names[i]))
                 remap = np.empty(len(names) + 1, dtype=np.int32)
                 remap[order] = np.arange(len(names), dtype=np.int32)
                 remap[-1] = -1
-                out[col] = pd.Categorical.from_codes(remap[values], categories=[str(names[i]) for i in order])
-            elif col in _OPTIONAL_READ and np.isnan(values).all():
-                continue  # best_iou nowhere recorded: as a table without the column (best@1 is NaN either way)
+                codes = np.empty(self.rows, dtype=np.int32)
+                at = 0
+                for n, p in parts:
+                    if p is None:
+                        codes[at:at + n] = -1
+                    else:
+                        lookup, idx = p
+                        np.take(remap[lookup], idx, out=codes[at:at + n])
+                    at += n
+                dtype = pd.CategoricalDtype([str(names[i]) for i in order])
+                out[col] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
             else:
+                kind = next(p.dtype for _, p in parts if p is not None)
+                values = np.empty(self.rows, dtype=kind)
+                at = 0
+                for n, p in parts:
+                    values[at:at + n] = np.nan if p is None else p
+                    at += n
+                if col in _OPTIONAL_READ and np.isnan(values).all():
+                    continue  # best_iou nowhere recorded: as a table without the column (best@1 is NaN either way)
                 out[col] = values
         return pd.DataFrame(out, copy=False)  # one block per column: no second copy of the batch
 
@@ -338,12 +372,16 @@ def _heat_rows(fs, f: _File, tb):
 
     Positions are read only for a file that holds such rows, so other files cost nothing more.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from rclicks.metrics.robustness import HEATMAP_CLICKER, MAP_KEYS
 
-    is_heat = pc.equal(tb["clicker"].cast("string"), HEATMAP_CLICKER)
+    col = tb["clicker"]
+    if all(pa.types.is_dictionary(c.type) and HEATMAP_CLICKER not in c.dictionary.to_pylist() for c in col.chunks):
+        return None  # the usual file: decided from the dictionary, no string per row
+    is_heat = pc.equal(col.cast("string"), HEATMAP_CLICKER)
     if not pc.any(is_heat).as_py():
         return None
     src = _open(fs, f)
@@ -420,6 +458,7 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
         return replace(stored, files_read=0)
     old_batches = cached[1] if cached is not None else {}
     from rclicks_leaderboard._fs import is_local
+    from rclicks_leaderboard.heap import reuse_freed_memory
 
     if is_local(fs):
         for f in files:
@@ -441,7 +480,7 @@ def scan_store(url: str, batch_rows: int = BATCH_ROWS, workers: int | None = Non
             old_batches = {**old_batches, k: hit}
             todo.remove(k)
     # batches are independent; parquet decoding and the numpy work release the GIL, so threads use the cores
-    with ThreadPoolExecutor(max(1, min(workers, len(todo)))) as ex:
+    with reuse_freed_memory(), ThreadPoolExecutor(max(1, min(workers, len(todo)))) as ex:
         fresh = dict(zip(todo, ex.map(lambda k: _read_batch(fs, groups[k]), todo)))
     for k, batch in fresh.items():
         _disk_put("batch", url, k, batch)

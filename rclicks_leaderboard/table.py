@@ -74,7 +74,11 @@ def _group_metrics(per: pd.DataFrame) -> pd.DataFrame:
     """
     from rclicks.metrics.benchmark import DEFAULT_CLICKMAP, rclicks_from_trajectories
 
-    sub = per[per["clicker"].isin(("baseline",) + _GROUP_CLICKERS)]
+    from rclicks.metrics.benchmark import RCLICKS_KEYS
+
+    # only the columns rclicks_from_trajectories reads: a row filter then copies 12 columns, not every metric
+    needed = list(dict.fromkeys([*RCLICKS_KEYS, "instance", "clicker", "group", "noc", "auc", "iou1"]))
+    sub = per.loc[per["clicker"].isin(("baseline",) + _GROUP_CLICKERS).to_numpy(), needed]
     if sub.empty:
         return pd.DataFrame()
     keys = _INDEX

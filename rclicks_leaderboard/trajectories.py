@@ -41,10 +41,10 @@ def time_means(df: pd.DataFrame) -> pd.Series:
     import numpy as np
 
     codes, labels = [], []
-    for k in ROW_KEYS:  # integer codes per key (pd.factorize: hashing, no sort of the rows)
-        c, u = pd.factorize(df[k])
-        codes.append(c.astype(np.int64))
-        labels.append(np.asarray(u))
+    for k in ROW_KEYS:  # integer codes per key; labels no row uses are dropped below (``seen``)
+        c, u = _key_codes(df[k])
+        codes.append(c)
+        labels.append(u)
     ids = codes[0]
     for c, u in zip(codes[1:], labels[1:]):
         ids = ids * len(u) + c
@@ -60,3 +60,19 @@ def time_means(df: pd.DataFrame) -> pd.Series:
     index = pd.MultiIndex.from_arrays([pd.Index(u[i]).astype(str) if k != "max_clicks" else pd.Index(u[i], dtype=np.int64)
                                        for k, u, i in zip(ROW_KEYS, labels, parts)], names=ROW_KEYS)
     return pd.Series(means, index=index, name="time_s")
+
+
+def _key_codes(col: pd.Series):
+    """(``int64`` code per row, label per code) of a key column without hashing its rows where it can:
+    category codes, or offsets into a small integer range; otherwise ``pd.factorize``."""
+    import numpy as np
+
+    if isinstance(col.dtype, pd.CategoricalDtype) and not col.hasnans:
+        return col.cat.codes.to_numpy().astype(np.int64), np.asarray(col.cat.categories)
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" and len(col):
+        v = col.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 1 << 16:
+            return (v - lo).astype(np.int64), np.arange(lo, hi + 1, dtype=v.dtype)
+    c, u = pd.factorize(col)
+    return c.astype(np.int64), np.asarray(u)

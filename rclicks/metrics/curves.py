@@ -130,20 +130,49 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _trajectory_ids(code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique(code, return_index=True, return_inverse=True)``, without sorting every row when each
-    trajectory's rows are contiguous (how runs are written): then only the runs' codes are sorted."""
-    change = np.empty(code.size, dtype=bool)
+def _raw(col: pd.Series) -> np.ndarray:
+    """The column as an array whose elements are equal exactly where the values are: category codes, numbers as they
+    are, other values (strings, nullable types) factorised."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy()
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biu":
+        return col.to_numpy()
+    return pd.factorize(col)[0]
+
+
+def _trajectory_ids(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted trajectory codes, first row of each, trajectory index of every row) over ``TRAJECTORY_KEYS``:
+    ``np.unique(code, return_index=True, return_inverse=True)`` of the rows' combined key code.
+
+    Runs write each trajectory's rows contiguously, so the keys are encoded only at the first row
+    of each run of equal keys (every run holds one key tuple, and every value of a key column starts
+    some run, so the codes and their ranks are those of the whole column); only when a trajectory
+    spans several runs are all rows encoded and sorted.
+    """
+    n = len(df)
+    change = np.empty(n, dtype=bool)
     change[:1] = True
-    np.not_equal(code[1:], code[:-1], out=change[1:])
+    change[1:] = False
+    for k in TRAJECTORY_KEYS:
+        v = _raw(df[k])
+        change[1:] |= v[1:] != v[:-1]
     starts = np.flatnonzero(change)
-    order = np.argsort(code[starts], kind="stable")
-    uniq = code[starts][order]
+    code = np.zeros(starts.size, dtype=np.int64)
+    for k in TRAJECTORY_KEYS:
+        c, m = _codes(df[k].iloc[starts])
+        if (c < 0).any():
+            raise RClicksError(f"results table has missing values in key column {k!r}")
+        if m and code.max(initial=0) > (np.iinfo(np.int64).max // max(m, 1)) - m:
+            _, code = np.unique(code, return_inverse=True)
+        code = code * m + c
+    run = np.cumsum(change) - 1
+    order = np.argsort(code, kind="stable")
+    uniq = code[order]
     if uniq.size > 1 and not (uniq[1:] > uniq[:-1]).all():  # a trajectory in several runs
-        return np.unique(code, return_index=True, return_inverse=True)
+        return np.unique(code[run], return_index=True, return_inverse=True)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)
-    return uniq, starts[order], rank[np.cumsum(change) - 1]
+    return uniq, starts[order], rank[run]
 
 
 def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs: Sequence[str] = ()) -> TrajectoryMatrix:
@@ -153,15 +182,7 @@ def trajectory_matrix(df: pd.DataFrame, columns: Sequence[str] = ("iou",), attrs
     missing = [k for k in TRAJECTORY_KEYS + ["click", *columns, *attrs] if k not in df.columns]
     if missing:
         raise RClicksError(f"results table lacks column(s) {missing}; expected the rclicks results contract (rclicks.results.SCHEMA)")
-    code = np.zeros(len(df), dtype=np.int64)
-    for k in TRAJECTORY_KEYS:
-        c, n = _codes(df[k])
-        if (c < 0).any():
-            raise RClicksError(f"results table has missing values in key column {k!r}")
-        if n and code.max(initial=0) > (np.iinfo(np.int64).max // max(n, 1)) - n:
-            _, code = np.unique(code, return_inverse=True)
-        code = code * n + c
-    uniq, first, tid = _trajectory_ids(code)
+    uniq, first, tid = _trajectory_ids(df)
     click = df["click"].to_numpy(dtype=np.int64)
     if (click < 1).any():
         raise RClicksError("results table has click numbers below 1")
@@ -204,8 +225,13 @@ def human_axis(df: pd.DataFrame) -> pd.DataFrame:
 
 def noc_of(m: np.ndarray, max_clicks: np.ndarray, thr: float) -> np.ndarray:
     """``int64`` NoC@thr per row of an IoU matrix (``max_clicks`` where never reached)."""
-    reached = np.nan_to_num(m, nan=-1.0) >= thr
-    return np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, max_clicks).astype(np.int64)
+    return _noc_reached(np.nan_to_num(m, nan=-1.0) >= thr, max_clicks)[0]
+
+
+def _noc_reached(reached: np.ndarray, max_clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(NoC, whether reached at all) per row of a boolean ``IoU >= thr`` matrix."""
+    ever = reached.any(axis=1)
+    return np.where(ever, reached.argmax(axis=1) + 1, max_clicks).astype(np.int64), ever
 
 
 def iou_at_of(m: np.ndarray, max_clicks: np.ndarray, k: int) -> np.ndarray:
@@ -240,11 +266,12 @@ def matrix_metrics(tm: TrajectoryMatrix, thresholds: Sequence[float] = THRESHOLD
     NaN without it); the keys and attributes are kept."""
     m, b, mc = tm["iou"], tm.values.get("biou"), tm.max_clicks
     out = tm.keys.copy()
+    filled = np.nan_to_num(m, nan=-1.0)  # as noc_of: NaN (after max_clicks) never reaches a threshold
     for thr in thresholds:
-        n = noc_of(m, mc, thr)
+        n, ever = _noc_reached(filled >= thr, mc)
         out[f"noc{tag(thr)}"] = n
         out[f"fail{tag(thr)}"] = n >= mc
-        out[f"never{tag(thr)}"] = ~(np.nan_to_num(m, nan=-1.0) >= thr).any(axis=1)
+        out[f"never{tag(thr)}"] = ~ever
     for k in sorted(set(at) | {1, 5, 10}):
         out[f"iou@{k}"] = iou_at_of(m, mc, k)
     out["iou@last"] = iou_at_of(m, mc, 1) if m.shape[1] == 0 else np.take_along_axis(m, (mc - 1)[:, None], axis=1)[:, 0]

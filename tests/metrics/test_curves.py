@@ -124,6 +124,28 @@ def test_matrix_forward_fills_only_to_each_trajectorys_max_clicks():
     np.testing.assert_array_equal(tm["iou"], [[0.3, 0.3, np.nan, np.nan], [0.2, 0.9, 0.9, 0.9]])
 
 
+def test_trajectory_ids_equal_np_unique_of_the_combined_key_code_contiguous_or_not():
+    """The run-based ids (keys encoded at run starts only) against a literal np.unique over every row's key tuple,
+    on a table written trajectory by trajectory and on the same rows shuffled (trajectories in several runs)."""
+    from rclicks.metrics.curves import TRAJECTORY_KEYS, _trajectory_ids
+
+    df = pd.concat([results_table({(c, i): [0.2, 0.5, 0.9] for c in ("baseline", "g1") for i in ("b", "a", "c")}, max_clicks=3),
+                    results_table({("baseline", "a"): [0.4, 0.8]}, max_clicks=5)], ignore_index=True)
+    df["model"] = df["model"].astype("category")
+    shuffled = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    for table in (df, shuffled):
+        tuples = list(zip(*(table[k].astype(str) if k not in ("seed", "max_clicks") else table[k] for k in TRAJECTORY_KEYS)))
+        order = sorted(set(tuples))
+        ref_tid = np.array([order.index(t) for t in tuples])
+        ref_first = np.array([tuples.index(t) for t in order])
+        _, first, tid = _trajectory_ids(table)
+        np.testing.assert_array_equal(tid, ref_tid)
+        np.testing.assert_array_equal(first, ref_first)
+    a, b = trajectory_matrix(df), trajectory_matrix(shuffled)
+    np.testing.assert_array_equal(a["iou"], b["iou"])
+    pd.testing.assert_frame_equal(a.keys, b.keys)
+
+
 def test_count_metrics_by_hand():
     tp, fp, fn, tn = np.array([30, 0, 0]), np.array([10, 0, 5]), np.array([20, 0, 5]), np.array([40, 100, 90])
     assert metric_from_counts("iou", tp, fp, fn, tn) == pytest.approx([0.5, 1.0, 0.0])
