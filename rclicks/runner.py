@@ -196,6 +196,8 @@ def run_trajectory(
         traj.sources.append(source)
         if keep_masks:
             traj.masks_rle.append(rle_encode(pred.mask))
+            if len(traj.clicks) == 1 and pred.candidates is not None and len(pred.candidates) > 1:
+                traj.candidates_rle = [rle_encode(c > pred.threshold) for c in pred.candidates]
         if traj.search_times is not None and source == "model":
             traj.search_times.append(float("nan"))
         return pred
@@ -284,6 +286,7 @@ def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
             import json
 
             row["mask_rle"] = json.dumps(traj.masks_rle[k])
+            row["candidates_rle"] = json.dumps(traj.candidates_rle) if k == 0 and traj.candidates_rle else None
         rows.append(row)
     return rows
 

@@ -106,6 +106,8 @@ class Trajectory:
     sources: list[str] = field(default_factory=list)
     #: attacks only: seconds spent searching for each click, apart from ``times`` (the model's time for the kept click)
     search_times: list[float] | None = None
+    #: with ``keep_masks``: the first click's candidate masks, run-length encoded (None without candidates)
+    candidates_rle: list[dict] | None = None
 
     def __len__(self) -> int:
         return len(self.clicks)

@@ -167,6 +167,7 @@ class Backend:
                 policy=policy, max_clicks=_max_clicks(protocol, self.config),
                 seed=self.config.seed, limit=self.config.limit, results_url=self.results.url, logs_dir=self.logs_dir,
                 metadata=meta, clickers=clickers, instances=instances, clicker_kwargs=protocol_clicker_kwargs(protocol),
+                keep_masks=protocol in self.config.keep_masks,
             )
             for policy, suffix in policies
             for protocol, clickers in plan

@@ -79,6 +79,7 @@ class EvalConfig:
     limit: int | None = None
     attack_datasets: list[str] = field(default_factory=lambda: ["grabcut"])  # of the ``attacks`` protocol
     attack_clicks: int = 10
+    keep_masks: list[str] = field(default_factory=list)  # protocols whose shards store masks (results ``mask_rle``)
 
 
 def eval_config() -> EvalConfig:
@@ -93,4 +94,5 @@ def eval_config() -> EvalConfig:
         seed=settings.integer("RCLICKS_LB_SEED"),
         attack_datasets=settings.items("RCLICKS_LB_ATTACK_DATASETS"),
         attack_clicks=settings.integer("RCLICKS_LB_ATTACK_CLICKS"),
+        keep_masks=settings.items("RCLICKS_LB_KEEP_MASKS"),
     )

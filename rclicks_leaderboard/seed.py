@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--workers", type=int, default=2, help="shards run in parallel")
     p.add_argument("--force", action="store_true", help="recompute shards already stored with the same configuration")
+    p.add_argument("--keep-masks", default="", help="protocols whose shards also store masks (comma-separated; "
+                   "see RCLICKS_LB_KEEP_MASKS)")
     p.add_argument("--policy", default="single", help="multi-mask policy recorded (the offline models return one mask)")
     p.add_argument("--shard-instances", type=int, default=None, help="instances per shard (default $RCLICKS_SHARD_INSTANCES or 25)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     config = EvalConfig(datasets=split(args.datasets), protocols=split(args.protocols), max_clicks=args.max_clicks,
-                        seed=args.seed, limit=args.limit)
+                        seed=args.seed, limit=args.limit, keep_masks=split(args.keep_masks))
     with tempfile.TemporaryDirectory(prefix="rclicks-seed-") as tmp:
         requests = RequestsStore(f"{tmp}/requests")
         for model in split(args.models):

@@ -47,6 +47,7 @@ class ShardTask:
     threads: int | None = None  # CPU threads for the model when workers share a machine (not in the hash)
     instances: list[int] | None = None  # [start, stop) of the dataset's samples this shard runs (key.part); None = all
     clicker_kwargs: dict[str, Any] | None = None  # clicker options of the protocol (``groups@saliency``: the click map)
+    keep_masks: bool = False  # store each click's mask and the first click's candidates (``RCLICKS_LB_KEEP_MASKS``)
 
     def config_hash(self) -> str:
         """Hash of what determines the shard's content; a stored shard with the same hash is reused."""
@@ -60,6 +61,8 @@ class ShardTask:
             fields["instances"] = list(self.instances)
         if self.clicker_kwargs:  # absent when none: shards stored before protocol options stay reusable
             fields["clicker_kwargs"] = self.clicker_kwargs
+        if self.keep_masks:  # likewise: only shards that store masks hash it
+            fields["keep_masks"] = True
         blob = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -180,7 +183,7 @@ def evaluate_shard(task: ShardTask):
     df = evaluate(
         model=task.model_spec, dataset=task.key.dataset, clicker=clickers, max_clicks=task.max_clicks,
         seed=task.seed, workers=1, limit=task.limit, policy=task.policy, model_kwargs=kwargs, clicker_kwargs=task.clicker_kwargs,
-        progress=False, instances=tuple(task.instances) if task.instances is not None else None,
+        progress=False, instances=tuple(task.instances) if task.instances is not None else None, keep_masks=task.keep_masks,
     )
     if df.empty:
         raise RuntimeError(f"no trajectories were run for {task.key.name} (skipped: {df.attrs.get('skipped')})")

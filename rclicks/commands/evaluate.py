@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or auto (models that support it)")
     p.add_argument("--model-arg", type=key_values, default={}, help="extra model options key=value,…")
     p.add_argument("--clicker-arg", type=key_values, default={}, help="extra clicker options key=value,… (e.g. clickmap=saliency)")
-    p.add_argument("--keep-masks", action="store_true", help="store each click's mask (run-length encoded)")
+    p.add_argument("--keep-masks", action="store_true", help="store each click's mask and, for multi-mask models, the first click's candidate masks (run-length encoded)")
     add_dataset_options(p)
     p.add_argument("--out", default=None, help="results parquet path or URL (default results/<model>__<dataset>__<clicker>"
                                                "[__<options>].parquet, named by the options that differ from the defaults)")
