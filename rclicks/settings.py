@@ -65,7 +65,7 @@ class Setting:
         """The default as the docs state it."""
         if self.shown is not None:
             return self.shown
-        if self.default is None:
+        if self.default is None or (isinstance(self.default, (list, tuple)) and not self.default):
             return "unset"
         if self.type == "switch":
             return "1" if self.default else "0"

@@ -27,11 +27,15 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, in
     return out
 
 
-def draw_clicks(image: np.ndarray, clicks: Sequence[Click], numbered: bool = True, hollow: Click | None = None) -> np.ndarray:
-    """Clicks as filled disks (green positive, red negative), numbered; ``hollow``: a ring (e.g. the robot's suggestion)."""
+def draw_clicks(image: np.ndarray, clicks: Sequence[Click], numbered: bool = True, hollow: Click | None = None,
+                recency: bool = False) -> np.ndarray:
+    """Clicks as filled disks (green positive, red negative), numbered; ``hollow``: a ring (e.g. the robot's suggestion);
+    ``recency``: the disks grow with the click number, the last click the largest (the IPOL demo's overlays)."""
     out = image.copy()
-    r = max(4, round(max(image.shape[:2]) / 90))
+    base = max(4, round(max(image.shape[:2]) / 90))
+    n = len(clicks)
     for k, c in enumerate(clicks):
+        r = round(base * (0.6 + 0.9 * (k + 1) / n)) if recency and n > 1 else base
         colour = POSITIVE if c.positive else NEGATIVE
         cv2.circle(out, (c.x, c.y), r, colour, -1, lineType=cv2.LINE_AA)
         cv2.circle(out, (c.x, c.y), r, (255, 255, 255), 1, lineType=cv2.LINE_AA)
@@ -39,6 +43,7 @@ def draw_clicks(image: np.ndarray, clicks: Sequence[Click], numbered: bool = Tru
             cv2.putText(out, str(k + 1), (c.x + r, c.y - r), cv2.FONT_HERSHEY_SIMPLEX, r / 12, (255, 255, 255), 2, cv2.LINE_AA)
             cv2.putText(out, str(k + 1), (c.x + r, c.y - r), cv2.FONT_HERSHEY_SIMPLEX, r / 12, colour, 1, cv2.LINE_AA)
     if hollow is not None:
+        r = base
         colour = POSITIVE if hollow.positive else NEGATIVE
         cv2.circle(out, (hollow.x, hollow.y), r + 3, colour, 2, lineType=cv2.LINE_AA)
         cv2.drawMarker(out, (hollow.x, hollow.y), colour, cv2.MARKER_CROSS, 2 * r, 1)

@@ -317,8 +317,8 @@ def group_positions(inp: Inputs, max_instances: int = 2) -> Artefact:
     return a
 
 
-def _load_image(dataset: str, instance: str):
-    """The bundled sample's image (uint8 H×W×3) or None when the data are not found."""
+def _load_sample(dataset: str, instance: str):
+    """The bundled sample (image, ground truth, valid pixels) of ``dataset``/``instance``, or None when the data are not found."""
     try:
         from rclicks.data import load_dataset
 
@@ -326,10 +326,16 @@ def _load_image(dataset: str, instance: str):
         for i in range(len(d)):
             s = d[i]
             if s.instance == instance:
-                return s.image
-    except Exception:  # the figure works without a background
+                return s
+    except Exception:  # the figures work without the data (or say what they need)
         return None
     return None
+
+
+def _load_image(dataset: str, instance: str):
+    """The bundled sample's image (uint8 H×W×3) or None when the data are not found."""
+    s = _load_sample(dataset, instance)
+    return None if s is None else s.image
 
 
 def _positions_figure(pts: pd.DataFrame, chosen: pd.DataFrame):
@@ -733,14 +739,85 @@ def ipol_metrics(inp: Inputs) -> Artefact:
     return _done(a, style(fig, "Mask metrics per click from the confusion counts", height=760, width=1250))
 
 
-def ipol_overlays(inp: Inputs) -> Artefact:
+def ipol_overlays(inp: Inputs, clicks: tuple[int, ...] = (1, 3, 5, 10)) -> Artefact:
     a = Artefact("ipol_overlays", IPOL, "Fig. 5", "TP / TN / FP / FN overlays with the clicks",
-                 caption="The mask after each click coloured by TP/TN/FP/FN with the clicks drawn, larger = more recent.")
+                 data="rows with stored masks (mask_rle) of the robot clickers; ground truth from the bundled data",
+                 caption="The mask after clicks 1, 3, 5 and 10 of each robot on one instance: TP green, FP red, FN "
+                         "yellow, TN untouched; the clicks so far drawn larger the more recent (green positive, red "
+                         "negative). The table's counts are recomputed from the stored mask and the ground truth "
+                         "(`rclicks.metrics.mask.confusion`) and equal the run's own `tp, fp, fn, tn`.")
     if "mask_rle" not in inp.df.columns or inp.df["mask_rle"].isna().all():
-        a.note = "needs stored masks (results column mask_rle, rclicks evaluate --keep-masks); models are not re-run"
-    else:
-        a.note = "stored masks found, but the overlay also needs the ground-truth mask; run the app's Compare tab on the instance"
+        a.note = "needs stored masks (results column mask_rle: rclicks evaluate --keep-masks, or RCLICKS_LB_KEEP_MASKS); models are not re-run"
+        return a
+    rows = inp.df[inp.df["mask_rle"].notna() & inp.df["clicker"].isin(inp.robots)]
+    if rows.empty:
+        a.note = "stored masks found, but none of a robot clicker"
+        return a
+    # one model and policy (the one with the most robots stored, then by name), on its first instance
+    keys = ["model", "dataset", "policy"]
+    robots = rows.groupby(keys)["clicker"].nunique().reset_index().sort_values(["clicker", *keys], ascending=[False, True, True, True])
+    model, dataset, policy = robots.iloc[0][keys]
+    rows = rows[(rows["model"] == model) & (rows["dataset"] == dataset) & (rows["policy"] == policy)]
+    instance = sorted(rows["instance"].unique())[0]
+    sample = _load_sample(dataset, instance)
+    if sample is None:
+        a.note = f"needs the ground truth of {dataset}/{instance} (the bundled data, $RCLICKS_DATA)"
+        return a
+    table, panels = _overlay_panels(rows[rows["instance"] == instance], sample, clicks)
+    a.tables = {"ipol_overlays": table}
+    a.figure = _image_grid(panels, f"TP / FP / FN after each click · {model} ({policy}) · {dataset}/{instance}")
     return a
+
+
+def _overlay_panels(sel: pd.DataFrame, sample, clicks: tuple[int, ...]) -> tuple[pd.DataFrame, list[list[tuple]]]:
+    """Per robot (rows) and click (columns): the confusion overlay with the clicks so far, and a table of the counts."""
+    import json
+
+    from rclicks.clickers.regions import valid_or_none
+    from rclicks.metrics.mask import confusion, iou_from_counts
+    from rclicks.metrics.rle import rle_decode
+    from rclicks.types import Click
+    from rclicks.viz import confusion_overlay, draw_clicks
+
+    valid = valid_or_none(sample)
+    records, grid = [], []
+    for clicker in sorted(sel["clicker"].unique(), key=_natural):
+        g = sel[sel["clicker"] == clicker].sort_values(["seed", "max_clicks", "click"])
+        g = g[(g["seed"] == g["seed"].iloc[0]) & (g["max_clicks"] == g["max_clicks"].iloc[0])]
+        line = []
+        for k in [k for k in clicks if k <= len(g)]:
+            r = g.iloc[k - 1]
+            mask = rle_decode(json.loads(r["mask_rle"]))
+            tp, fp, fn, tn = confusion(sample.mask, mask, valid)
+            records.append({"model": r["model"], "dataset": r["dataset"], "instance": r["instance"], "clicker": clicker,
+                            "policy": r["policy"], "click": k, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+                            "iou": iou_from_counts(tp, fp, fn, tn), "stored_iou": float(r["iou"])})
+            pts = [Click(int(c.x), int(c.y), bool(c.positive)) for c in g.iloc[:k].itertuples()]
+            img = draw_clicks(confusion_overlay(sample.image, sample.mask, mask, valid), pts, numbered=False, recency=True)
+            line.append((img, f"{clicker} · click {k} · IoU {records[-1]['iou']:.3f}"))
+        grid.append(line)
+    return pd.DataFrame(records), grid
+
+
+def _image_grid(panels: list[list[tuple]], title: str):
+    """A plotly figure of images in rows (``panels[row][col] = (uint8 H×W×3, subtitle)``), axes hidden."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    n_rows, n_cols = len(panels), max(len(p) for p in panels)
+    titles = [panels[i][j][1] if j < len(panels[i]) else "" for i in range(n_rows) for j in range(n_cols)]
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.04)
+    for i, line in enumerate(panels, 1):
+        for j, (img, _) in enumerate(line, 1):
+            fig.add_trace(go.Image(z=img, hoverinfo="skip"), i, j)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    h, w = panels[0][0][0].shape[:2]
+    col_w = 300
+    row_h = int(col_w * h / w) + 40
+    fig = style(fig, title, height=row_h * n_rows + 120, width=col_w * n_cols + 80)
+    fig.update_annotations(font_size=12)
+    return fig
 
 
 # ---- PseudoClick -----------------------------------------------------------------------------------------------
@@ -797,7 +874,9 @@ def disnet(inp: Inputs) -> list[Artefact]:
                       caption="Mean IoU after each baseline click per model and multi-mask policy (`per_click_curve`); the "
                               "first click, where the candidate masks are ambiguous, is drawn large.")
     cands = Artefact("disnet_candidates", DISNET, "Fig. 1", "First-click candidate masks with their IoU",
-                     caption="The K candidate masks of the first click of chosen instances and their IoU.")
+                     caption="The K candidate masks the model returned for the first (baseline) click of the first "
+                             "instances, each with its IoU against the ground truth (`rclicks.metrics.mask.confusion`), "
+                             "the one the policy kept marked; the best of them and the kept mask is the run's `best_iou`.")
     pol = Artefact("disnet_policies", DISNET, "Tab. 1", "NoC@85/90 and NoF@90 per policy, oracle rows marked",
                    data="baseline robot", caption="`summarize` per model × dataset × policy; `oracle` marks policies that "
                    "pick by IoU against the ground truth (an upper bound, never on the leaderboard). Best-of-K IoU@1 and "
@@ -817,8 +896,53 @@ def disnet(inp: Inputs) -> list[Artefact]:
                "Ambiguity gap@1"]].copy()
         t.insert(3, "oracle", t["policy"].isin(inp.oracle))
         pol.tables = {"disnet_policies": t.reset_index(drop=True)}
-    cands.note = "candidate masks are not stored in the results (only best_iou, shown as Best-of-K IoU@1 in Tab. 1)"
+    _candidates(inp, cands)
     return [curves, cands, pol]
+
+
+def _candidates(inp: Inputs, a: Artefact, max_instances: int = 3) -> None:
+    """The first click's candidate masks (``candidates_rle``) of a few instances with their IoU, the kept one marked."""
+    import json
+
+    from rclicks.clickers.regions import valid_or_none
+    from rclicks.metrics.mask import confusion, iou_from_counts
+    from rclicks.metrics.rle import rle_decode
+    from rclicks.types import Click
+    from rclicks.viz import draw_clicks, overlay_mask
+
+    if "candidates_rle" not in inp.df.columns or inp.df["candidates_rle"].isna().all():
+        a.note = ("needs stored candidate masks (results column candidates_rle: a multi-mask model run with "
+                  "rclicks evaluate --keep-masks, or RCLICKS_LB_KEEP_MASKS); Best-of-K IoU@1 is in Tab. 1")
+        return
+    rows = inp.df[inp.df["candidates_rle"].notna()].sort_values(["model", "policy", "dataset", "instance"])
+    first = rows.iloc[0]
+    rows = rows[(rows["model"] == first["model"]) & (rows["policy"] == first["policy"]) & (rows["dataset"] == first["dataset"])]
+    records, grid = [], []
+    for r in rows.drop_duplicates("instance").head(max_instances).itertuples(index=False):
+        sample = _load_sample(r.dataset, r.instance)
+        if sample is None:
+            continue
+        valid = valid_or_none(sample)
+        kept = rle_decode(json.loads(r.mask_rle))
+        click = [Click(int(r.x), int(r.y), bool(r.positive))]
+        line = [(draw_clicks(overlay_mask(sample.image, sample.mask, colour=(255, 200, 0)), click, numbered=False),
+                 f"{r.instance} · ground truth")]
+        for k, rle in enumerate(json.loads(r.candidates_rle)):
+            m = rle_decode(rle)
+            tp, fp, fn, tn = confusion(sample.mask, m, valid)
+            is_kept = bool(np.array_equal(m, kept))
+            records.append({"model": r.model, "dataset": r.dataset, "instance": r.instance, "policy": r.policy,
+                            "candidate": k + 1, "iou": iou_from_counts(tp, fp, fn, tn), "kept": is_kept,
+                            "kept_iou": float(r.iou), "best_iou": float(r.best_iou)})
+            line.append((draw_clicks(overlay_mask(sample.image, m), click, numbered=False),
+                         f"candidate {k + 1}: IoU {records[-1]['iou']:.3f}{' (kept)' if is_kept else ''}"))
+        grid.append(line)
+    if not grid:
+        a.note = "needs the ground truth of the instances with stored candidates (the bundled data, $RCLICKS_DATA)"
+        return
+    a.data = f"first-click candidate masks (candidates_rle) of {first['model']} under policy {first['policy']}"
+    a.tables = {"disnet_candidates": pd.DataFrame(records)}
+    a.figure = _image_grid(grid, f"First-click candidate masks · {first['model']} ({first['policy']}) · {first['dataset']}")
 
 
 # ---- beyond the papers -----------------------------------------------------------------------------------------

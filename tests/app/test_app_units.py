@@ -127,6 +127,22 @@ def test_clicks_and_heatmap_drawing():
     assert heat[0, 0].tolist() != heat[0, 1].tolist()
 
 
+def test_recency_draws_later_clicks_larger():
+    """IPOL's overlays: the disk radius grows with the click number (radius ``round(base · (0.6 + 0.9 k / n))``,
+    base 4 px on a 300-px image), measured as the green pixels inside each disk's white outline."""
+    image = np.zeros((300, 300, 3), np.uint8)
+    clicks = [Click(50, 50, True), Click(150, 150, True), Click(250, 250, True)]
+    out = draw_clicks(image, clicks, numbered=False, recency=True)
+    green = np.all(out == [40, 200, 60], axis=2)
+    areas = [int(green[c.y - 20:c.y + 21, c.x - 20:c.x + 21].sum()) for c in clicks]
+    assert areas[0] < areas[1] < areas[2]
+    radii = [round(4 * (0.6 + 0.9 * k / 3)) for k in (1, 2, 3)]  # 4, 5, 6 px
+    for a, r in zip(areas, radii):
+        assert abs(a - np.pi * (r - 1) ** 2) < 2 * np.pi * r  # a disk of radius r inside its 1-px white outline
+    plain = np.all(draw_clicks(image, clicks, numbered=False) == [40, 200, 60], axis=2)
+    assert len({int(plain[c.y - 20:c.y + 21, c.x - 20:c.x + 21].sum()) for c in clicks}) == 1  # without: one size
+
+
 def test_iou_figure_marks_noc_at_the_first_click_over_the_threshold():
     fig = iou_figure({"robot": [0.5, 0.89, 0.91, 0.95]}, biou={"robot": [0.3, 0.4, 0.5, 0.6]})
     stars = [t for t in fig.data if t.name.startswith("robot NoC@90")]

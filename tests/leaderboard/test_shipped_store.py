@@ -101,3 +101,25 @@ def test_shipped_pseudoclick_rows_give_the_human_click_noc_recomputed_literally(
         nocs.append(hit[0] + 1 if hit.size else 20)
     s = summarize(human_axis(rows))
     assert s["NoC@90"].iloc[0] == np.mean(nocs)
+
+
+def test_shipped_masks_give_the_ipol_overlays_and_the_disnet_candidates_with_the_runs_counts(shipped):
+    """The IPOL robots' and the score policy's rows store their masks; ``rclicks reproduce`` recounts them against the
+    bundled ground truth to exactly the runs' own ``tp, fp, fn, tn``, and the candidates' best IoU is the run's ``best_iou``."""
+    from rclicks_leaderboard.artefacts import Inputs, disnet, ipol_overlays
+
+    df = shipped[shipped["mask_rle"].notna()]
+    assert set(df["clicker"].astype(str)) == {"baseline", "fr_dist", "fr_dist_aware", "fr_random", "gto99", "lfr_random", "random"}
+    inp = Inputs(shipped)
+    a = ipol_overlays(inp)
+    t = a.tables["ipol_overlays"]
+    assert a.figure is not None and t["clicker"].nunique() == 6 and sorted(set(t["click"])) == [1, 3, 5, 10]
+    stored = inp.df.set_index(["model", "instance", "clicker", "policy", "click"])
+    for r in t.itertuples():
+        s = stored.loc[(r.model, r.instance, r.clicker, r.policy, r.click)]
+        assert (r.tp, r.fp, r.fn, r.tn) == (s["tp"], s["fp"], s["fn"], s["tn"])
+    cands = next(x for x in disnet(inp) if x.key == "disnet_candidates")
+    c = cands.tables["disnet_candidates"]
+    assert c["instance"].nunique() == 3 and (c["policy"] == "score").all()
+    for _, g in c.groupby("instance"):
+        assert g["kept"].sum() == 1 and max(g["iou"].max(), g["kept_iou"].iloc[0]) == g["best_iou"].iloc[0]
