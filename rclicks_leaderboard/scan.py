@@ -310,6 +310,8 @@ class _Frame:
                 continue  # no file of the batch records it: as a table without the column
             if col in self.cats:
                 names = list(self.cats[col])
+                if col in _OPTIONAL_READ and not names:
+                    continue  # recorded but all null (its statistics did not say so): as a table without it
                 order = sorted(range(len(names)), key=lambda i: str(names[i]))
                 remap = np.empty(len(names) + 1, dtype=np.int32)
                 remap[order] = np.arange(len(names), dtype=np.int32)
