@@ -193,7 +193,7 @@ def _write_csv(df: pd.DataFrame, path: Path, written: list[str]) -> None:
 
 def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFrame | None = None,
               heatmaps: str | os.PathLike | None = None, command: str | None = None,
-              data: str | None = None) -> tuple[list[str], list[str]]:
+              data: str | None = None, scribbles: list | None = None) -> tuple[list[str], list[str]]:
     """Write every paper artefact for the results ``df`` into ``out_dir`` (``rclicks_leaderboard.artefacts``, written by
     :func:`write_gallery`, plus ``baseline_table.csv``); return (files written, notes, one per artefact skipped)."""
     from rclicks.errors import RClicksError
@@ -206,6 +206,6 @@ def reproduce(df: pd.DataFrame, out_dir: str | os.PathLike, *, clicks: pd.DataFr
     out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     _write_csv(baseline_table(df), out / "baseline_table.csv", written)
-    artefacts = build_artefacts(df, clicks=clicks, heatmaps=heatmaps)
+    artefacts = build_artefacts(df, clicks=clicks, heatmaps=heatmaps, scribbles=scribbles)
     files, notes = write_gallery(artefacts, out, command or f"rclicks reproduce --out {out}", data or "results table")
     return written + files, notes

