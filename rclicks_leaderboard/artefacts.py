@@ -27,6 +27,8 @@ RCLICKS, TETRIS, IPOL, PSEUDO, DISNET, EXTRA = (
     "Beyond the papers")
 GROUPS = tuple(f"g{i}" for i in range(1, 11))
 ADV = ("adv_min", "adv_max")
+#: Clicker names of replayed real first clicks (``rclicks.clicks.replay`` writes ``replay``; ``real``: older stores).
+REAL_CLICKERS = ("replay", "real")
 #: Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 COUNT_METRICS = ("iou", "dice", "precision", "recall", "accuracy", "fscore")
@@ -92,7 +94,7 @@ class Inputs:
     @cached_property
     def robots(self) -> list[str]:
         """Clickers that are robots (baseline, IPOL robots): not groups, not attacks, not real clicks."""
-        names = set(self.df["clicker"]) - set(GROUPS) - set(ADV) - {"real"}
+        names = set(self.df["clicker"]) - set(GROUPS) - set(ADV) - set(REAL_CLICKERS)
         return sorted(n for n in names if not re.match(r"^g\d+@", n))
 
     @cached_property
@@ -254,11 +256,11 @@ def dataset_difficulty(inp: Inputs) -> Artefact:
                  caption="Per model and dataset: the mean over instances of the mean and of the std (ddof 0) of the IoU "
                          "after the first click over the clicking groups (`rclicks.metrics.benchmark.instance_nsr`). "
                          "The paper uses real users' first clicks; without a clicks table replayed in the store "
-                         "(clicker `real`) the ten groups stand in, and the figure says so.")
+                         "(clicker `replay`, from `rclicks clicks replay`) the ten groups stand in, and the figure says so.")
     from rclicks.metrics.benchmark import instance_nsr
 
-    real = inp.df[inp.df["clicker"] == "real"]
-    source = "real first clicks (clicker real)" if len(real) else "clicking groups G1…G10 (no real clicks in the store)"
+    real = inp.df[inp.df["clicker"].isin(REAL_CLICKERS)]
+    source = "real first clicks (clicker replay)" if len(real) else "clicking groups G1…G10 (no real clicks in the store)"
     a.data = source
     if real.empty and inp.groups.empty:
         a.note = "needs clicking groups or replayed real clicks"
@@ -721,39 +723,50 @@ def _heatmap_figure(maps: list[dict]):
 
 
 def tetris_real_clicks(inp: Inputs) -> list[Artefact]:
-    f3 = Artefact("tetris_f3", TETRIS, "Fig. 3", "IoU spread over real first clicks",
-                  caption="IoU after each real user's first click (store rows of clicker `real`, replayed real clicks).")
+    f3 = Artefact("tetris_f3", TETRIS, "Fig. 3", "IoU spread over real first clicks", data="replayed real first clicks",
+                  caption="IoU after each real user's first click, replayed with the store's model (`rclicks clicks "
+                          "replay`: rows of clicker `replay`); the table is `replay_summary` per instance (mean, std, "
+                          "NSR over its real clicks).")
     f5 = Artefact("tetris_f5", TETRIS, "Fig. 5", "Distance between real clicks and the baseline click",
-                  caption="Euclidean distance from each real first click to the baseline first click, divided by the "
-                          "instance diagonal (w, h of the clicks table).")
-    real = inp.df[(inp.df["clicker"] == "real") & (inp.df["click"] == 1)]
+                  data="replayed real first clicks and the baseline robot's first click",
+                  caption="Euclidean distance from each real first click to the baseline robot's first click on the same "
+                          "instance, divided by the instance diagonal (of the object's bounding box, from the bundled "
+                          "ground truth).")
+    real = inp.df[inp.df["clicker"].isin(REAL_CLICKERS) & (inp.df["click"] == 1)]
     if real.empty:
-        f3.note = "needs replayed real first clicks in the store (rows of clicker `real`, from a clicks table)"
-    else:
-        import plotly.express as px
+        f3.note = f5.note = ("needs replayed real first clicks in the store (rows of clicker `replay`: "
+                             "`rclicks clicks replay --clicks clicks.csv`); no real-clicks table is available offline")
+        return [f3, f5]
+    import plotly.express as px
 
-        f3.tables = {"tetris_f3": real[["model", "dataset", "instance", "policy", "x", "y", "iou"]].reset_index(drop=True)}
-        fig = px.box(real, x="model", y="iou", color="dataset", points="all", labels={"iou": "IoU after the first real click"})
-        f3.figure = style(fig, "IoU over real first clicks", height=460, width=760)
-    if inp.clicks is None or real.empty:
-        f5.note = "needs a clicks table (--clicks) and the store's real-click rows to match clicks to instances"
-    else:
-        f5.note = "needs a clicks table with the instances' image sizes matching the store's instances; none matched"
-        base = inp.df[(inp.df["clicker"] == "baseline") & (inp.df["click"] == 1)].drop_duplicates(["dataset", "instance"])
-        clicks = inp.clicks.assign(dataset=inp.clicks["dataset"].astype(str).str.lower())
-        m = real.drop_duplicates(["dataset", "instance", "x", "y"]).merge(base[["dataset", "instance", "x", "y"]], on=["dataset", "instance"],
-                                                                          suffixes=("", "_base"))
-        size = clicks.drop_duplicates("dataset")[["dataset", "w", "h"]]
-        m = m.merge(size, on="dataset")
-        if len(m):
-            import plotly.express as px
+    from rclicks.metrics.benchmark import replay_summary
 
-            m["distance"] = np.hypot(m["x"] - m["x_base"], m["y"] - m["y_base"]) / np.hypot(m["w"], m["h"])
-            f5.note = None
-            f5.tables = {"tetris_f5": m[["dataset", "instance", "x", "y", "x_base", "y_base", "distance"]]}
-            f5.figure = style(px.histogram(m, x="distance", color="dataset", barmode="overlay",
-                                           labels={"distance": "distance to the baseline click / image diagonal"}),
-                              "Real first clicks vs the baseline click", height=440, width=760)
+    inst, _ = replay_summary(real)
+    f3.tables = {"tetris_f3": inst}
+    order = inst.groupby("instance")["std"].mean().sort_values(ascending=False).index.tolist()
+    fig = px.box(real, x="instance", y="iou", color="model", points="all", category_orders={"instance": order},
+                 labels={"iou": "IoU after the real first click", "instance": "instance (widest spread first)"})
+    f3.figure = style(fig, "IoU over real first clicks, per instance", height=460, width=max(760, 40 * len(order) + 300))
+    base = inp.df[(inp.df["clicker"] == "baseline") & (inp.df["click"] == 1)].drop_duplicates(["model", "dataset", "instance"])
+    m = real.merge(base[["model", "dataset", "instance", "x", "y"]], on=["model", "dataset", "instance"], suffixes=("", "_base"))
+    diag = {}
+    for ds, instance in m[["dataset", "instance"]].drop_duplicates().itertuples(index=False):
+        sample = _load_sample(ds, instance)
+        if sample is not None and sample.mask.any():
+            ys, xs = np.nonzero(sample.mask)
+            diag[(ds, instance)] = float(np.hypot(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1))
+    m["diagonal"] = [diag.get((d, i), np.nan) for d, i in zip(m["dataset"], m["instance"])]
+    m = m.dropna(subset=["diagonal"])
+    if m.empty:
+        f5.note = "needs the baseline robot's first click on the replayed instances and their ground truth (the bundled data)"
+        return [f3, f5]
+    m["distance"] = np.hypot(m["x"] - m["x_base"], m["y"] - m["y_base"]) / m["diagonal"]
+    f5.tables = {"tetris_f5": m[["model", "dataset", "instance", "x", "y", "x_base", "y_base", "diagonal", "distance"]]
+                 .reset_index(drop=True)}
+    hist = px.histogram(m, x="distance", color="dataset", barmode="overlay", nbins=30,
+                        labels={"distance": "distance to the baseline click / instance diagonal"})
+    hist.update_yaxes(title_text="real first clicks")
+    f5.figure = style(hist, "Real first clicks vs the baseline click", height=440, width=760)
     return [f3, f5]
 
 

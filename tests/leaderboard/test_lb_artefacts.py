@@ -335,3 +335,42 @@ def test_clickmap_quality_scores_the_maps_at_the_bundled_scribbles_recomputed_li
             assert t.loc[(d.name, name), "instances"] == 3
         assert t.loc[("all sets", name), "nss"] == pytest.approx(np.mean(sum(per_set.values(), [])), rel=1e-9)
     assert clickmap_quality(Inputs(table)).note  # neither clicks nor scribbles: a note, not a table
+
+
+def test_tetris_real_click_figures_from_replayed_clicks_and_the_baseline_click():
+    """TETRIS Figs. 3 and 5 from `rclicks clicks replay` rows (clicker ``replay``) of a real model on real GrabCut
+    images: per-instance IoU spread as ``replay_summary``, and each click's distance to the baseline robot's first
+    click over the object's bounding-box diagonal, re-computed here."""
+    from rclicks.clicks import replay, validate_clicks
+    from rclicks.data import load_dataset
+    from rclicks.metrics.benchmark import replay_summary
+    from rclicks.registry import build_model
+    from rclicks.runner import evaluate
+    from rclicks_leaderboard.artefacts import build_artefacts
+
+    ds = load_dataset("grabcut")
+    samples = [ds[0], ds[1]]
+    rng = np.random.default_rng(1)
+    rows = []
+    for s in samples:
+        ys, xs = np.nonzero(s.mask)
+        for k in rng.choice(xs.size, 3, replace=False):
+            rows.append(dict(dataset="GrabCut", full_stem=s.name, image_stem=s.name, object_stem="", click_type="first",
+                             model_type="", device="pc", x=int(xs[k]), y=int(ys[k]), w=s.mask.shape[1], h=s.mask.shape[0]))
+    model = build_model("random_walker", max_side=96)
+    real = replay(model, samples, validate_clicks(pd.DataFrame(rows)), model_name="random_walker")
+    base = evaluate(model, samples, "baseline", max_clicks=1, progress=False).assign(model="random_walker")
+    df = pd.concat([real, base], ignore_index=True)
+    arts = {a.key: a for a in build_artefacts(df)}
+    f3, f5 = arts["tetris_f3"], arts["tetris_f5"]
+    assert f3.figure is not None and f5.figure is not None
+    pd.testing.assert_frame_equal(f3.tables["tetris_f3"], replay_summary(real.astype({"instance": str, "model": str, "dataset": str}))[0])
+    t = f5.tables["tetris_f5"]
+    assert len(t) == 6
+    for s in samples:
+        ys, xs = np.nonzero(s.mask)
+        diag = np.hypot(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        b = base[base["instance"] == s.instance].iloc[0]
+        for r in t[t["instance"] == s.instance].itertuples():
+            assert r.distance == pytest.approx(np.hypot(r.x - b["x"], r.y - b["y"]) / diag, rel=1e-12)
+    assert all(c not in {"replay"} for c in arts["ipol_f6"].data.split(": ")[-1].split(", "))  # replay is not a robot
