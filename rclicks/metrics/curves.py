@@ -25,6 +25,8 @@ Definitions (each has one function here; docs/realistic-clicks.md states them to
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -355,7 +357,9 @@ def per_click_curve(df: pd.DataFrame, metrics: Sequence[str] = ("iou", "biou")) 
     for gkey, idx in keys.groupby(SUMMARY_KEYS, observed=True, sort=True).groups.items():
         idx = np.asarray(idx)
         width = int(tm.max_clicks[idx].max())
-        means = {name: np.nanmean(tm[name][idx, :width], axis=0) for name in metrics}
+        with warnings.catch_warnings():  # a click no trajectory has a value at (heatmap rows' BIoU) is NaN, as meant
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = {name: np.nanmean(tm[name][idx, :width], axis=0) for name in metrics}
         for c in range(width):
             rows.append({**dict(zip(SUMMARY_KEYS, gkey)), "click": c + 1, **{n: float(v[c]) for n, v in means.items()}})
     return pd.DataFrame(rows)
