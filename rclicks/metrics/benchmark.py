@@ -88,7 +88,7 @@ def _instance_arrays(per: pd.DataFrame):
         a[g[rev], slot[rev]] = groups[col].to_numpy(dtype=np.float64)[rev]
         arrays.append(a)
     bkeys = _BASE_KEYS + ["instance"]
-    base = per[per["clicker"].astype(str) == "baseline"].drop_duplicates(bkeys)
+    base = per[(per["clicker"] == "baseline").to_numpy()].drop_duplicates(bkeys)
     at = pd.MultiIndex.from_frame(base[bkeys]).get_indexer(pd.MultiIndex.from_frame(slots[bkeys])) if len(base) else np.full(n, -1)
     baseline = {}
     for col in ("noc", "auc", "iou1"):
