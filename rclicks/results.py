@@ -66,10 +66,10 @@ V2_COLUMNS = ("max_clicks", "target_iou", "protocol", "clickmap", "group", "tp",
 #: ``search_s``: seconds an attack spent searching for the click (candidate scoring, gradient
 #: steps), apart from ``time_s``, which stays the model's time for the click itself, so
 #: ``s/click`` means the same for every clicker (NaN / absent for non-attack clickers).
-#: ``candidates_rle``: with ``keep_masks``, on the first click of a multi-mask prediction, the
-#: model's K candidate masks (JSON list of run-length encodings, the model's order); null elsewhere.
+#: ``mask_rle`` on the first click of a multi-mask prediction also holds the model's K candidate
+#: masks, in the model's order, under ``"candidates"`` (a list of the same encodings).
 OPTIONAL: dict[str, str] = {"mask_rle": "string", "attack": "string", "best_iou": "float64", "source": "string",
-                            "search_s": "float64", "candidates_rle": "string"}
+                            "search_s": "float64"}
 
 METADATA_KEY = b"rclicks"
 

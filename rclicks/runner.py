@@ -285,8 +285,10 @@ def trajectory_rows(traj: Trajectory, **const: Any) -> list[dict]:
         if traj.masks_rle is not None:
             import json
 
-            row["mask_rle"] = json.dumps(traj.masks_rle[k])
-            row["candidates_rle"] = json.dumps(traj.candidates_rle) if k == 0 and traj.candidates_rle else None
+            rle = traj.masks_rle[k]
+            if k == 0 and traj.candidates_rle:  # the first click's candidates ride along (no new column: one schema)
+                rle = {**rle, "candidates": traj.candidates_rle}
+            row["mask_rle"] = json.dumps(rle)
         rows.append(row)
     return rows
 

@@ -187,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("RCLICKS_LB_HEATMAP_STRIDE", "int", 16, "grid step (px) of the `heatmap` protocol: one first click per grid "
        "position inside the object; its rows feed the `First-click spread` column", LEADERBOARD, minimum=1, maximum=256),
     _s("RCLICKS_LB_KEEP_MASKS", "list", (), "protocols whose shards also store each click's mask and the first click's "
-       "candidate masks (`mask_rle`, `candidates_rle`: the IPOL overlays and DISNet candidates of `rclicks reproduce`); "
+       "candidate masks (`mask_rle`: the IPOL overlays and DISNet candidates of `rclicks reproduce`); "
        "about 3 KB per row", LEADERBOARD),
     _s("RCLICKS_LB_MAX_CLICKS", "int", 20, "clicks per trajectory", LEADERBOARD, minimum=1),
     _s("RCLICKS_LB_SEED", "int", 0, "seed of every stochastic clicker", LEADERBOARD, minimum=0, maximum=2**32 - 1),

@@ -973,8 +973,16 @@ def disnet(inp: Inputs) -> list[Artefact]:
     return [curves, cands, pol]
 
 
+def _first_click_candidates(df: pd.DataFrame) -> pd.DataFrame:
+    """First-click rows whose stored mask carries the model's candidates (``"candidates"`` in the ``mask_rle`` JSON)."""
+    if "mask_rle" not in df.columns:
+        return df.iloc[:0]
+    first = df[(df["click"] == 1) & df["mask_rle"].notna()]
+    return first[first["mask_rle"].astype(str).str.contains('"candidates"', regex=False)]
+
+
 def _candidates(inp: Inputs, a: Artefact, max_instances: int = 3) -> None:
-    """The first click's candidate masks (``candidates_rle``) of a few instances with their IoU, the kept one marked."""
+    """The first click's candidate masks (``mask_rle``'s ``"candidates"``) of a few instances with their IoU, the kept one marked."""
     import json
 
     from rclicks.clickers.regions import valid_or_none
@@ -983,11 +991,12 @@ def _candidates(inp: Inputs, a: Artefact, max_instances: int = 3) -> None:
     from rclicks.types import Click
     from rclicks.viz import draw_clicks, overlay_mask
 
-    if "candidates_rle" not in inp.df.columns or inp.df["candidates_rle"].isna().all():
-        a.note = ("needs stored candidate masks (results column candidates_rle: a multi-mask model run with "
+    stored = _first_click_candidates(inp.df)
+    if stored.empty:
+        a.note = ("needs stored candidate masks (results column mask_rle with \"candidates\": a multi-mask model run with "
                   "rclicks evaluate --keep-masks, or RCLICKS_LB_KEEP_MASKS); Best-of-K IoU@1 is in Tab. 1")
         return
-    rows = inp.df[inp.df["candidates_rle"].notna()].sort_values(["model", "policy", "dataset", "instance"])
+    rows = stored.sort_values(["model", "policy", "dataset", "instance"])
     first = rows.iloc[0]
     rows = rows[(rows["model"] == first["model"]) & (rows["policy"] == first["policy"]) & (rows["dataset"] == first["dataset"])]
     records, grid = [], []
@@ -996,11 +1005,12 @@ def _candidates(inp: Inputs, a: Artefact, max_instances: int = 3) -> None:
         if sample is None:
             continue
         valid = valid_or_none(sample)
-        kept = rle_decode(json.loads(r.mask_rle))
+        stored_rle = json.loads(r.mask_rle)
+        kept = rle_decode(stored_rle)
         click = [Click(int(r.x), int(r.y), bool(r.positive))]
         line = [(draw_clicks(overlay_mask(sample.image, sample.mask, colour=(255, 200, 0)), click, numbered=False),
                  f"{r.instance} · ground truth")]
-        for k, rle in enumerate(json.loads(r.candidates_rle)):
+        for k, rle in enumerate(stored_rle["candidates"]):
             m = rle_decode(rle)
             tp, fp, fn, tn = confusion(sample.mask, m, valid)
             is_kept = bool(np.array_equal(m, kept))
@@ -1013,7 +1023,7 @@ def _candidates(inp: Inputs, a: Artefact, max_instances: int = 3) -> None:
     if not grid:
         a.note = "needs the ground truth of the instances with stored candidates (the bundled data, $RCLICKS_DATA)"
         return
-    a.data = f"first-click candidate masks (candidates_rle) of {first['model']} under policy {first['policy']}"
+    a.data = f"first-click candidate masks (mask_rle \"candidates\") of {first['model']} under policy {first['policy']}"
     a.tables = {"disnet_candidates": pd.DataFrame(records)}
     a.figure = _image_grid(grid, f"First-click candidate masks · {first['model']} ({first['policy']}) · {first['dataset']}")
 

@@ -292,8 +292,9 @@ def test_overlays_recount_the_stored_masks_to_the_runs_own_counts(masked_rows):
 def test_candidates_are_the_first_clicks_k_masks_with_the_runs_best_iou(masked_rows):
     from rclicks_leaderboard.artefacts import build_artefacts
 
-    first = masked_rows[masked_rows["click"] == 1]
-    assert first["candidates_rle"].notna().all() and masked_rows.loc[masked_rows["click"] > 1, "candidates_rle"].isna().all()
+    has = masked_rows["mask_rle"].map(lambda s: "candidates" in json.loads(s))
+    assert has[masked_rows["click"] == 1].all() and not has[masked_rows["click"] > 1].any()
+    assert len(json.loads(masked_rows.loc[masked_rows["click"] == 1, "mask_rle"].iloc[0])["candidates"]) == 3
     a = {a.key: a for a in build_artefacts(masked_rows)}["disnet_candidates"]
     t = a.tables["disnet_candidates"]
     assert a.figure is not None and t["instance"].nunique() == 2
