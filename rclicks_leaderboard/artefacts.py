@@ -341,6 +341,20 @@ def _load_image(dataset: str, instance: str):
     return None if s is None else s.image
 
 
+def _image_trace(img: np.ndarray, **kwargs):
+    """A plotly image of ``img`` (uint8 H×W×3 RGB) as an embedded JPEG, not as ``z`` (a JSON list of every pixel's
+    numbers, about 40 bytes a pixel: a grid of two dozen photos made a 19 MB page); pixel coordinates are kept."""
+    import base64
+
+    import cv2
+    import plotly.graph_objects as go
+
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:  # cannot happen for uint8 RGB; keep the figure working anyway
+        return go.Image(z=img, hoverinfo="skip", **kwargs)
+    return go.Image(source="data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode(), hoverinfo="skip", **kwargs)
+
+
 def _positions_figure(pts: pd.DataFrame, chosen: pd.DataFrame):
     from plotly.subplots import make_subplots
     import plotly.graph_objects as go
@@ -350,7 +364,7 @@ def _positions_figure(pts: pd.DataFrame, chosen: pd.DataFrame):
     for j, (ds, inst) in enumerate(chosen.itertuples(index=False), 1):
         img = _load_image(ds, inst)
         if img is not None:
-            fig.add_trace(go.Image(z=img, opacity=0.8, hoverinfo="skip"), 1, j)
+            fig.add_trace(_image_trace(img, opacity=0.8), 1, j)
         p = pts[(pts["dataset"] == ds) & (pts["instance"] == inst)]
         fig.add_trace(go.Scatter(x=p["x"], y=p["y"], mode="markers", text=[f"G{g}" for g in p["group"]],
                                  hovertemplate="%{text}: x %{x}, y %{y}<extra></extra>",
@@ -882,7 +896,7 @@ def _image_grid(panels: list[list[tuple]], title: str):
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.04)
     for i, line in enumerate(panels, 1):
         for j, (img, _) in enumerate(line, 1):
-            fig.add_trace(go.Image(z=img, hoverinfo="skip"), i, j)
+            fig.add_trace(_image_trace(img), i, j)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     h, w = panels[0][0][0].shape[:2]
