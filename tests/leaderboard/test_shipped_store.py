@@ -118,7 +118,9 @@ def test_shipped_masks_give_the_ipol_overlays_and_the_disnet_candidates_with_the
     for r in t.itertuples():
         s = stored.loc[(r.model, r.instance, r.clicker, r.policy, r.click)]
         assert (r.tp, r.fp, r.fn, r.tn) == (s["tp"], s["fp"], s["fn"], s["tn"])
+    assert len(a.figure.to_json()) < 2_000_000  # 24 photos as JPEGs: the app's Paper tab sends it to every visitor
     cands = next(x for x in disnet(inp) if x.key == "disnet_candidates")
+    assert len(cands.figure.to_json()) < 1_000_000
     c = cands.tables["disnet_candidates"]
     assert c["instance"].nunique() == 3 and (c["policy"] == "score").all()
     for _, g in c.groupby("instance"):
