@@ -637,8 +637,10 @@ def tetris_heatmaps(inp: Inputs) -> Artefact:
     a = Artefact("tetris_heatmaps", TETRIS, "Figs. 1–2", "Single-click IoU heatmaps",
                  caption="IoU of a single positive click at every grid position (store rows of clicker `heatmap`, or "
                          "`rclicks heatmap` .npy/.json given with `--heatmaps`), colour bar in IoU; the object contour "
-                         "(where the map is defined), the baseline first click (the object's farthest point from its "
-                         "border), the worst/best positions (`rclicks.metrics.robustness.heatmap_summary`), any given first click.")
+                         "and the baseline robot's first click (RITM's, on the bundled ground truth; where the data "
+                         "are not found, the map's defined cells and the cell farthest from their border: table column "
+                         "`contour`), the worst/best positions (`rclicks.metrics.robustness.heatmap_summary`), any given "
+                         "first click.")
     folder = Path(inp.heatmaps) if inp.heatmaps else None
     files = sorted(folder.glob("*.npy")) if folder and folder.is_dir() else []
     files = [f for f in files if f.with_suffix(".json").exists()]
@@ -669,7 +671,8 @@ def _map_of_file(f: Path) -> dict:
     summary = {"file": f.name, **{k: meta.get(k) for k in ("model", "sample", "positions", "min", "max", "spread", "mean", "stride")}}
     return {"title": f"{meta.get('model', '?')} · {meta.get('sample', f.stem)}", "grid": dense[oy::stride, ox::stride],
             "ox": ox, "oy": oy, "stride": stride, "worst": meta.get("worst"), "best": meta.get("best"),
-            "first_click": meta.get("first_click"), "summary": summary}
+            "first_click": meta.get("first_click"), "summary": summary,
+            "dataset": meta.get("dataset") if meta.get("dataset") != "files" else None, "instance": meta.get("instance")}
 
 
 def _maps_of_rows(df: pd.DataFrame) -> list[dict]:
@@ -693,6 +696,7 @@ def _maps_of_rows(df: pd.DataFrame) -> list[dict]:
         grid[(y - oy) // stride, (x - ox) // stride] = g["iou"].to_numpy(float)
         s = summary.loc[key]
         out.append({"title": f"{key[0]} · {key[1]}/{key[4]}", "grid": grid, "ox": ox, "oy": oy, "stride": stride,
+                    "dataset": str(key[1]), "instance": str(key[4]),
                     "worst": (int(s["worst_x"]), int(s["worst_y"])), "best": (int(s["best_x"]), int(s["best_y"])),
                     "first_click": None,
                     "summary": {"model": key[0], "dataset": key[1], "policy": key[2], "instance": key[4], "stride": stride,
@@ -700,8 +704,33 @@ def _maps_of_rows(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _heatmap_figure(maps: list[dict]):
+def _object_outline(m: dict) -> tuple[list[np.ndarray], tuple[int, int], str]:
+    """The heatmap's object contours (closed (x, y) pixel polylines), the baseline robot's first click (x, y) and
+    where both come from: the bundled ground truth of ``m["dataset"]``/``m["instance"]`` when it is found and has the
+    map's extent (RITM's exact first click, ``baseline_click`` on an empty prediction), else the map's own grid (its
+    defined cells, and the cell farthest from their border: an estimate)."""
     import cv2
+
+    grid, ox, oy, stride = m["grid"], m["ox"], m["oy"], m["stride"]
+    sample = _load_sample(m["dataset"], m["instance"]) if m.get("dataset") and m.get("instance") else None
+    h, w = oy + (grid.shape[0] - 1) * stride, ox + (grid.shape[1] - 1) * stride  # the map's last row / column
+    if sample is not None and h < sample.mask.shape[0] and w < sample.mask.shape[1]:
+        from rclicks.clickers.baseline import baseline_click
+        from rclicks.clickers.regions import valid_or_none
+
+        obj = (sample.mask & sample.valid).astype(np.uint8)
+        click = baseline_click(sample.mask, np.zeros_like(sample.mask), valid_or_none(sample))
+        contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        return [np.concatenate([c[:, 0], c[:1, 0]]) for c in contours], (click.x, click.y), "ground truth"
+    obj = np.isfinite(grid).astype(np.uint8)
+    contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    lines = [np.concatenate([c[:, 0], c[:1, 0]]) * stride + np.array([ox, oy]) for c in contours]
+    dist = cv2.distanceTransform(np.pad(obj, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    by, bx = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return lines, (int(ox + bx * stride), int(oy + by * stride)), "grid"
+
+
+def _heatmap_figure(maps: list[dict]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -711,20 +740,16 @@ def _heatmap_figure(maps: list[dict]):
         gy, gx = oy + np.arange(grid.shape[0]) * stride, ox + np.arange(grid.shape[1]) * stride
         fig.add_trace(go.Heatmap(z=grid, x=gx, y=gy, zmin=0, zmax=1, colorscale="Viridis", showscale=j == 1,
                                  colorbar={"title": "IoU"}, hovertemplate="x %{x}, y %{y}: IoU %{z:.3f}<extra></extra>"), 1, j)
-        obj = np.isfinite(grid).astype(np.uint8)
-        contours, _ = cv2.findContours(obj, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        for k, cnt in enumerate(contours):
-            pts = np.concatenate([cnt[:, 0], cnt[:1, 0]]) * stride + np.array([ox, oy])
-            fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line={"color": "white", "width": 2},
+        contours, (bx, by), m["summary"]["contour"] = _object_outline(m)
+        for k, pts in enumerate(contours):
+            fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line={"color": PALETTE[4], "width": 2},
                                      name="object contour", showlegend=j == 1 and k == 0, legendgroup="contour"), 1, j)
-        dist = cv2.distanceTransform(np.pad(obj, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-        by, bx = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        marks = [("baseline click", ox + bx * stride, oy + by * stride, "star", PALETTE[1])]
+        marks = [("baseline click", bx, by, "star", PALETTE[1])]
         for name, sym, color in (("worst", "x", PALETTE[3]), ("best", "circle", PALETTE[2])):
             if m.get(name):
                 marks.append((f"{name} position", m[name][0], m[name][1], sym, color))
         if m.get("first_click"):
-            marks.append(("given first click", m["first_click"][0], m["first_click"][1], "diamond", PALETTE[4]))
+            marks.append(("given first click", m["first_click"][0], m["first_click"][1], "diamond", PALETTE[5]))
         for name, x, y, sym, color in marks:
             fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", marker={"symbol": sym, "size": 15, "color": color,
                                      "line": {"width": 1.5, "color": "black"}}, name=name, showlegend=j == 1, legendgroup=name), 1, j)

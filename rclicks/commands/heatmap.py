@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     prefix = Path(args.out or f"heatmap_{sample.name}_s{args.stride}")
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    summary = {**res.summary, "model": args.model, "sample": sample.name, "seconds": round(seconds, 3),
+    summary = {**res.summary, "model": args.model, "sample": sample.name, "dataset": sample.dataset,
+               "instance": sample.instance, "seconds": round(seconds, 3),
                "points_per_s": round(res.values.size / seconds, 2) if seconds > 0 else None,
                "first_click": [first.x, first.y] if first else None}
     png = heatmap_png(sample, res)

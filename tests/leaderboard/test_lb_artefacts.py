@@ -210,6 +210,11 @@ def test_heatmap_files_give_figures_1_and_2(table, tmp_path):
     names = {t.name for t in a.figure.data}
     assert {"object contour", "baseline click", "worst position", "best position"} <= names
     assert a.figure.data[0].colorbar.title.text == "IoU"
+    # no dataset recorded: the outline is the map's own defined cells; in the 5×8 block of cells, cells 2..5 of the
+    # middle row are 3 cells from the border, the first of them (row-major) is at x = 20 + 2·4, y = 10 + 2·4
+    assert a.tables["tetris_heatmaps"]["contour"].iloc[0] == "grid"
+    star = [d for d in a.figure.data if d.name == "baseline click"][0]
+    assert (star.x[0], star.y[0]) == (28, 18)
 
 
 def test_store_heatmap_rows_give_figures_1_and_2(table):
@@ -237,6 +242,22 @@ def test_store_heatmap_rows_give_figures_1_and_2(table):
     order = np.lexsort((xs, ys))  # (y, x) order: the first position of the map is the worst (lowest IoU)
     assert (worst.x[0], worst.y[0]) == (xs[order][0], ys[order][0])
     assert a.figure.data[0].colorbar.title.text == "IoU"
+    # the contour and the baseline click come from the bundled ground truth, pixel-exact
+    assert t["contour"] == "ground truth"
+    from scipy.ndimage import distance_transform_edt
+
+    region = np.pad(sample.mask & sample.valid, 1)  # RITM: the error region padded by one background pixel
+    dist = distance_transform_edt(region)[1:-1, 1:-1]
+    ry, rx = np.unravel_index(int(np.argmax(dist)), dist.shape)  # exact distances, first row-major maximum
+    star = [d for d in a.figure.data if d.name == "baseline click"][0]
+    assert (star.x[0], star.y[0]) == (rx, ry)
+    outline = [d for d in a.figure.data if d.name == "object contour"]
+    px = np.concatenate([np.asarray(d.x, int) for d in outline])
+    py = np.concatenate([np.asarray(d.y, int) for d in outline])
+    obj = sample.mask & sample.valid
+    assert obj[py, px].all()  # every vertex is an object pixel, and the outline spans the object's bounding box
+    cols, rows_ = np.nonzero(obj.any(0))[0], np.nonzero(obj.any(1))[0]
+    assert (px.min(), px.max(), py.min(), py.max()) == (cols[0], cols[-1], rows_[0], rows_[-1])
 
 
 def test_reproduce_writes_the_gallery(stores, tmp_path, table, capsys):
