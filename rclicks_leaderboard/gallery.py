@@ -14,23 +14,36 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rclicks_leaderboard.artefacts import Artefact
 
 
+def cell(v) -> str:
+    """A table cell as the Markdown and LaTeX tables print it: floats to 4 significant digits (whole
+    numbers whole), NaN as ``—`` (the CSV keeps every digit)."""
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return "—"
+        return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
+    return str(v)
+
+
 def markdown(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of ``table``, cells as :func:`cell` prints them."""
     from rclicks_leaderboard.paper import markdown as md
 
-    return md(_flat(table))
+    t = _flat(table)
+    return md(pd.DataFrame([[cell(v) for v in row] for row in t.itertuples(index=False)], columns=t.columns))
 
 
 def latex(table: pd.DataFrame) -> str:
-    """A booktabs-free LaTeX tabular of ``table`` (cells escaped; ± and Δ as math)."""
+    """A booktabs-free LaTeX tabular of ``table`` (cells as :func:`cell` prints them, escaped; ± and Δ as math)."""
     t = _flat(table)
 
     def esc(v) -> str:
-        s = f"{v:.4g}" if isinstance(v, float) else str(v)
+        s = cell(v)
         s = s.replace("\\", "\0")
         for a, b in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
             s = s.replace(a, b)
@@ -177,9 +190,8 @@ def index_html(artefacts: list[Artefact], files: dict[str, list[str]], command: 
 
 def _preview(table: pd.DataFrame, rows: int = 12) -> str:
     t = _flat(table).head(rows)
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in r) + "</tr>" for r in t.itertuples(index=False))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(v))}</td>" for v in r) + "</tr>" for r in t.itertuples(index=False))
     more = f"<p>… {len(table) - rows} more rows in the CSV</p>" if len(table) > rows else ""
     return f"<table class='preview'><tr>{head}</tr>{body}</table>{more}"
 

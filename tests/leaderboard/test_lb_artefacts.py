@@ -396,3 +396,15 @@ def test_tetris_real_click_figures_from_replayed_clicks_and_the_baseline_click()
         for r in t[t["instance"] == s.instance].itertuples():
             assert r.distance == pytest.approx(np.hypot(r.x - b["x"], r.y - b["y"]) / diag, rel=1e-12)
     assert all(c not in {"replay"} for c in arts["ipol_f6"].data.split(": ")[-1].split(", "))  # replay is not a robot
+
+
+def test_markdown_and_latex_print_rounded_cells_and_the_csv_keeps_every_digit(tmp_path):
+    from rclicks_leaderboard.gallery import cell, latex, markdown
+
+    t = pd.DataFrame({"model": ["m_0"], "iou": [0.9028533600012183], "n": [53.0], "big": [75900.0], "gap": [np.nan],
+                      "small": [np.float32(0.000123456)], "k": [np.int64(7)]})
+    assert [cell(v) for v in t.iloc[0]] == ["m_0", "0.9029", "53", "75900", "—", "0.0001235", "7"]
+    assert markdown(t).splitlines()[2] == "| m_0 | 0.9029 | 53 | 75900 | — | 0.0001235 | 7 |"
+    assert r"m\_0 & 0.9029 & 53 & 75900 & -- & 0.0001235 & 7 \\" in latex(t)
+    t.to_csv(tmp_path / "t.csv", index=False)
+    assert pd.read_csv(tmp_path / "t.csv")["iou"].iloc[0] == 0.9028533600012183
