@@ -226,26 +226,39 @@ def _band_figure(band: pd.DataFrame):
 
     models = sorted(band["model"].unique())
     datasets = sorted(band["dataset"].unique())
+    # one line per (policy, click budget): runs of different lengths are different curves; the default policy first
+    policies = sorted(band["policy"].astype(str).unique(), key=lambda p: (p != "single", p))
+    budgets = sorted(band["max_clicks"].unique(), reverse=True)
+    many_p, many_b = len(policies) > 1, len(budgets) > 1
+    colours = [PALETTE[i] for i in (0, 2, 3, 4, 5, 7, 6)]
     fig = make_subplots(rows=len(datasets), cols=len(models), shared_xaxes=True, shared_yaxes=True,
                         column_titles=models, row_titles=datasets, horizontal_spacing=0.03, vertical_spacing=0.08)
+    shown: set[str] = set()
+
+    def legend(name: str) -> dict:
+        first = name not in shown
+        shown.add(name)
+        return {"name": name, "legendgroup": name, "showlegend": first}
+
     for i, ds in enumerate(datasets, 1):
         for j, m in enumerate(models, 1):
             sub = band[(band["dataset"] == ds) & (band["model"] == m)]
-            for pk, (pol, part) in enumerate(sub.groupby("policy", sort=True)):
+            for (pol, mc), part in sub.groupby(["policy", "max_clicks"], sort=True, observed=True):
                 part = part.sort_values("click")
-                first = i == 1 and j == 1
-                suffix = f" ({pol})" if sub["policy"].nunique() > 1 else ""
+                tags = ([str(pol)] if many_p else []) + ([f"{int(mc)} clicks"] if many_b else [])
+                suffix = f" ({', '.join(tags)})" if tags else ""
+                color = colours[policies.index(str(pol)) % len(colours)]
+                dash = "solid" if mc == budgets[0] else "dot"
                 if part["groups_mean"].notna().any():
                     lo, hi = part["groups_mean"] - part["groups_std"], part["groups_mean"] + part["groups_std"]
                     fig.add_trace(go.Scatter(x=list(part["click"]) + list(part["click"][::-1]), y=list(hi) + list(lo[::-1]),
                                              fill="toself", fillcolor="rgba(230,159,0,0.25)", line={"width": 0}, mode="lines",
-                                             name="groups mean ± std" + suffix, legendgroup=f"band{pk}", showlegend=first,
-                                             hoverinfo="skip"), i, j)
-                    fig.add_trace(go.Scatter(x=part["click"], y=part["groups_mean"], line={"color": PALETTE[1], "dash": "dash"}, mode="lines",
-                                             name="groups mean" + suffix, legendgroup=f"gm{pk}", showlegend=first), i, j)
+                                             hoverinfo="skip", **legend("groups mean ± std" + suffix)), i, j)
+                    fig.add_trace(go.Scatter(x=part["click"], y=part["groups_mean"], line={"color": PALETTE[1], "dash": "dash"},
+                                             mode="lines", **legend("groups mean" + suffix)), i, j)
                 if part["baseline"].notna().any():
-                    fig.add_trace(go.Scatter(x=part["click"], y=part["baseline"], line={"color": PALETTE[0], "width": 2.5}, mode="lines+markers",
-                                             name="baseline robot" + suffix, legendgroup=f"b{pk}", showlegend=first), i, j)
+                    fig.add_trace(go.Scatter(x=part["click"], y=part["baseline"], line={"color": color, "width": 2.5, "dash": dash},
+                                             marker={"size": 5}, mode="lines+markers", **legend("baseline robot" + suffix)), i, j)
     fig.update_xaxes(title_text="click", row=len(datasets))
     fig.update_yaxes(title_text="mean IoU", col=1)
     return style(fig, "IoU per click: baseline robot vs clicking groups G1…G10", **_panel_size(len(datasets), len(models)))

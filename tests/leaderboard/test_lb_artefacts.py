@@ -408,3 +408,29 @@ def test_markdown_and_latex_print_rounded_cells_and_the_csv_keeps_every_digit(tm
     assert r"m\_0 & 0.9029 & 53 & 75900 & -- & 0.0001235 & 7 \\" in latex(t)
     t.to_csv(tmp_path / "t.csv", index=False)
     assert pd.read_csv(tmp_path / "t.csv")["iou"].iloc[0] == 0.9028533600012183
+
+
+def test_iou_band_gives_each_policy_one_legend_entry_and_its_own_colour():
+    """Fig. 6 with two policies in one panel: the baseline lines are told apart by colour and named once in the legend."""
+    from rclicks_leaderboard.artefacts import _band_figure
+
+    rows = [{"model": m, "dataset": "grabcut", "policy": pol, "max_clicks": 3, "click": k, "baseline": 0.5 + 0.1 * k + d,
+             "groups_mean": (0.4 + 0.1 * k) if pol == "single" else np.nan, "groups_std": 0.05 if pol == "single" else np.nan}
+            for m in ("m0", "m1") for pol, d in (("single", 0.0), ("score", 0.02)) for k in (1, 2, 3)]
+    fig = _band_figure(pd.DataFrame(rows))
+    lines = [t for t in fig.data if t.name and t.name.startswith("baseline robot")]
+    assert sorted({t.name for t in lines}) == ["baseline robot (score)", "baseline robot (single)"]
+    assert len(lines) == 4  # two models × two policies
+    assert sorted(t.name for t in lines if t.showlegend) == ["baseline robot (score)", "baseline robot (single)"]
+    colour = {t.name: t.line.color for t in lines}
+    assert len(set(colour.values())) == 2 and all(colour[t.name] == t.line.color for t in lines)
+    assert [t.name for t in fig.data if t.showlegend and "groups" in t.name] == ["groups mean ± std (single)", "groups mean (single)"]
+    # a 5-click run beside the 3-click ones is its own line (not one zig-zag through both), dotted and named by its budget
+    longer = [{**r, "max_clicks": 5, "baseline": 0.3 + 0.1 * k} for r in rows[:1] for k in range(1, 6)]
+    longer = [{**r, "click": k} for r, k in zip(longer, range(1, 6))]
+    fig = _band_figure(pd.DataFrame(rows + longer))
+    lines = {t.name: t for t in fig.data if t.name and t.name.startswith("baseline robot") and t.xaxis == "x"}
+    assert sorted(lines) == ["baseline robot (score, 3 clicks)", "baseline robot (single, 3 clicks)", "baseline robot (single, 5 clicks)"]
+    five = lines["baseline robot (single, 5 clicks)"]
+    assert list(five.x) == [1, 2, 3, 4, 5] and five.y[0] == pytest.approx(0.4) and list(lines["baseline robot (single, 3 clicks)"].x) == [1, 2, 3]
+    assert five.line.dash == "solid" and lines["baseline robot (single, 3 clicks)"].line.dash == "dot"
