@@ -93,8 +93,10 @@ class Inputs:
 
     @cached_property
     def robots(self) -> list[str]:
-        """Clickers that are robots (baseline, IPOL robots): not groups, not attacks, not real clicks."""
-        names = set(self.df["clicker"]) - set(GROUPS) - set(ADV) - set(REAL_CLICKERS)
+        """Clickers that are robots (baseline, IPOL robots): not groups, not attacks, not real clicks, not heatmap positions."""
+        from rclicks.metrics.robustness import HEATMAP_CLICKER
+
+        names = set(self.df["clicker"]) - set(GROUPS) - set(ADV) - set(REAL_CLICKERS) - {HEATMAP_CLICKER}
         return sorted(n for n in names if not re.match(r"^g\d+@", n))
 
     @cached_property
@@ -825,17 +827,40 @@ def tetris_real_clicks(inp: Inputs) -> list[Artefact]:
 # ---- IPOL ------------------------------------------------------------------------------------------------------
 
 
+def longest_runs(c: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per-click curve rows (``per_click_curve``) of the longest run (largest ``max_clicks``) of each ``keys`` combination:
+    a line drawn through a 5-click and a 20-click run of the same model would zig-zag between them."""
+    if c.empty:
+        return c
+    longest = c.groupby(keys, observed=True)["max_clicks"].transform("max")
+    return c[c["max_clicks"] == longest]
+
+
+def robot_runs(c: pd.DataFrame) -> pd.DataFrame:
+    """The robot curves the IPOL figures draw: per model the policy with the most robots (then the first by name; the
+    other policies are DISNet's), per robot and dataset its longest run."""
+    if c.empty:
+        return c
+    n = c.groupby(["model", "policy"], observed=True)["clicker"].nunique().reset_index()
+    n["order"] = n["policy"] != "single"
+    best = n.sort_values(["model", "clicker", "order", "policy"], ascending=[True, False, True, True]).drop_duplicates("model")
+    c = c.merge(best[["model", "policy"]], on=["model", "policy"])
+    return longest_runs(c, ["model", "dataset", "clicker", "policy"])
+
+
 def ipol_robots(inp: Inputs) -> Artefact:
     import plotly.express as px
 
     a = Artefact("ipol_f6", IPOL, "Fig. 6", "IoU vs clicks for each model × robot", data="robot clickers: " + ", ".join(inp.robots),
                  caption="Mean IoU after each click (`per_click_curve`) per clicking robot (baseline = RITM's; the IPOL "
-                         "robots random, fr, lfr, fdr, click-aware, gto99, ritm when stored).")
-    c = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+                         "robots random, fr, lfr, fdr, click-aware, gto99, ritm when stored); per model its policy with "
+                         "the most robots, per robot and dataset its longest run (`robot_runs`; the table has every run).")
+    every = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+    c = robot_runs(every)
     if c.empty:
         a.note = "needs robot trajectories (rclicks evaluate --clicker baseline/gto99/random/…)"
         return a
-    a.tables = {"ipol_f6": c[["model", "dataset", "clicker", "policy", "max_clicks", "click", "iou"]]}
+    a.tables = {"ipol_f6": every[["model", "dataset", "clicker", "policy", "max_clicks", "click", "iou"]]}
     fig = px.line(c, x="click", y="iou", color="clicker", line_dash="dataset", facet_col="model",
                   facet_col_wrap=_wrap(c["model"].nunique()), category_orders={"clicker": sorted(c["clicker"].unique(), key=_natural)},
                   labels={"iou": "mean IoU", "click": "click", "clicker": "robot"})
@@ -848,14 +873,16 @@ def ipol_metrics(inp: Inputs) -> Artefact:
 
     a = Artefact("ipol_f4_f7", IPOL, "Figs. 4, 7", "Every mask metric vs clicks, per robot", data="tp, fp, fn, tn per click",
                  caption="IoU, Dice, precision, recall, accuracy and F-score after each click, from the stored confusion "
-                         "counts (`per_click_curve` with `metric_from_counts`); mean over instances.")
-    c = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+                         "counts (`per_click_curve` with `metric_from_counts`); mean over instances; the runs of "
+                         "Fig. 6 (`robot_runs`; the table has every run).")
+    every = inp.curves[inp.curves["clicker"].isin(inp.robots)]
+    c = robot_runs(every)
     if c.empty:
         a.note = "needs robot trajectories"
         return a
     long = c.melt(id_vars=["model", "dataset", "clicker", "policy", "click"], value_vars=list(COUNT_METRICS), var_name="metric",
                   value_name="value")
-    a.tables = {"ipol_f4_f7": c[["model", "dataset", "clicker", "policy", "max_clicks", "click", *COUNT_METRICS]]}
+    a.tables = {"ipol_f4_f7": every[["model", "dataset", "clicker", "policy", "max_clicks", "click", *COUNT_METRICS]]}
     robots = sorted(c["clicker"].unique(), key=_natural)
     fig = px.line(long, x="click", y="value", color="model", line_dash="dataset", symbol="clicker", facet_col="metric",
                   facet_col_wrap=3, category_orders={"metric": list(COUNT_METRICS), "clicker": robots}, markers=len(robots) > 1,
@@ -997,7 +1024,8 @@ def disnet(inp: Inputs) -> list[Artefact]:
 
     curves = Artefact("disnet_curves", DISNET, "Fig. 4", "mIoU vs clicks, first click emphasised", data="baseline robot, every policy",
                       caption="Mean IoU after each baseline click per model and multi-mask policy (`per_click_curve`); the "
-                              "first click, where the candidate masks are ambiguous, is drawn large.")
+                              "first click, where the candidate masks are ambiguous, is drawn large; per model, dataset "
+                              "and policy its longest run (`longest_runs`; the table has every run).")
     cands = Artefact("disnet_candidates", DISNET, "Fig. 1", "First-click candidate masks with their IoU",
                      caption="The K candidate masks the model returned for the first (baseline) click of the first "
                              "instances, each with its IoU against the ground truth (`rclicks.metrics.mask.confusion`), "
@@ -1011,6 +1039,7 @@ def disnet(inp: Inputs) -> list[Artefact]:
         curves.note = pol.note = "needs baseline-robot trajectories"
     else:
         curves.tables = {"disnet_curves": c[["model", "dataset", "policy", "max_clicks", "click", "iou"]]}
+        c = longest_runs(c, ["model", "dataset", "policy"])
         fig = px.line(c, x="click", y="iou", color="model", line_dash="policy", facet_col="dataset", markers=True,
                       facet_col_wrap=_wrap(c["dataset"].nunique()), labels={"iou": "mean IoU", "click": "click"})
         fig.for_each_trace(lambda t: t.update(marker={"size": [16] + [6] * (len(t.x) - 1), "line": {"width": 1, "color": "black"}}))

@@ -434,3 +434,25 @@ def test_iou_band_gives_each_policy_one_legend_entry_and_its_own_colour():
     five = lines["baseline robot (single, 5 clicks)"]
     assert list(five.x) == [1, 2, 3, 4, 5] and five.y[0] == pytest.approx(0.4) and list(lines["baseline robot (single, 3 clicks)"].x) == [1, 2, 3]
     assert five.line.dash == "solid" and lines["baseline robot (single, 3 clicks)"].line.dash == "dot"
+
+
+def test_robot_figures_draw_one_run_per_line_and_no_heatmap_positions():
+    """IPOL Figs. 4/6/7 and DISNet Fig. 4: a model's 5-click and 20-click runs are not joined into one line; per model the
+    policy with the most robots; heatmap positions (one-click rows) are not a robot."""
+    from rclicks_leaderboard.artefacts import Inputs, longest_runs, robot_runs
+
+    rows = []
+    for clicker, policy, mc in [("baseline", "single", 5), ("baseline", "single", 20), ("random", "single", 20),
+                                ("baseline", "score", 20), ("heatmap", "single", 1)]:
+        rows += [{"model": "m", "dataset": "grabcut", "clicker": clicker, "policy": policy, "max_clicks": mc, "click": k,
+                  "iou": 0.5} for k in range(1, mc + 1)]
+    c = pd.DataFrame(rows)
+    kept = robot_runs(c[c["clicker"] != "heatmap"])
+    assert sorted(set(map(tuple, kept[["clicker", "policy", "max_clicks"]].to_numpy()))) == [("baseline", "single", 20),
+                                                                                              ("random", "single", 20)]
+    assert len(kept) == 40 and kept.groupby("clicker")["click"].apply(lambda s: list(s) == list(range(1, 21))).all()
+    both = longest_runs(c[c["clicker"] == "baseline"], ["model", "dataset", "policy"])
+    assert sorted(set(map(tuple, both[["policy", "max_clicks"]].to_numpy()))) == [("score", 20), ("single", 20)]
+    heat = pd.DataFrame([{"model": "m", "dataset": "grabcut", "clicker": k, "policy": "single", "instance": "a", "clickmap": "x"}
+                         for k in ("baseline", "heatmap", "g3", "adv_min", "gto99")])
+    assert Inputs(heat).robots == ["baseline", "gto99"]
