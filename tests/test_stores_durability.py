@@ -7,6 +7,7 @@ import os
 import time
 
 import pandas as pd
+import pytest
 
 from rclicks.clicks import read_clicks, write_clicks
 
@@ -23,7 +24,8 @@ def test_a_zero_byte_part_does_not_hide_the_good_rows(tmp_path):
         write_clicks(_rows(300 if k < 2 else 299), store)
     (store / "00000000T000000000000-dead.parquet").write_bytes(b"")
     (store / "00000000T000000000001-trunc.parquet").write_bytes(b"PAR1\x00\x01")
-    df = read_clicks(store)
+    with pytest.warns(UserWarning, match="skipped unreadable clicks part.*dead.parquet.*trunc.parquet"):
+        df = read_clicks(store)
     assert len(df) == 899
     assert sorted(s.split(":")[0] for s in df.attrs["skipped"]) == ["00000000T000000000000-dead.parquet",
                                                                     "00000000T000000000001-trunc.parquet"]
@@ -41,7 +43,8 @@ def test_the_compare_tab_still_shows_the_real_clicks(tmp_path, monkeypatch):
     monkeypatch.delenv("RCLICKS_REAL_CLICKS", raising=False)
     from rclicks_app.tabs.compare import real_first_clicks
 
-    xs, ys = real_first_clicks(sample)
+    with pytest.warns(UserWarning, match="skipped unreadable clicks part.*dead.parquet"):
+        xs, ys = real_first_clicks(sample)
     assert len(xs) == 5
 
 

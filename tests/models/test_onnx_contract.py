@@ -372,6 +372,7 @@ class ProposingDiskNet(torch.nn.Module):
         return mask, proposed
 
 
+@pytest.mark.filterwarnings("ignore:torch.tensor results are registered as constants")  # the proposals are constants by design
 def test_submissions_may_propose_clicks(tmp_path, grabcut):
     """A self-clicking submission: its proposals are validated, mapped to the original frame and fed back as model clicks."""
     folder = tmp_path / "proposer"
