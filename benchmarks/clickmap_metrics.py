@@ -7,7 +7,6 @@ Uses a real GrabCut instance; the 30 "real" clicks are drawn (seeded) from its d
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 from _timing import median_ms

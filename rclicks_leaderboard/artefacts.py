@@ -953,7 +953,6 @@ def _overlay_panels(sel: pd.DataFrame, sample, clicks: tuple[int, ...]) -> tuple
 
 def _image_grid(panels: list[list[tuple]], title: str):
     """A plotly figure of images in rows (``panels[row][col] = (uint8 H×W×3, subtitle)``), axes hidden."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     n_rows, n_cols = len(panels), max(len(p) for p in panels)

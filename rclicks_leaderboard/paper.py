@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rclicks.errors import RClicksError
 
 
 def complete_groups(df: pd.DataFrame) -> pd.DataFrame:

@@ -354,8 +354,8 @@ def build() -> None:
     with gr.Row():
         choice = gr.Dropdown(_choices(), value=_choices()[0], label="sample", elem_id="cy-sample")
         model = gr.Dropdown(pool.model_choices(), value=pool.model_choices()[0], label="model", elem_id="cy-model")
-        mode = gr.Radio(["positive", "negative"], value="positive", label="left click adds (touch screens: pick here)",
-                        elem_id="cy-mode")
+        gr.Radio(["positive", "negative"], value="positive", label="left click adds (touch screens: pick here)",
+                 elem_id="cy-mode")  # read by CLICK_JS in the browser, not by Python
         undo_btn = gr.Button("Undo last click", elem_id="cy-undo")
         reset = gr.Button("Reset clicks", elem_id="cy-reset")
     with gr.Accordion("…or click on your own image", open=False):
