@@ -17,6 +17,7 @@ from rclicks.clicks import (
 from rclicks.errors import RClicksError
 from rclicks.metrics.benchmark import replay_summary
 from rclicks.types import Click, Sample
+from tests.clicks_helpers import object_clicks
 
 
 def _rows(n: int = 3, **over) -> pd.DataFrame:
@@ -97,14 +98,7 @@ def test_replay_with_a_real_model():
 
     ds = load_dataset("grabcut")
     samples = [ds[0], ds[1]]
-    rng = np.random.default_rng(0)
-    rows = []
-    for s in samples:
-        ys, xs = np.nonzero(s.mask)
-        for k in rng.choice(xs.size, 2, replace=False):
-            rows.append(dict(dataset="GrabCut", full_stem=s.name, image_stem=s.name, object_stem="", click_type="first",
-                             model_type="", device="pc", x=int(xs[k]), y=int(ys[k]), w=s.mask.shape[1], h=s.mask.shape[0]))
-    table = validate_clicks(pd.DataFrame(rows))
+    table = validate_clicks(object_clicks(samples, 2, seed=0))
     model = build_model("random_walker", max_side=96)  # deterministic, weight-free
     out = replay(model, samples, table, model_name="random_walker")
     assert len(out) == 4

@@ -14,6 +14,7 @@ import pytest
 
 from rclicks_leaderboard.store import ShardKey
 from rclicks.results import OPTIONAL, SCHEMA
+from tests.clicks_helpers import object_clicks
 
 from .conftest import results_rows
 
@@ -372,15 +373,8 @@ def test_tetris_real_click_figures_from_replayed_clicks_and_the_baseline_click()
 
     ds = load_dataset("grabcut")
     samples = [ds[0], ds[1]]
-    rng = np.random.default_rng(1)
-    rows = []
-    for s in samples:
-        ys, xs = np.nonzero(s.mask)
-        for k in rng.choice(xs.size, 3, replace=False):
-            rows.append(dict(dataset="GrabCut", full_stem=s.name, image_stem=s.name, object_stem="", click_type="first",
-                             model_type="", device="pc", x=int(xs[k]), y=int(ys[k]), w=s.mask.shape[1], h=s.mask.shape[0]))
     model = build_model("random_walker", max_side=96)
-    real = replay(model, samples, validate_clicks(pd.DataFrame(rows)), model_name="random_walker")
+    real = replay(model, samples, validate_clicks(object_clicks(samples, 3, seed=1)), model_name="random_walker")
     base = evaluate(model, samples, "baseline", max_clicks=1, progress=False).assign(model="random_walker")
     df = pd.concat([real, base], ignore_index=True)
     arts = {a.key: a for a in build_artefacts(df)}
