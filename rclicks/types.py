@@ -27,6 +27,11 @@ class Click:
         object.__setattr__(self, "positive", bool(self.positive))
 
 
+def instance_key(name: str, instance_id: int = 0) -> str:
+    """A unique key of an instance within its dataset: ``name`` or ``name#id`` (``id`` ≠ 0)."""
+    return name if instance_id == 0 else f"{name}#{instance_id}"
+
+
 @dataclass
 class Sample:
     """One object instance to segment.
@@ -46,7 +51,7 @@ class Sample:
     @property
     def instance(self) -> str:
         """A unique key of the instance within its dataset: ``name`` or ``name#id``."""
-        return self.name if self.instance_id == 0 else f"{self.name}#{self.instance_id}"
+        return instance_key(self.name, self.instance_id)
 
     @property
     def valid(self) -> np.ndarray:

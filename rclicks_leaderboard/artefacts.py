@@ -341,13 +341,12 @@ def _load_sample(dataset: str, instance: str):
         from rclicks.data import load_dataset
 
         d = load_dataset(dataset)
-        for i in range(len(d)):
-            s = d[i]
-            if s.instance == instance:
-                return s
+        if not hasattr(d, "index_of"):  # a Hub dataset: its samples are only known decoded
+            return next((s for s in d if s.instance == instance), None)
+        i = d.index_of(instance)  # found by its key; only that sample's files are read
+        return None if i is None else d[i]
     except Exception:  # the figures work without the data (or say what they need)
         return None
-    return None
 
 
 def _load_image(dataset: str, instance: str):

@@ -27,7 +27,7 @@ import numpy as np
 
 from rclicks.data.io import IMAGE_SUFFIXES, check_pair, object_mask, read_image, read_mask_raw
 from rclicks.errors import RClicksError
-from rclicks.types import Sample
+from rclicks.types import Sample, instance_key
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Item:
     mask: Path
     name: str
     instance_id: int = 0
+
+    @property
+    def instance(self) -> str:
+        """The key its Sample will have (``Sample.instance``), known without reading a file."""
+        return instance_key(self.name, self.instance_id)
 
 
 def _list_images(folder: Path) -> list[Path]:
@@ -98,6 +103,10 @@ class Dataset(Sequence[Sample]):
         if ignore is not None and not ignore.any():
             ignore = None
         return Sample(image=image, mask=mask, name=item.name, dataset=self.name, instance_id=item.instance_id, ignore=ignore)
+
+    def index_of(self, instance: str) -> int | None:
+        """The index of the sample whose ``instance`` key is ``instance``, or None; no image or mask is read."""
+        return next((i for i, it in enumerate(self.items) if it.instance == instance), None)
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):

@@ -84,6 +84,9 @@ def test_pascal_instances_and_void(tmp_path):
     assert ds.layout == "pascal" and len(ds) == 2
     assert [s.mask.sum() for s in ds] == [9, 24]
     assert ds[1].instance == "p1#2" and ds[1].ignore.sum() == 16
+    # index_of finds a sample by its key without reading files; the keys are the decoded samples' own
+    assert [ds.index_of(s.instance) for s in ds] == [0, 1] and ds.index_of("p1#3") is None
+    assert [it.instance for it in ds.items] == ["p1#1", "p1#2"]
 
 
 def test_sbd_instances(tmp_path):
@@ -138,3 +141,10 @@ def test_unknown_layout_and_missing_dataset(tmp_path, monkeypatch):
     monkeypatch.setenv("RCLICKS_DATA", str(tmp_path))
     with pytest.raises(RClicksError, match="set RCLICKS_DATA"):
         load_dataset("berkeley")
+
+
+def test_index_of_matches_every_bundled_sample(grabcut):
+    """Each bundled GrabCut sample is found at its own index by its key, twice (no state kept between calls)."""
+    for _ in range(2):
+        assert [grabcut.index_of(it.instance) for it in grabcut.items] == list(range(len(grabcut)))
+    assert grabcut.index_of(grabcut[7].instance) == 7 and grabcut.index_of("no such image") is None
